@@ -1,0 +1,276 @@
+//! Synthesis of the attribution circuit.
+
+use crate::{input::CircuitShape, AttributionInput, Result};
+use halo2_base::{
+    gates::{
+        circuit::{builder::BaseCircuitBuilder, BaseCircuitParams, CircuitBuilderStage},
+        flex_gate::MultiPhaseThreadBreakPoints,
+        GateInstructions, RangeInstructions,
+    },
+    utils::biguint_to_fe,
+    AssignedValue,
+    QuantumCell::Constant,
+};
+use lineage_core::{
+    datanet::{licence_to_fr, QUERY_TAG},
+    field::{fr_from_address, fr_from_u128, Fr},
+    fixed::{FRAC_BITS, LOGIT_BITS, PIXEL_BITS, POOL_BITS, SCALE, SCORE_BITS, TOTAL_BITS},
+    model::{HIDDEN, INPUT, MODEL_TAG, OUTPUT, PARAMS_PER_WORD},
+    payout::PAYOUT_TAG,
+};
+use lineage_gadgets::{
+    fixed::{FixedPointChip, FixedPointInstructions},
+    hash::HashChip,
+};
+use num_bigint::BigUint;
+
+/// Cells of interest, returned for tests and diagnostics.
+#[derive(Clone, Debug)]
+pub struct Handles {
+    /// First layer-1 weight (signed value cell).
+    pub first_weight: AssignedValue<Fr>,
+    /// First pixel of the first training example.
+    pub first_example_pixel: AssignedValue<Fr>,
+    /// Influence score of every example.
+    pub scores: Vec<AssignedValue<Fr>>,
+    /// Share of every payout slot.
+    pub shares: Vec<AssignedValue<Fr>>,
+    /// The public instance cells, in instance order.
+    pub instances: Vec<AssignedValue<Fr>>,
+}
+
+fn addr_bits() -> usize {
+    160
+}
+
+/// Lay out the whole circuit in `builder` (main thread of phase 0) and
+/// register its public instances.
+pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &CircuitShape, input: &AttributionInput) -> Result<Handles> {
+    if input.examples.len() != shape.batch || input.path.len() != shape.path_len() {
+        return Err(crate::Error::Shape(format!(
+            "{} examples / {} path nodes, circuit takes {} / {}",
+            input.examples.len(),
+            input.path.len(),
+            shape.batch,
+            shape.path_len()
+        )));
+    }
+    let range = builder.range_chip();
+    let gate = range.gate();
+    let fp = FixedPointChip::new(&range);
+    let ctx = builder.main(0);
+    let hasher = HashChip::new(ctx);
+    let s2 = Fr::from((SCALE * SCALE) as u64);
+
+    // ---- 1. model parameters and commitment --------------------------------
+    let params: Vec<_> = input.model.params().map(|q| fp.load_param(ctx, q)).collect();
+    let mut words = vec![ctx.load_constant(Fr::from(MODEL_TAG))];
+    for chunk in params.chunks(PARAMS_PER_WORD) {
+        let limbs: Vec<_> = chunk.iter().map(|p| p.word).collect();
+        words.push(fp.pack(ctx, &limbs, 16));
+    }
+    let model_commitment = hasher.hash(ctx, &words);
+    let signed: Vec<_> = params.iter().map(|p| p.signed).collect();
+    let (w1, rest) = signed.split_at(HIDDEN * INPUT);
+    let (b1, rest) = rest.split_at(HIDDEN);
+    let (w2, b2) = rest.split_at(OUTPUT * HIDDEN);
+    // biases at scale 2^16
+    let b1s: Vec<_> = b1.iter().map(|b| gate.mul(ctx, *b, Constant(Fr::from(SCALE as u64)))).collect();
+    let b2s: Vec<_> = b2.iter().map(|b| gate.mul(ctx, *b, Constant(Fr::from(SCALE as u64)))).collect();
+
+    // hidden layer of one image: pixels p, x = p·2^(F−4)
+    let pixel_scale = Fr::from(1u64 << (FRAC_BITS - 4));
+    let hidden = |ctx: &mut halo2_base::Context<Fr>, px: &[AssignedValue<Fr>]| -> Vec<AssignedValue<Fr>> {
+        (0..HIDDEN)
+            .map(|j| {
+                let row = &w1[j * INPUT..(j + 1) * INPUT];
+                let ip = gate.inner_product(ctx, row.iter().copied(), px.iter().map(|c| halo2_base::QuantumCell::Existing(*c)));
+                let acc = gate.mul_add(ctx, ip, Constant(pixel_scale), b1s[j]);
+                fp.rescale_relu(ctx, acc)
+            })
+            .collect()
+    };
+    let load_image = |ctx: &mut halo2_base::Context<Fr>, pixels: &[u8]| {
+        let px = fp.load_pixels(ctx, pixels);
+        let p0 = fp.pack(ctx, &px[..32], PIXEL_BITS as usize);
+        let p1 = fp.pack(ctx, &px[32..], PIXEL_BITS as usize);
+        (px, p0, p1)
+    };
+
+    // ---- 2. query commitment and forward pass ------------------------------
+    let (qpx, qp0, qp1) = load_image(ctx, &input.query);
+    let tag = ctx.load_constant(Fr::from(QUERY_TAG));
+    let query_commitment = hasher.hash(ctx, &[tag, qp0, qp1]);
+    let hq = hidden(ctx, &qpx);
+    let fq: Vec<_> = (0..OUTPUT)
+        .map(|k| {
+            let ip = gate.inner_product(ctx, w2[k * HIDDEN..(k + 1) * HIDDEN].iter().copied(), hq.iter().map(|c| halo2_base::QuantumCell::Existing(*c)));
+            gate.add(ctx, ip, b2s[k])
+        })
+        .collect();
+
+    // ---- 3. predicted class = argmax (lowest index on ties) ----------------
+    let class = ctx.load_witness(Fr::from(input.predicted as u64));
+    range.check_less_than_safe(ctx, class, OUTPUT as u64);
+    let indicator = gate.idx_to_indicator(ctx, class, OUTPUT);
+    let fc = gate.select_by_indicator(ctx, fq.iter().copied(), indicator.iter().copied());
+    for (k, fk) in fq.iter().enumerate() {
+        // d = f_c − f_k − [k < c] must be ≥ 0
+        let below = range.is_less_than(ctx, Constant(Fr::from(k as u64)), class, 4);
+        let diff = gate.sub(ctx, fc, *fk);
+        let d = gate.sub(ctx, diff, below);
+        range.range_check(ctx, d, LOGIT_BITS as usize);
+    }
+    // last-layer row of the predicted class
+    let w2c: Vec<_> = (0..HIDDEN)
+        .map(|j| gate.select_by_indicator(ctx, (0..OUTPUT).map(|k| w2[k * HIDDEN + j]), indicator.iter().copied()))
+        .collect();
+    let b2c = gate.select_by_indicator(ctx, b2s.iter().copied(), indicator.iter().copied());
+
+    // ---- 4 & 5. examples: leaves, scores ------------------------------------
+    let mut leaves = Vec::with_capacity(shape.batch);
+    let mut addrs = Vec::with_capacity(shape.batch);
+    let mut scores = Vec::with_capacity(shape.batch);
+    let mut positives = Vec::with_capacity(shape.batch);
+    let mut first_example_pixel = None;
+    for ex in &input.examples {
+        let addr = ctx.load_witness(fr_from_address(&ex.contributor));
+        range.range_check(ctx, addr, addr_bits());
+        let licence = ctx.load_witness(licence_to_fr(&ex.licence).unwrap_or(Fr::zero()));
+        let label = ctx.load_witness(Fr::from(ex.payload.label as u64));
+        range.check_less_than_safe(ctx, label, OUTPUT as u64);
+        let (px, p0, p1) = load_image(ctx, &ex.payload.pixels);
+        first_example_pixel.get_or_insert(px[0]);
+        leaves.push(hasher.hash(ctx, &[addr, licence, label, p0, p1]));
+
+        let hz = hidden(ctx, &px);
+        let ip = gate.inner_product(ctx, w2c.iter().copied(), hz.iter().map(|c| halo2_base::QuantumCell::Existing(*c)));
+        let fcz = gate.add(ctx, ip, b2c);
+        let is_c = gate.is_equal(ctx, label, class);
+        // coeff = [y = c]·S² − f_c(z)
+        let target = gate.mul(ctx, is_c, Constant(s2));
+        let coeff = gate.sub(ctx, target, fcz);
+        // dot = ⟨h_q, h_z⟩ + S²
+        let ip = gate.inner_product(ctx, hq.iter().copied(), hz.iter().map(|c| halo2_base::QuantumCell::Existing(*c)));
+        let dot = gate.add(ctx, ip, Constant(s2));
+        let score = gate.mul(ctx, coeff, dot);
+        positives.push(fp.positive_part(ctx, score, SCORE_BITS as usize));
+        scores.push(score);
+        addrs.push(addr);
+    }
+
+    // ---- 4. Merkle window membership ----------------------------------------
+    let sub_root = hasher.subtree_root(ctx, &leaves);
+    let window = ctx.load_witness(Fr::from(input.window_index));
+    let bits = gate.num_to_bits(ctx, window, shape.path_len());
+    let path = ctx.assign_witnesses(input.path.iter().copied());
+    let datanet_root = hasher.climb(ctx, sub_root, &bits, &path);
+
+    // ---- 6. payout slots, totals and split -----------------------------------
+    let slot_addrs = ctx.assign_witnesses(input.slot_addresses(shape.slots));
+    let mut slot_nonzero = Vec::with_capacity(shape.slots);
+    for a in &slot_addrs {
+        range.range_check(ctx, *a, addr_bits());
+        let z = gate.is_zero(ctx, *a);
+        slot_nonzero.push(gate.not(ctx, z));
+    }
+    for s in 0..shape.slots.saturating_sub(1) {
+        // nonzero(s+1) ⇒ addr(s) < addr(s+1); zero(s) ⇒ zero(s+1)
+        let lt = range.is_less_than(ctx, slot_addrs[s], slot_addrs[s + 1], addr_bits() + 1);
+        let not_lt = gate.not(ctx, lt);
+        let bad = gate.mul(ctx, slot_nonzero[s + 1], not_lt);
+        gate.assert_is_const(ctx, &bad, &Fr::zero());
+        let zero_s = gate.not(ctx, slot_nonzero[s]);
+        let bad = gate.mul(ctx, zero_s, slot_nonzero[s + 1]);
+        gate.assert_is_const(ctx, &bad, &Fr::zero());
+    }
+    // membership matrix
+    let eq: Vec<Vec<AssignedValue<Fr>>> =
+        addrs.iter().map(|a| slot_addrs.iter().map(|s| gate.is_equal(ctx, *a, *s)).collect()).collect();
+    for row in &eq {
+        let n = gate.sum(ctx, row.iter().copied());
+        gate.assert_is_const(ctx, &n, &Fr::one());
+    }
+    let mut totals = Vec::with_capacity(shape.slots);
+    for s in 0..shape.slots {
+        let col: Vec<_> = eq.iter().map(|row| row[s]).collect();
+        let count = gate.sum(ctx, col.iter().copied());
+        let unused = gate.is_zero(ctx, count);
+        let bad = gate.mul(ctx, unused, slot_nonzero[s]);
+        gate.assert_is_const(ctx, &bad, &Fr::zero());
+        totals.push(gate.inner_product(ctx, col.iter().copied(), positives.iter().map(|c| halo2_base::QuantumCell::Existing(*c))));
+    }
+    let pool = ctx.load_witness(fr_from_u128(input.pool));
+    range.range_check(ctx, pool, POOL_BITS as usize);
+    let total = gate.sum(ctx, totals.iter().copied());
+    range.range_check(ctx, total, TOTAL_BITS as usize);
+    // witness quotients natively
+    let total_native: BigUint = input.totals.iter().map(|(_, t)| BigUint::from(*t)).sum();
+    let mut cum_native = BigUint::from(0u8);
+    let mut cum = ctx.load_zero();
+    let mut prev_q = ctx.load_zero();
+    let mut shares = Vec::with_capacity(shape.slots);
+    for s in 0..shape.slots {
+        if let Some((_, t)) = input.totals.get(s) {
+            cum_native += BigUint::from(*t);
+        }
+        let num_native = BigUint::from(input.pool) * &cum_native;
+        let (q_native, r_native) = if total_native == BigUint::from(0u8) {
+            (BigUint::from(0u8), BigUint::from(0u8))
+        } else {
+            (&num_native / &total_native, &num_native % &total_native)
+        };
+        cum = gate.add(ctx, cum, totals[s]);
+        let num = gate.mul(ctx, pool, cum);
+        let q = ctx.load_witness(biguint_to_fe(&q_native));
+        let r = ctx.load_witness(biguint_to_fe(&r_native));
+        range.range_check(ctx, q, POOL_BITS as usize);
+        range.range_check(ctx, r, TOTAL_BITS as usize);
+        range.check_less_than(ctx, r, total, TOTAL_BITS as usize);
+        let recombined = gate.mul_add(ctx, q, total, r);
+        ctx.constrain_equal(&recombined, &num);
+        shares.push(gate.sub(ctx, q, prev_q));
+        prev_q = q;
+    }
+    let mut payout_inputs = vec![ctx.load_constant(Fr::from(PAYOUT_TAG)), pool];
+    for (a, sh) in slot_addrs.iter().zip(&shares) {
+        payout_inputs.extend([*a, *sh]);
+    }
+    let payout_commitment = hasher.hash(ctx, &payout_inputs);
+
+    let instances = vec![datanet_root, model_commitment, query_commitment, class, payout_commitment, window];
+    builder.assigned_instances[0].extend(instances.iter().copied());
+    Ok(Handles {
+        first_weight: w1[0],
+        first_example_pixel: first_example_pixel.expect("batch ≥ 2"),
+        scores,
+        shares,
+        instances,
+    })
+}
+
+/// Build a circuit for `stage`. Keygen and mock stages compute the circuit's
+/// parameters; the prover stage needs the parameters and break points
+/// recorded at key generation.
+pub fn build_circuit(
+    stage: CircuitBuilderStage,
+    shape: &CircuitShape,
+    input: &AttributionInput,
+    prover_config: Option<(BaseCircuitParams, MultiPhaseThreadBreakPoints)>,
+) -> Result<(BaseCircuitBuilder<Fr>, Handles)> {
+    let mut builder = match (stage, prover_config) {
+        (CircuitBuilderStage::Prover, Some((params, bp))) => BaseCircuitBuilder::prover(params, bp),
+        (CircuitBuilderStage::Prover, None) => {
+            return Err(crate::Error::Shape("the prover stage needs the keygen parameters and break points".into()))
+        }
+        (stage, _) => BaseCircuitBuilder::from_stage(stage)
+            .use_k(shape.k as usize)
+            .use_lookup_bits(shape.lookup_bits)
+            .use_instance_columns(1),
+    };
+    let handles = synthesize(&mut builder, shape, input)?;
+    if stage != CircuitBuilderStage::Prover {
+        builder.calculate_params(Some(20));
+    }
+    Ok((builder, handles))
+}

@@ -1,0 +1,23 @@
+//! halo2-base chips for Lineage.
+//!
+//! * [`fixed::FixedPointChip`] — the fixed-point specification of
+//!   `lineage_core::fixed` as constraints: parameter loading with 16-bit
+//!   range checks, pixel loading, bit packing, rescale + ReLU, positive part.
+//! * [`hash::HashChip`] — the Poseidon sponge of `lineage_core::poseidon`
+//!   and the Merkle window gadget of `lineage_core::merkle`.
+//!
+//! All chips work on a single halo2-base `Context`: every value is a cell of
+//! the flex gate's advice column, whose one custom gate is
+//!
+//! ```text
+//!   | a | b | c | d |   q · (a + b·c − d) = 0
+//! ```
+//!
+//! and range checks go through the lookup table of `RangeChip`
+//! (`lookup_bits`-bit limbs).
+
+pub mod fixed;
+pub mod hash;
+
+pub use halo2_base;
+pub use halo2_base::halo2_proofs::halo2curves::bn256::Fr;

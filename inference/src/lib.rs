@@ -1,0 +1,189 @@
+//! Model training (candle), quantisation to the Lineage fixed-point format,
+//! and attribution on top of the native reference in `lineage-core`.
+//!
+//! The model is a 64-16-10 MLP (ReLU) trained full-batch with Adam on the
+//! squared error between logits and one-hot targets — the loss whose
+//! last-layer gradient the attribution (TracIn) uses.
+
+use candle_core::{DType, Device, Tensor, Var};
+use candle_nn::{Optimizer, ParamsAdamW};
+use lineage_core::{
+    attribution,
+    datanet::Datanet,
+    fixed,
+    model::{QuantizedModel, HIDDEN, INPUT, OUTPUT},
+};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+
+/// Result alias for this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Errors of training and quantisation.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("candle: {0}")]
+    Candle(#[from] candle_core::Error),
+    #[error(transparent)]
+    Core(#[from] lineage_core::Error),
+    #[error("training diverged (loss {0})")]
+    Diverged(f32),
+}
+
+/// Training settings.
+#[derive(Clone, Debug)]
+pub struct TrainConfig {
+    pub seed: u64,
+    pub epochs: usize,
+    pub learning_rate: f64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self { seed: 7, epochs: 400, learning_rate: 0.01 }
+    }
+}
+
+/// A trained float model.
+#[derive(Clone, Debug)]
+pub struct FloatModel {
+    pub w1: Vec<f32>,
+    pub b1: Vec<f32>,
+    pub w2: Vec<f32>,
+    pub b2: Vec<f32>,
+    /// Final training loss.
+    pub loss: f32,
+}
+
+/// Inputs (`pixel / 16`) and one-hot targets of a datanet.
+pub fn tensors(datanet: &Datanet, device: &Device) -> Result<(Tensor, Tensor)> {
+    let n = datanet.contributions.len();
+    let mut x = Vec::with_capacity(n * INPUT);
+    let mut y = vec![0f32; n * OUTPUT];
+    for (i, c) in datanet.contributions.iter().enumerate() {
+        x.extend(c.payload.pixels.iter().map(|p| *p as f32 / 16.0));
+        y[i * OUTPUT + c.payload.label as usize] = 1.0;
+    }
+    Ok((Tensor::from_vec(x, (n, INPUT), device)?, Tensor::from_vec(y, (n, OUTPUT), device)?))
+}
+
+fn init(rng: &mut ChaCha20Rng, n: usize, fan_in: usize) -> Vec<f32> {
+    let bound = (1.0 / fan_in as f32).sqrt();
+    (0..n).map(|_| rng.gen_range(-bound..bound)).collect()
+}
+
+fn forward(x: &Tensor, w1: &Tensor, b1: &Tensor, w2: &Tensor, b2: &Tensor) -> candle_core::Result<Tensor> {
+    let h = x.matmul(&w1.t()?)?.broadcast_add(b1)?.relu()?;
+    h.matmul(&w2.t()?)?.broadcast_add(b2)
+}
+
+/// Train the MLP on a datanet (deterministic for a given seed on one machine).
+pub fn train(datanet: &Datanet, cfg: &TrainConfig, device: &Device) -> Result<FloatModel> {
+    let (x, y) = tensors(datanet, device)?;
+    let mut rng = ChaCha20Rng::seed_from_u64(cfg.seed);
+    let var = |v: Vec<f32>, shape: &[usize]| Var::from_vec(v, shape, device);
+    let w1 = var(init(&mut rng, HIDDEN * INPUT, INPUT), &[HIDDEN, INPUT])?;
+    let b1 = var(init(&mut rng, HIDDEN, INPUT), &[HIDDEN])?;
+    let w2 = var(init(&mut rng, OUTPUT * HIDDEN, HIDDEN), &[OUTPUT, HIDDEN])?;
+    let b2 = var(init(&mut rng, OUTPUT, HIDDEN), &[OUTPUT])?;
+    let params = ParamsAdamW { lr: cfg.learning_rate, weight_decay: 0.0, ..Default::default() };
+    let mut opt = candle_nn::AdamW::new(vec![w1.clone(), b1.clone(), w2.clone(), b2.clone()], params)?;
+    let mut loss_v = f32::NAN;
+    for _ in 0..cfg.epochs {
+        let out = forward(&x, &w1, &b1, &w2, &b2)?;
+        // ½‖f − y‖² averaged over examples
+        let loss = ((out - &y)?.sqr()?.sum(1)? * 0.5)?.mean(0)?;
+        opt.backward_step(&loss)?;
+        loss_v = loss.to_dtype(DType::F32)?.to_scalar::<f32>()?;
+    }
+    if !loss_v.is_finite() {
+        return Err(Error::Diverged(loss_v));
+    }
+    let flat = |t: &Var| -> Result<Vec<f32>> { Ok(t.as_tensor().flatten_all()?.to_vec1::<f32>()?) };
+    Ok(FloatModel { w1: flat(&w1)?, b1: flat(&b1)?, w2: flat(&w2)?, b2: flat(&b2)?, loss: loss_v })
+}
+
+impl FloatModel {
+    /// Quantise to the fixed-point format (errors if a parameter is out of range).
+    pub fn quantize(&self) -> Result<QuantizedModel> {
+        let q = |name: &'static str, v: &[f32]| -> Result<Vec<i32>> {
+            v.iter().map(|x| fixed::quantize(name, *x).map_err(Error::from)).collect()
+        };
+        let m = QuantizedModel { w1: q("w1", &self.w1)?, b1: q("b1", &self.b1)?, w2: q("w2", &self.w2)?, b2: q("b2", &self.b2)? };
+        m.validate()?;
+        Ok(m)
+    }
+
+    /// Float logits of one image (reference for the fixed-point error bound).
+    pub fn logits(&self, pixels: &[u8]) -> [f64; OUTPUT] {
+        let mut h = [0f64; HIDDEN];
+        for (j, hj) in h.iter_mut().enumerate() {
+            let acc: f64 = self.b1[j] as f64
+                + (0..INPUT).map(|i| self.w1[j * INPUT + i] as f64 * pixels[i] as f64 / 16.0).sum::<f64>();
+            *hj = acc.max(0.0);
+        }
+        let mut f = [0f64; OUTPUT];
+        for (k, fk) in f.iter_mut().enumerate() {
+            *fk = self.b2[k] as f64 + (0..HIDDEN).map(|j| self.w2[k * HIDDEN + j] as f64 * h[j]).sum::<f64>();
+        }
+        f
+    }
+}
+
+/// Float-vs-fixed agreement of a quantised model over a datanet.
+#[derive(Clone, Debug)]
+pub struct QuantizationReport {
+    /// Largest |float logit − fixed logit| over all examples and classes.
+    pub max_logit_error: f64,
+    /// Fraction of examples whose predicted class is the same in float and fixed point.
+    pub agreement: f64,
+    /// Training-set accuracy of the fixed-point model.
+    pub fixed_accuracy: f64,
+}
+
+/// Measure the fixed-point error against float.
+pub fn quantization_report(float: &FloatModel, q: &QuantizedModel, datanet: &Datanet) -> QuantizationReport {
+    let s2 = (fixed::SCALE * fixed::SCALE) as f64;
+    let (mut max_err, mut agree, mut correct) = (0f64, 0usize, 0usize);
+    for c in &datanet.contributions {
+        let ff = float.logits(&c.payload.pixels);
+        let fq = attribution::logits(q, &attribution::hidden(q, &c.payload.pixels));
+        for k in 0..OUTPUT {
+            max_err = max_err.max((ff[k] - fq[k] as f64 / s2).abs());
+        }
+        let pf = (0..OUTPUT).fold(0, |b, k| if ff[k] > ff[b] { k } else { b });
+        let pq = attribution::argmax(&fq);
+        agree += (pf == pq) as usize;
+        correct += (pq == c.payload.label as usize) as usize;
+    }
+    let n = datanet.contributions.len() as f64;
+    QuantizationReport { max_logit_error: max_err, agreement: agree as f64 / n, fixed_accuracy: correct as f64 / n }
+}
+
+/// The digits datanet shipped with Lineage (`data/digits-datanet.json`).
+pub const DIGITS_DATANET_JSON: &str = include_str!("../../data/digits-datanet.json");
+
+/// Load the shipped digits datanet.
+pub fn digits_datanet() -> Result<Datanet> {
+    Ok(Datanet::from_json(DIGITS_DATANET_JSON)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trains_quantizes_and_bounds_fixed_point_error() {
+        let d = digits_datanet().unwrap();
+        assert_eq!(d.contributions.len(), 1797);
+        assert!(d.contributors().len() >= 20);
+        let cfg = TrainConfig { epochs: 300, ..Default::default() };
+        let m = train(&d, &cfg, &Device::Cpu).unwrap();
+        let q = m.quantize().unwrap();
+        let r = quantization_report(&m, &q, &d);
+        // Measured error bound of the fixed-point spec against float (see fixed.rs).
+        assert!(r.max_logit_error < 0.1, "max logit error {}", r.max_logit_error);
+        assert!(r.agreement > 0.99, "agreement {}", r.agreement);
+        assert!(r.fixed_accuracy > 0.9, "accuracy {}", r.fixed_accuracy);
+    }
+}
