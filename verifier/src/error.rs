@@ -1,0 +1,35 @@
+/// Result alias for this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a claim, key or parameter file was rejected.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("malformed {what}: {reason}")]
+    Malformed { what: &'static str, reason: String },
+    #[error("unsupported {what} version {found} (this build reads version {expected})")]
+    Version { what: &'static str, found: u32, expected: u32 },
+    #[error("non-canonical field element in {0} (value ≥ the BN254 scalar modulus)")]
+    NonCanonical(&'static str),
+    #[error("the proof does not verify against this verifying key and these public inputs: {0}")]
+    ProofRejected(String),
+    #[error("proof has {extra} trailing bytes after the transcript")]
+    TrailingBytes { extra: usize },
+    #[error("verifying key hash {found} does not match the claim's {expected}")]
+    VkMismatch { expected: String, found: String },
+    #[error("payouts sum to {sum} wei but the pool is {pool} wei")]
+    PayoutSum { sum: u128, pool: u128 },
+    #[error("claim has {found} payouts but the circuit has {slots} slots")]
+    TooManyPayouts { found: usize, slots: usize },
+    #[error("payout contributors are not in strictly ascending address order")]
+    PayoutOrder,
+    #[error(transparent)]
+    Core(#[from] lineage_core::Error),
+    #[error("io error on {path}: {source}")]
+    Io { path: String, #[source] source: std::io::Error },
+}
+
+impl Error {
+    pub(crate) fn malformed(what: &'static str, reason: impl ToString) -> Self {
+        Error::Malformed { what, reason: reason.to_string() }
+    }
+}
