@@ -1,1 +1,22 @@
+//! The Lineage L1: an EVM chain on revm with RocksDB state, OPEN as the
+//! native gas token, and the attribution precompile that verifies halo2
+//! proofs and pays contributors.
+//!
+//! ```text
+//!  signed EIP-1559 tx ──► Chain::submit ──► Chain::mine ──► revm (+ precompiles)
+//!                                                   │
+//!                                       RocksDB: accounts, code, storage,
+//!                                       blocks, receipts (one atomic batch)
+//! ```
 
+mod error;
+pub mod genesis;
+pub mod node;
+pub mod precompile;
+pub mod store;
+pub mod tx;
+
+pub use error::{Error, Result};
+pub use genesis::{dev_signers, Genesis, DEV_MNEMONIC};
+pub use node::{Block, Chain, Receipt};
+pub use precompile::attribution::ADDRESS as ATTRIBUTION_PRECOMPILE;

@@ -14,3 +14,6 @@ pub use claim::{Claim, ClaimBundle, VerifiedClaim, BUNDLE_FORMAT, BUNDLE_VERSION
 pub use error::{Error, Result};
 pub use keys::{verify_proof, VerifierParams, VerifyingKeyFile, VK_FORMAT, VK_VERSION};
 pub use report::ProvenanceReport;
+
+/// KZG parameters over BN254, as the verifier uses them.
+pub type KzgParams = lineage_circuits::halo2_proofs::poly::kzg::commitment::ParamsKZG<lineage_circuits::Bn256>;

@@ -1,0 +1,29 @@
+/// Result alias for this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Chain errors.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("rocksdb: {0}")]
+    Db(#[from] rocksdb::Error),
+    #[error("on-disk format version {found} is not the version {expected} this build uses; refusing to open {path}")]
+    FormatVersion { path: String, found: u32, expected: u32 },
+    #[error("the data directory {0} holds no chain; initialise it with a genesis first")]
+    NotInitialised(String),
+    #[error("the data directory {0} already holds a chain")]
+    AlreadyInitialised(String),
+    #[error("corrupt state entry {key}: {reason}")]
+    Corrupt { key: String, reason: String },
+    #[error("invalid transaction: {0}")]
+    InvalidTransaction(String),
+    #[error("transaction is for chain id {found}, this chain is {expected}")]
+    WrongChainId { found: u64, expected: u64 },
+    #[error("evm: {0}")]
+    Evm(String),
+    #[error("signer: {0}")]
+    Signer(String),
+    #[error(transparent)]
+    Verifier(#[from] lineage_verifier::Error),
+}
+
+impl revm::database_interface::DBErrorMarker for Error {}

@@ -1,0 +1,59 @@
+//! Genesis: chain id, OPEN allocations, and the verifier parameters the
+//! attribution precompile checks proofs with.
+
+use crate::{Error, Result};
+use alloy_primitives::{Address, U256};
+use alloy_signer_local::{coins_bip39::English, MnemonicBuilder, PrivateKeySigner};
+use serde::{Deserialize, Serialize};
+
+/// The standard development mnemonic (anvil and hardhat prefund the same accounts).
+pub const DEV_MNEMONIC: &str = "test test test test test test test test test test test junk";
+/// Default chain id ("LN").
+pub const DEFAULT_CHAIN_ID: u64 = 0x4c4e;
+/// 1 OPEN in wei.
+pub const OPEN: u128 = 1_000_000_000_000_000_000;
+
+/// The first `n` development signers (BIP-44 `m/44'/60'/0'/0/i`).
+pub fn dev_signers(n: u32) -> Result<Vec<PrivateKeySigner>> {
+    (0..n)
+        .map(|i| {
+            MnemonicBuilder::<English>::default()
+                .phrase(DEV_MNEMONIC)
+                .index(i)
+                .map_err(|e| Error::Signer(e.to_string()))?
+                .build()
+                .map_err(|e| Error::Signer(e.to_string()))
+        })
+        .collect()
+}
+
+/// Genesis configuration.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Genesis {
+    pub chain_id: u64,
+    pub timestamp: u64,
+    /// Fee recipient of every block.
+    pub beneficiary: Address,
+    pub gas_limit: u64,
+    /// Base fee per gas in wei (burnt).
+    pub base_fee: u64,
+    pub alloc: Vec<(Address, U256)>,
+    /// `lineage_verifier::VerifierParams` bytes, hex.
+    pub verifier_params: String,
+}
+
+impl Genesis {
+    /// The development genesis: 10 dev accounts with 10,000 OPEN each.
+    pub fn dev(verifier_params: &[u8]) -> Result<Self> {
+        let alloc = dev_signers(10)?.iter().map(|s| (s.address(), U256::from(10_000u128 * OPEN))).collect();
+        Ok(Self {
+            chain_id: DEFAULT_CHAIN_ID,
+            timestamp: 1_790_000_000,
+            beneficiary: Address::repeat_byte(0xfe),
+            gas_limit: 60_000_000,
+            base_fee: 1_000_000_000,
+            alloc,
+            verifier_params: hex::encode(verifier_params),
+        })
+    }
+}
