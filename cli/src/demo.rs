@@ -1,0 +1,340 @@
+//! `lineage demo`: the whole path, real at every step, in a fresh temporary
+//! directory with an embedded chain.
+
+use crate::progress::Steps;
+use alloy_primitives::{Address, Bytes, B256, U256};
+use alloy_sol_types::SolCall;
+use clap::Args;
+use eyre::{bail, WrapErr};
+use lineage_chain::{
+    dev_signers,
+    genesis::OPEN,
+    precompile::attribution::{IAttribution, ADDRESS},
+    tx::sign_call,
+    Chain, Genesis, Receipt,
+};
+use lineage_core::field::{fr_to_be_bytes, fr_to_hex};
+use lineage_prover::{pipeline, srs, ProverClient};
+use lineage_verifier::{Claim, ClaimBundle, ProvenanceReport, VerifierParams, VerifyingKeyFile};
+use serde::Serialize;
+use std::{path::PathBuf, time::Instant};
+
+#[derive(Debug, Args, Clone)]
+pub struct DemoArgs {
+    /// Print one JSON object as the last line of output.
+    #[arg(long)]
+    pub json: bool,
+    /// Training examples covered by the proof (a power of two ≥ 64 for the
+    /// full demo; smaller values are for quick checks).
+    #[arg(long, default_value_t = 64)]
+    pub batch: usize,
+    /// Payout slots of the circuit (most distinct contributors per proof).
+    #[arg(long, default_value_t = 32)]
+    pub slots: usize,
+    /// Inference fee escrowed for the query, in OPEN.
+    #[arg(long, default_value_t = 5)]
+    pub fee_open: u64,
+    /// Index of the query image in the digits set (the default, 1795, lies in
+    /// the last partial window and so is never among the attributed examples).
+    #[arg(long, default_value_t = 1795)]
+    pub query_index: usize,
+    /// Training epochs.
+    #[arg(long, default_value_t = 400)]
+    pub epochs: usize,
+    /// Keep the run's files (chain, keys, bundle) here instead of a temporary directory.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Where the development SRS is cached (default: $LINEAGE_CACHE or ~/.cache/lineage).
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// The machine-readable result of a demo run.
+#[derive(Debug, Serialize, Clone)]
+pub struct DemoReport {
+    pub verified: bool,
+    pub tampered_rejected: bool,
+    pub double_pay_rejected: bool,
+    pub payouts: usize,
+    pub pool_wei: String,
+    pub paid_wei: String,
+    pub proof_bytes: usize,
+    pub prove_ms: u128,
+    pub verify_ms: u128,
+    pub keygen_ms: u128,
+    pub gas_used: u64,
+    pub batch: usize,
+    pub k: u32,
+    pub datanet_root: String,
+    pub model_commitment: String,
+    pub query_commitment: String,
+    pub predicted_class: u64,
+    pub query_label: u8,
+    pub window: [usize; 2],
+    pub max_logit_error: f64,
+    pub fixed_accuracy: f64,
+    pub out_dir: String,
+}
+
+fn b32(x: &lineage_core::Fr) -> B256 {
+    B256::from(fr_to_be_bytes(x))
+}
+
+fn open(wei: U256) -> String {
+    let w: u128 = wei.to();
+    format!("{}.{:06}", w / OPEN, (w % OPEN) / 1_000_000_000_000)
+}
+
+pub fn run(args: DemoArgs) -> eyre::Result<()> {
+    let report = execute(&args)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    }
+    if !(report.verified && report.tampered_rejected && report.double_pay_rejected && report.paid_wei == report.pool_wei) {
+        bail!("the demo's checks did not all pass");
+    }
+    Ok(())
+}
+
+/// Run the demo and return its report (human-readable output on stdout).
+pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
+    let tmp;
+    let dir = match &args.out {
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            d.clone()
+        }
+        None => {
+            tmp = tempfile::Builder::new().prefix("lineage-demo-").tempdir()?;
+            tmp.path().to_path_buf()
+        }
+    };
+    let cache = args.cache_dir.clone().unwrap_or_else(srs::default_cache_dir);
+    let mut steps = Steps::new(7, false);
+    println!("Lineage demo — working in {}", dir.display());
+
+    // 1. datanet
+    let datanet = steps.run("commit the digits datanet (Poseidon Merkle tree)", || Ok(lineage_inference::digits_datanet()?))?;
+    println!(
+        "datanet  {} — {} contributions from {} contributors, root {}",
+        datanet.name,
+        datanet.contributions.len(),
+        datanet.contributors().len(),
+        fr_to_hex(&datanet.root())
+    );
+
+    // 2. model
+    let cfg = lineage_inference::TrainConfig { epochs: args.epochs, ..Default::default() };
+    let (model, qreport) = steps.run("train the 64-16-10 MLP with candle and quantise it", || {
+        let float = lineage_inference::train(&datanet, &cfg, &candle_core::Device::Cpu)?;
+        let q = float.quantize()?;
+        let r = lineage_inference::quantization_report(&float, &q, &datanet);
+        Ok((q, r))
+    })?;
+    println!(
+        "model    commitment {} — fixed-point accuracy {:.1}%, max |logit − float| {:.4}",
+        fr_to_hex(&model.commitment()),
+        qreport.fixed_accuracy * 100.0,
+        qreport.max_logit_error
+    );
+
+    // 3. attribution
+    let Some(query_ex) = datanet.contributions.get(args.query_index) else {
+        bail!("query index {} is outside the datanet ({} images)", args.query_index, datanet.contributions.len());
+    };
+    let query = query_ex.payload.pixels.clone();
+    let pool_wei = args.fee_open as u128 * OPEN;
+    let prepared = steps.run("attribute the query (TracIn, last layer, fixed point)", || {
+        Ok(pipeline::prepare_best_window(&datanet, &model, &query, args.batch, args.slots, pool_wei)?)
+    })?;
+    let att = &prepared.attribution;
+    println!(
+        "query    image #{} (label {}) → predicted class {}; window [{}, {}) of the datanet",
+        args.query_index,
+        query_ex.payload.label,
+        att.predicted,
+        att.start,
+        att.start + att.size
+    );
+    let mut top: Vec<_> = prepared.input.payouts.iter().filter(|p| p.amount_wei > 0).collect();
+    top.sort_by(|a, b| b.amount_wei.cmp(&a.amount_wei));
+    println!("top contributors of {} OPEN:", args.fee_open);
+    for p in top.iter().take(5) {
+        println!("    {}  {:>12} OPEN", p.contributor, open(U256::from(p.amount_wei)));
+    }
+
+    // 4. keys and proof
+    let client = ProverClient::builder().cpu().build()?;
+    let shape = prepared.shape;
+    let keys = steps.run(&format!("generate keys (k = {}, dev SRS)", shape.k), || {
+        let params = srs::cached_dev_srs(&cache, shape.k)?;
+        Ok(client.keygen(&shape, params)?)
+    })?;
+    let proof = steps.run(&format!("prove the attribution of {} examples (halo2, SHPLONK)", shape.batch), || {
+        Ok(client.prove(&keys, &prepared.input)?)
+    })?;
+    let public = &proof.public;
+    let claim = Claim {
+        vk_hash: keys.vk_file.hash,
+        datanet_root: public.datanet_root,
+        model_commitment: public.model_commitment,
+        query_commitment: public.query_commitment,
+        predicted_class: public.predicted_class,
+        window_index: public.window_index,
+        pool_wei,
+        payouts: prepared.input.payouts.clone(),
+        proof: proof.bytes.clone(),
+    };
+    // files an auditor gets
+    let vk_bytes = keys.vk_file.to_bytes();
+    let vp_bytes = keys.verifier_params.to_bytes();
+    std::fs::write(dir.join("vk.json"), &vk_bytes)?;
+    std::fs::write(dir.join("verifier-params.bin"), &vp_bytes)?;
+    std::fs::write(dir.join("bundle.json"), ClaimBundle::from_claim(&claim).to_json())?;
+    // independent verification from those files
+    let t = Instant::now();
+    let vparams = VerifierParams::from_bytes(&vp_bytes)?.to_kzg();
+    let vk = VerifyingKeyFile::from_bytes(&vk_bytes)?;
+    let verified = claim.verify(&vparams, &vk).wrap_err("the fresh proof did not verify")?;
+    let verify_ms = t.elapsed().as_millis();
+    println!(
+        "proof    {} bytes; keygen {} ms, prove {} ms, verify {} ms",
+        proof.bytes.len(),
+        keys.keygen_time.as_millis(),
+        proof.prove_time.as_millis(),
+        verify_ms
+    );
+
+    // 5. chain
+    let signers = dev_signers(3)?;
+    let (operator, user, prover) = (&signers[0], &signers[1], &signers[2]);
+    let mut chain = steps.run("start the embedded chain (revm + RocksDB) and register", || {
+        let mut chain = Chain::init(&dir.join("chain"), Genesis::dev(&vp_bytes)?)?;
+        let calls = [
+            IAttribution::registerVerifyingKeyCall { vkFile: Bytes::from(vk_bytes.clone()) }.abi_encode(),
+            IAttribution::registerDatanetCall { root: b32(&public.datanet_root) }.abi_encode(),
+            IAttribution::registerModelCall {
+                modelCommitment: b32(&public.model_commitment),
+                datanetRoot: b32(&public.datanet_root),
+                vkHash: keys.vk_file.hash,
+            }
+            .abi_encode(),
+        ];
+        for input in calls {
+            send(&mut chain, operator, input, U256::ZERO, 30_000_000)?;
+        }
+        let receipts = chain.mine()?.1;
+        if let Some(r) = receipts.iter().find(|r| !r.status) {
+            bail!("registration failed: {}", r.outcome);
+        }
+        let escrow = IAttribution::escrowFeeCall {
+            modelCommitment: b32(&public.model_commitment),
+            queryCommitment: b32(&public.query_commitment),
+        };
+        send(&mut chain, user, escrow.abi_encode(), U256::from(pool_wei), 100_000)?;
+        let r = chain.mine()?.1;
+        if !r[0].status {
+            bail!("escrow failed: {}", r[0].outcome);
+        }
+        Ok(chain)
+    })?;
+    let contributors: Vec<Address> = claim.payouts.iter().map(|p| p.contributor).collect();
+    let balances = |chain: &Chain| -> eyre::Result<Vec<U256>> { Ok(contributors.iter().map(|a| chain.balance(*a)).collect::<Result<_, _>>()?) };
+    let before = balances(&chain)?;
+
+    let (tampered, honest, replay) = steps.run("submit a tampered claim, the honest claim, and a replay", || {
+        // tampered: the prover redirects the top share to itself
+        let mut bad = claim.clone();
+        let top_i = (0..bad.payouts.len()).max_by_key(|i| bad.payouts[*i].amount_wei).unwrap_or(0);
+        bad.payouts[top_i].contributor = prover.address();
+        bad.payouts.sort_by_key(|p| p.contributor);
+        let tampered = submit_claim(&mut chain, prover, &bad)?;
+        let honest = submit_claim(&mut chain, prover, &claim)?;
+        let replay = submit_claim(&mut chain, prover, &claim)?;
+        Ok((tampered, honest, replay))
+    })?;
+    let after = balances(&chain)?;
+    let paid: U256 = after.iter().zip(&before).map(|(a, b)| *a - *b).sum();
+
+    println!("chain    block {} — claim tx gas used {}", chain.head()?.number, honest.gas_used);
+    println!("tampered claim (top share redirected to the prover): {}", describe(&tampered));
+    println!("honest claim: {}", describe(&honest));
+    println!("replayed claim: {}", describe(&replay));
+    println!("contributor balances (OPEN):");
+    let mut rows: Vec<_> = contributors.iter().zip(before.iter().zip(&after)).collect();
+    rows.sort_by(|a, b| (*b.1 .1 - *b.1 .0).cmp(&(*a.1 .1 - *a.1 .0)));
+    for (a, (b, f)) in rows.iter().take(8) {
+        println!("    {a}  {:>12} → {:>12}", open(**b), open(**f));
+    }
+    if rows.len() > 8 {
+        println!("    … and {} more", rows.len() - 8);
+    }
+    println!();
+    print!("{}", ProvenanceReport { verified, datanet_name: Some(datanet.name.clone()), window_size: shape.batch });
+    println!("auditor files: {}/{{bundle.json, vk.json, verifier-params.bin}}", dir.display());
+
+    Ok(DemoReport {
+        verified: honest.status,
+        tampered_rejected: !tampered.status,
+        double_pay_rejected: !replay.status,
+        payouts: claim.payouts.iter().filter(|p| p.amount_wei > 0).count(),
+        pool_wei: pool_wei.to_string(),
+        paid_wei: paid.to_string(),
+        proof_bytes: proof.bytes.len(),
+        prove_ms: proof.prove_time.as_millis(),
+        verify_ms,
+        keygen_ms: keys.keygen_time.as_millis(),
+        gas_used: honest.gas_used,
+        batch: shape.batch,
+        k: shape.k,
+        datanet_root: fr_to_hex(&public.datanet_root),
+        model_commitment: fr_to_hex(&public.model_commitment),
+        query_commitment: fr_to_hex(&public.query_commitment),
+        predicted_class: public.predicted_class,
+        query_label: query_ex.payload.label,
+        window: [att.start, att.start + att.size],
+        max_logit_error: qreport.max_logit_error,
+        fixed_accuracy: qreport.fixed_accuracy,
+        out_dir: if args.out.is_some() { dir.display().to_string() } else { String::new() },
+    })
+}
+
+fn send(chain: &mut Chain, signer: &alloy_signer_local::PrivateKeySigner, input: Vec<u8>, value: U256, gas: u64) -> eyre::Result<B256> {
+    let nonce = chain.nonce(signer.address())?;
+    let raw = sign_call(signer, chain.chain_id(), nonce, ADDRESS, value, input.into(), gas, 2_000_000_000)?;
+    Ok(chain.submit(&raw)?)
+}
+
+fn submit_claim(chain: &mut Chain, signer: &alloy_signer_local::PrivateKeySigner, c: &Claim) -> eyre::Result<Receipt> {
+    let call = IAttribution::submitClaimCall {
+        vkHash: c.vk_hash,
+        datanetRoot: b32(&c.datanet_root),
+        modelCommitment: b32(&c.model_commitment),
+        queryCommitment: b32(&c.query_commitment),
+        predictedClass: c.predicted_class,
+        windowIndex: c.window_index,
+        pool: U256::from(c.pool_wei),
+        contributors: c.payouts.iter().map(|p| p.contributor).collect(),
+        amounts: c.payouts.iter().map(|p| U256::from(p.amount_wei)).collect(),
+        proof: Bytes::from(c.proof.clone()),
+    };
+    let hash = send(chain, signer, call.abi_encode(), U256::ZERO, 2_000_000)?;
+    chain.mine()?;
+    chain.receipt(&hash)?.ok_or_else(|| eyre::eyre!("claim transaction {hash} was not included"))
+}
+
+fn describe(r: &Receipt) -> String {
+    if r.status {
+        format!("PAID (gas {})", r.gas_used)
+    } else {
+        let reason = revert_reason(&r.output).unwrap_or_else(|| r.outcome.clone());
+        format!("REJECTED — {reason} (gas {})", r.gas_used)
+    }
+}
+
+fn revert_reason(out: &[u8]) -> Option<String> {
+    if out.len() < 4 || out[..4] != [0x08, 0xc3, 0x79, 0xa0] {
+        return None;
+    }
+    <(String,) as alloy_sol_types::SolValue>::abi_decode(&out[4..]).ok().map(|(s,)| s)
+}

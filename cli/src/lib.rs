@@ -1,0 +1,43 @@
+//! The `lineage` command line: one clap `Args` struct per subcommand.
+
+pub mod datanet;
+pub mod demo;
+pub mod progress;
+pub mod verify;
+
+use clap::{Parser, Subcommand};
+
+/// Verifiable AI attribution: datanets, influence proofs and on-chain payouts.
+#[derive(Debug, Parser)]
+#[command(name = "lineage", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the whole path on an embedded chain: datanet → model → influence → proof → payout.
+    Demo(demo::DemoArgs),
+    /// Datanet tools.
+    #[command(subcommand)]
+    Datanet(datanet::DatanetCommand),
+    /// Verify a proof bundle independently and print its provenance report.
+    Verify(verify::VerifyArgs),
+}
+
+impl Cli {
+    pub fn run(self) -> eyre::Result<()> {
+        match self.command {
+            Command::Demo(a) => demo::run(a),
+            Command::Datanet(c) => datanet::run(c),
+            Command::Verify(a) => verify::run(a),
+        }
+    }
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default: warnings).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
