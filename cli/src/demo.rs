@@ -44,6 +44,9 @@ pub struct DemoArgs {
     /// Keep the run's files (chain, keys, bundle) here instead of a temporary directory.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Prove on a CUDA GPU instead of the CPU (needs a binary built with the `gpu` feature).
+    #[arg(long)]
+    pub gpu: bool,
     /// Where the development SRS is cached (default: $LINEAGE_CACHE or ~/.cache/lineage).
     #[arg(long)]
     pub cache_dir: Option<PathBuf>,
@@ -73,6 +76,7 @@ pub struct DemoReport {
     pub window: [usize; 2],
     pub max_logit_error: f64,
     pub fixed_accuracy: f64,
+    pub float_fixed_agreement: f64,
     pub out_dir: String,
 }
 
@@ -132,10 +136,11 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
         Ok((q, r))
     })?;
     println!(
-        "model    commitment {} — fixed-point accuracy {:.1}%, max |logit − float| {:.4}",
+        "model    commitment {} — fixed-point accuracy {:.1}%, max |logit − float| {:.4}, float/fixed agreement {:.2}%",
         fr_to_hex(&model.commitment()),
         qreport.fixed_accuracy * 100.0,
-        qreport.max_logit_error
+        qreport.max_logit_error,
+        qreport.agreement * 100.0
     );
 
     // 3. attribution
@@ -164,7 +169,8 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
     }
 
     // 4. keys and proof
-    let client = ProverClient::builder().cpu().build()?;
+    let builder = ProverClient::builder();
+    let client = if args.gpu { builder.gpu() } else { builder.cpu() }.build()?;
     let shape = prepared.shape;
     let keys = steps.run(&format!("generate keys (k = {}, dev SRS)", shape.k), || {
         let params = srs::cached_dev_srs(&cache, shape.k)?;
@@ -174,17 +180,7 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
         Ok(client.prove(&keys, &prepared.input)?)
     })?;
     let public = &proof.public;
-    let claim = Claim {
-        vk_hash: keys.vk_file.hash,
-        datanet_root: public.datanet_root,
-        model_commitment: public.model_commitment,
-        query_commitment: public.query_commitment,
-        predicted_class: public.predicted_class,
-        window_index: public.window_index,
-        pool_wei,
-        payouts: prepared.input.payouts.clone(),
-        proof: proof.bytes.clone(),
-    };
+    let claim = proof.claim(&keys, &prepared.input);
     // files an auditor gets
     let vk_bytes = keys.vk_file.to_bytes();
     let vp_bytes = keys.verifier_params.to_bytes();
@@ -295,6 +291,7 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
         window: [att.start, att.start + att.size],
         max_logit_error: qreport.max_logit_error,
         fixed_accuracy: qreport.fixed_accuracy,
+        float_fixed_agreement: qreport.agreement,
         out_dir: if args.out.is_some() { dir.display().to_string() } else { String::new() },
     })
 }

@@ -25,7 +25,7 @@ use halo2_base::{
     },
 };
 use lineage_circuits::{build_circuit, AttributionInput, Bn256, CircuitShape, Fr, G1Affine, PublicInputs};
-use lineage_verifier::{VerifierParams, VerifyingKeyFile};
+use lineage_verifier::{Claim, VerifierParams, VerifyingKeyFile};
 use rand::SeedableRng;
 use std::time::{Duration, Instant};
 
@@ -97,6 +97,25 @@ pub struct Proof {
     pub bytes: Vec<u8>,
     pub public: PublicInputs,
     pub prove_time: Duration,
+}
+
+impl Proof {
+    /// The claim this proof supports: its public inputs, the witness's pool
+    /// and payouts, and the verifying key's hash.
+    pub fn claim(&self, keys: &Keys, input: &AttributionInput) -> Claim {
+        let p = &self.public;
+        Claim {
+            vk_hash: keys.vk_file.hash,
+            datanet_root: p.datanet_root,
+            model_commitment: p.model_commitment,
+            query_commitment: p.query_commitment,
+            predicted_class: p.predicted_class,
+            window_index: p.window_index,
+            pool_wei: input.pool,
+            payouts: input.payouts.clone(),
+            proof: self.bytes.clone(),
+        }
+    }
 }
 
 /// The prover.

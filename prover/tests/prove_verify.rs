@@ -23,18 +23,7 @@ fn setup() -> &'static Setup {
         let params = srs::cached_dev_srs(&srs::default_cache_dir(), prepared.shape.k).unwrap();
         let keys = client.keygen(&prepared.shape, params).unwrap();
         let proof = client.prove(&keys, &prepared.input).unwrap();
-        let p = &proof.public;
-        let claim = Claim {
-            vk_hash: keys.vk_file.hash,
-            datanet_root: p.datanet_root,
-            model_commitment: p.model_commitment,
-            query_commitment: p.query_commitment,
-            predicted_class: p.predicted_class,
-            window_index: p.window_index,
-            pool_wei: prepared.input.pool,
-            payouts: prepared.input.payouts.clone(),
-            proof: proof.bytes,
-        };
+        let claim = proof.claim(&keys, &prepared.input);
         Setup { keys, claim }
     })
 }

@@ -1,0 +1,80 @@
+//! End to end: the `lineage` binary runs the demo flow (N = 64 examples,
+//! real keys, real proof, embedded chain), then an auditor re-verifies the
+//! files it left, and a tampered bundle is rejected.
+
+use std::process::Command;
+
+fn lineage() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_lineage"))
+}
+
+#[test]
+fn demo_json_verify_and_tamper() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = lineage().args(["demo", "--json", "--out"]).arg(out_dir.path()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "demo failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let last = stdout.lines().last().unwrap();
+    let j: serde_json::Value = serde_json::from_str(last).unwrap();
+    assert_eq!(j["verified"], true);
+    assert_eq!(j["tampered_rejected"], true);
+    assert_eq!(j["double_pay_rejected"], true);
+    assert_eq!(j["pool_wei"], "5000000000000000000");
+    assert_eq!(j["paid_wei"], j["pool_wei"]);
+    assert!(j["payouts"].as_u64().unwrap() >= 1);
+    assert!(j["batch"].as_u64().unwrap() >= 64);
+    assert!(j["proof_bytes"].as_u64().unwrap() > 0);
+    assert!(j["gas_used"].as_u64().unwrap() > 450_000);
+    for f in ["prove_ms", "verify_ms"] {
+        assert!(j[f].is_u64(), "{f}");
+    }
+
+    // the datanet root the demo used is what `datanet build` prints for the shipped file
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/digits-datanet.json");
+    let b = lineage().args(["datanet", "build", "--json", data]).output().unwrap();
+    assert!(b.status.success());
+    let bj: serde_json::Value = serde_json::from_slice(&b.stdout).unwrap();
+    assert_eq!(bj["root"], j["datanet_root"]);
+    assert_eq!(bj["contributions"], 1797);
+    assert!(bj["contributors"].as_u64().unwrap() >= 20);
+
+    // an auditor verifies the files independently
+    let d = out_dir.path();
+    let verify = |bundle: &std::path::Path| {
+        lineage()
+            .args(["verify", "--bundle"])
+            .arg(bundle)
+            .arg("--vk")
+            .arg(d.join("vk.json"))
+            .arg("--params")
+            .arg(d.join("verifier-params.bin"))
+            .output()
+            .unwrap()
+    };
+    let v = verify(&d.join("bundle.json"));
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
+    assert!(String::from_utf8_lossy(&v.stdout).contains("VERIFIED"));
+
+    // a bundle with a changed predicted class is rejected
+    let text = std::fs::read_to_string(d.join("bundle.json")).unwrap();
+    let mut bundle: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let class = bundle["predicted_class"].as_u64().unwrap();
+    bundle["predicted_class"] = ((class + 1) % 10).into();
+    let bad = d.join("bad.json");
+    std::fs::write(&bad, bundle.to_string()).unwrap();
+    let v = verify(&bad);
+    assert!(!v.status.success());
+    assert!(String::from_utf8_lossy(&v.stderr).contains("REJECTED"));
+}
+
+#[test]
+fn datanet_build_rejects_bad_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("bad.json");
+    std::fs::write(&p, r#"{"format":"lineage-datanet","version":1,"name":"x","contributions":[{"contributor":"0x0000000000000000000000000000000000000001","licence":"CC0-1.0","payload":{"label":3,"pixels":[99]}}]}"#).unwrap();
+    let out = lineage().args(["datanet", "build"]).arg(&p).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("contribution 0"));
+    let out = lineage().args(["datanet", "build"]).arg(dir.path().join("missing.json")).output().unwrap();
+    assert!(!out.status.success());
+}
