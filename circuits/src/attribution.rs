@@ -39,9 +39,8 @@ pub struct Handles {
     pub instances: Vec<AssignedValue<Fr>>,
 }
 
-fn addr_bits() -> usize {
-    160
-}
+/// Bits of an address.
+const ADDR_BITS: usize = 160;
 
 /// Lay out the whole circuit in `builder` (main thread of phase 0) and
 /// register its public instances.
@@ -135,7 +134,7 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &CircuitShape, in
     let mut first_example_pixel = None;
     for ex in &input.examples {
         let addr = ctx.load_witness(fr_from_address(&ex.contributor));
-        range.range_check(ctx, addr, addr_bits());
+        range.range_check(ctx, addr, ADDR_BITS);
         let licence = ctx.load_witness(licence_to_fr(&ex.licence).unwrap_or(Fr::zero()));
         let label = ctx.load_witness(Fr::from(ex.payload.label as u64));
         range.check_less_than_safe(ctx, label, OUTPUT as u64);
@@ -170,13 +169,13 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &CircuitShape, in
     let slot_addrs = ctx.assign_witnesses(input.slot_addresses(shape.slots));
     let mut slot_nonzero = Vec::with_capacity(shape.slots);
     for a in &slot_addrs {
-        range.range_check(ctx, *a, addr_bits());
+        range.range_check(ctx, *a, ADDR_BITS);
         let z = gate.is_zero(ctx, *a);
         slot_nonzero.push(gate.not(ctx, z));
     }
     for s in 0..shape.slots.saturating_sub(1) {
         // nonzero(s+1) ⇒ addr(s) < addr(s+1); zero(s) ⇒ zero(s+1)
-        let lt = range.is_less_than(ctx, slot_addrs[s], slot_addrs[s + 1], addr_bits() + 1);
+        let lt = range.is_less_than(ctx, slot_addrs[s], slot_addrs[s + 1], ADDR_BITS + 1);
         let not_lt = gate.not(ctx, lt);
         let bad = gate.mul(ctx, slot_nonzero[s + 1], not_lt);
         gate.assert_is_const(ctx, &bad, &Fr::zero());

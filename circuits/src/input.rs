@@ -40,13 +40,14 @@ impl CircuitShape {
         if slots == 0 {
             return Err(Error::Shape("no payout slots".into()));
         }
-        // Measured: ~7.2k advice cells per example plus ~45k fixed; pick k so
-        // that a handful of advice columns suffice.
+        // Measured (BENCHMARKS.md): about 20k advice cells per example, so
+        // N = 64 fills 10 advice columns at k = 17 and N = 256 fills 9 at
+        // k = 19. Sizes above 256 are untested.
         let k = match batch {
             0..=8 => 15,
             9..=64 => 17,
             65..=256 => 19,
-            _ => 20,
+            _ => 21,
         };
         Ok(Self { batch, slots, depth, k, lookup_bits: (k - 1) as usize })
     }

@@ -16,7 +16,7 @@ pub struct VerifyArgs {
     /// Verifier parameters (`LNVPARAM` file).
     #[arg(long)]
     pub params: PathBuf,
-    /// Window size the proof covers, for the report (read from the key when omitted).
+    /// Name of the datanet, shown in the report.
     #[arg(long)]
     pub datanet_name: Option<String>,
 }

@@ -24,7 +24,7 @@ use halo2_base::{
         transcript::{Blake2bWrite, Challenge255, TranscriptWriterBuffer},
     },
 };
-use lineage_circuits::{build_circuit, AttributionInput, Bn256, CircuitShape, Fr, G1Affine, PublicInputs};
+use lineage_circuits::{build_circuit, AttributionInput, Bn256, CircuitShape, G1Affine, PublicInputs};
 use lineage_verifier::{Claim, VerifierParams, VerifyingKeyFile};
 use rand::SeedableRng;
 use std::time::{Duration, Instant};
@@ -182,7 +182,3 @@ impl ProverClient {
             .map_err(|e| Error::Unsatisfied(format!("{} failures, first: {}", e.len(), e[0])))
     }
 }
-
-/// Unused-import guard for `Fr` in docs.
-#[doc(hidden)]
-pub type Scalar = Fr;
