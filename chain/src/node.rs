@@ -81,8 +81,7 @@ impl Chain {
             }
             // nonce 1 keeps the precompile account non-empty (EIP-161), so its
             // storage survives being touched by a zero-value call
-            let mut pc = AccountInfo::default();
-            pc.nonce = 1;
+            let pc = AccountInfo { nonce: 1, ..Default::default() };
             cache.insert_account_info(crate::ATTRIBUTION_PRECOMPILE, pc);
             let mut block = Block {
                 number: 0,

@@ -209,7 +209,7 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &CircuitShape, in
     let mut cum = ctx.load_zero();
     let mut prev_q = ctx.load_zero();
     let mut shares = Vec::with_capacity(shape.slots);
-    for s in 0..shape.slots {
+    for (s, slot_total) in totals.iter().enumerate() {
         if let Some((_, t)) = input.totals.get(s) {
             cum_native += BigUint::from(*t);
         }
@@ -219,7 +219,7 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &CircuitShape, in
         } else {
             (&num_native / &total_native, &num_native % &total_native)
         };
-        cum = gate.add(ctx, cum, totals[s]);
+        cum = gate.add(ctx, cum, *slot_total);
         let num = gate.mul(ctx, pool, cum);
         let q = ctx.load_witness(biguint_to_fe(&q_native));
         let r = ctx.load_witness(biguint_to_fe(&r_native));

@@ -162,7 +162,7 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
         att.start + att.size
     );
     let mut top: Vec<_> = prepared.input.payouts.iter().filter(|p| p.amount_wei > 0).collect();
-    top.sort_by(|a, b| b.amount_wei.cmp(&a.amount_wei));
+    top.sort_by_key(|p| std::cmp::Reverse(p.amount_wei));
     println!("top contributors of {} OPEN:", args.fee_open);
     for p in top.iter().take(5) {
         println!("    {}  {:>12} OPEN", p.contributor, open(U256::from(p.amount_wei)));
@@ -258,7 +258,7 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
     println!("replayed claim: {}", describe(&replay));
     println!("contributor balances (OPEN):");
     let mut rows: Vec<_> = contributors.iter().zip(before.iter().zip(&after)).collect();
-    rows.sort_by(|a, b| (*b.1 .1 - *b.1 .0).cmp(&(*a.1 .1 - *a.1 .0)));
+    rows.sort_by_key(|r| std::cmp::Reverse(*r.1 .1 - *r.1 .0));
     for (a, (b, f)) in rows.iter().take(8) {
         println!("    {a}  {:>12} → {:>12}", open(**b), open(**f));
     }

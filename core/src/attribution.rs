@@ -26,8 +26,8 @@ pub fn hidden(model: &QuantizedModel, pixels: &[u8]) -> [i64; HIDDEN] {
     let mut h = [0i64; HIDDEN];
     for (j, hj) in h.iter_mut().enumerate() {
         let mut acc = model.b1[j] as i64 * SCALE;
-        for i in 0..INPUT {
-            acc += model.w1[j * INPUT + i] as i64 * fixed::pixel_to_fixed(pixels[i]);
+        for (w, p) in model.w1[j * INPUT..(j + 1) * INPUT].iter().zip(pixels) {
+            acc += *w as i64 * fixed::pixel_to_fixed(*p);
         }
         *hj = fixed::relu(fixed::rescale(acc));
     }

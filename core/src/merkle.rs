@@ -51,7 +51,7 @@ impl MerkleTree {
 
     fn check_window(&self, start: usize, size: usize) -> Result<u32> {
         let bad = Error::Window { start, end: start + size, len: self.len };
-        if size == 0 || !size.is_power_of_two() || start % size != 0 || start + size > self.len {
+        if size == 0 || !size.is_power_of_two() || !start.is_multiple_of(size) || start + size > self.len {
             return Err(bad);
         }
         Ok(size.trailing_zeros())

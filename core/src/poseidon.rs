@@ -93,7 +93,7 @@ pub fn hash(inputs: &[Fr]) -> Fr {
         }
         permute(&mut state);
     }
-    if inputs.len() % RATE == 0 {
+    if inputs.len().is_multiple_of(RATE) {
         state[1] += Fr::ONE;
         permute(&mut state);
     }

@@ -222,7 +222,6 @@ pub fn verify_proof(params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, inst
         &mut transcript,
     )
     .map_err(|e| Error::ProofRejected(format!("{e:?}")))?;
-    drop(transcript);
     if reader.pos != proof.len() {
         return Err(Error::TrailingBytes { extra: proof.len() - reader.pos });
     }
