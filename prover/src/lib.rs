@@ -10,6 +10,8 @@
 //! trapdoor, so proofs under it are sound only for testing and demos. A
 //! deployment loads a ceremony SRS instead ([`srs::load_srs`]).
 
+#[cfg(feature = "gpu")]
+pub mod gpu;
 pub mod pipeline;
 pub mod srs;
 
@@ -41,6 +43,8 @@ pub enum Error {
     Halo2(String),
     #[error("the GPU backend was requested but this binary was built without the `gpu` feature")]
     GpuNotCompiled,
+    #[error("the GPU backend was requested but no usable GPU was found: {0}")]
+    GpuUnavailable(String),
     #[error("SRS: {0}")]
     Srs(String),
     #[error("the witness does not satisfy the circuit: {0}")]
@@ -74,7 +78,13 @@ impl ProverClientBuilder {
     pub fn build(self) -> Result<ProverClient> {
         match self.backend.unwrap_or(Backend::Cpu) {
             Backend::Cpu => Ok(ProverClient { backend: Backend::Cpu }),
+            #[cfg(not(feature = "gpu"))]
             Backend::Gpu => Err(Error::GpuNotCompiled),
+            #[cfg(feature = "gpu")]
+            Backend::Gpu => {
+                gpu::device_check()?;
+                Ok(ProverClient { backend: Backend::Gpu })
+            }
         }
     }
 }
@@ -89,6 +99,9 @@ pub struct Keys {
     pub vk_file: VerifyingKeyFile,
     pub verifier_params: VerifierParams,
     pub keygen_time: Duration,
+    /// The SRS in the GPU crate's type, converted on first GPU proof.
+    #[cfg(feature = "gpu")]
+    gpu_params: std::sync::OnceLock<gpu::GpuParams>,
 }
 
 /// A proof with its public inputs.
@@ -144,7 +157,18 @@ impl ProverClient {
         let break_points = builder.break_points();
         let vk_file = VerifyingKeyFile::new(*shape, circuit_params.clone(), vk);
         let verifier_params = VerifierParams::from_srs(&params);
-        Ok(Keys { shape: *shape, params, pk, circuit_params, break_points, vk_file, verifier_params, keygen_time: start.elapsed() })
+        Ok(Keys {
+            shape: *shape,
+            params,
+            pk,
+            circuit_params,
+            break_points,
+            vk_file,
+            verifier_params,
+            keygen_time: start.elapsed(),
+            #[cfg(feature = "gpu")]
+            gpu_params: std::sync::OnceLock::new(),
+        })
     }
 
     /// Prove one attribution.
@@ -159,6 +183,16 @@ impl ProverClient {
         )?;
         let instances = public.to_instances();
         let rng = rand_chacha::ChaCha20Rng::from_entropy();
+        #[cfg(feature = "gpu")]
+        if self.backend == Backend::Gpu {
+            if keys.gpu_params.get().is_none() {
+                let p = gpu::GpuParams::from_cpu(&keys.params)?;
+                let _ = keys.gpu_params.set(p);
+            }
+            let params = keys.gpu_params.get().expect("set above");
+            let bytes = gpu::prove(params, &keys.pk, builder, &instances, rng)?;
+            return Ok(Proof { bytes, public, prove_time: start.elapsed() });
+        }
         let mut transcript = Blake2bWrite::<_, G1Affine, Challenge255<_>>::init(vec![]);
         create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, Challenge255<_>, _, _, _>(
             &keys.params,

@@ -158,3 +158,24 @@ fn corrupted_key_files_are_rejected() {
     let text = String::from_utf8(s.keys.vk_file.to_bytes()).unwrap().replace("\"version\":1", "\"version\":2");
     assert!(matches!(VerifyingKeyFile::from_bytes(text.as_bytes()), Err(Error::Version { .. })));
 }
+
+/// DualHal-style check: the same witness proven on the CPU and on the GPU;
+/// both proofs verify with the one verifying key. Runs only in a `gpu` build
+/// on a machine with a CUDA device.
+#[cfg(feature = "gpu")]
+#[test]
+fn cpu_and_gpu_proofs_both_verify() {
+    let datanet = lineage_inference::digits_datanet().unwrap();
+    let cfg = lineage_inference::TrainConfig { epochs: 150, ..Default::default() };
+    let model = lineage_inference::train(&datanet, &cfg, &candle_core::Device::Cpu).unwrap().quantize().unwrap();
+    let query = datanet.contributions[1795].payload.pixels.clone();
+    let prepared = pipeline::prepare_best_window(&datanet, &model, &query, 8, 8, 1_000_000).unwrap();
+    let cpu = ProverClient::builder().cpu().build().unwrap();
+    let gpu = ProverClient::builder().gpu().build().expect("this test needs a CUDA device");
+    let keys = cpu.keygen(&prepared.shape, srs::cached_dev_srs(&srs::default_cache_dir(), prepared.shape.k).unwrap()).unwrap();
+    let (params, vk) = (keys.verifier_params.to_kzg(), &keys.vk_file);
+    for client in [&cpu, &gpu] {
+        let proof = client.prove(&keys, &prepared.input).unwrap();
+        proof.claim(&keys, &prepared.input).verify(&params, vk).unwrap();
+    }
+}
