@@ -11,14 +11,19 @@ struct Setup {
     claim: Claim,
 }
 
+/// A trained model's attribution of image #1795 over the best window of `batch` examples.
+fn prepared(batch: usize, slots: usize) -> pipeline::Prepared {
+    let datanet = lineage_inference::digits_datanet().unwrap();
+    let cfg = lineage_inference::TrainConfig { epochs: 150, ..Default::default() };
+    let model = lineage_inference::train(&datanet, &cfg, &candle_core::Device::Cpu).unwrap().quantize().unwrap();
+    let query = datanet.contributions[1795].payload.pixels.clone();
+    pipeline::prepare_best_window(&datanet, &model, &query, batch, slots, 1_000_000).unwrap()
+}
+
 fn setup() -> &'static Setup {
     static S: OnceLock<Setup> = OnceLock::new();
     S.get_or_init(|| {
-        let datanet = lineage_inference::digits_datanet().unwrap();
-        let cfg = lineage_inference::TrainConfig { epochs: 150, ..Default::default() };
-        let model = lineage_inference::train(&datanet, &cfg, &candle_core::Device::Cpu).unwrap().quantize().unwrap();
-        let query = datanet.contributions[1795].payload.pixels.clone();
-        let prepared = pipeline::prepare_best_window(&datanet, &model, &query, 4, 4, 1_000_000).unwrap();
+        let prepared = prepared(4, 4);
         let client = ProverClient::builder().cpu().build().unwrap();
         let params = srs::cached_dev_srs(&srs::default_cache_dir(), prepared.shape.k).unwrap();
         let keys = client.keygen(&prepared.shape, params).unwrap();
@@ -165,11 +170,7 @@ fn corrupted_key_files_are_rejected() {
 #[cfg(feature = "gpu")]
 #[test]
 fn cpu_and_gpu_proofs_both_verify() {
-    let datanet = lineage_inference::digits_datanet().unwrap();
-    let cfg = lineage_inference::TrainConfig { epochs: 150, ..Default::default() };
-    let model = lineage_inference::train(&datanet, &cfg, &candle_core::Device::Cpu).unwrap().quantize().unwrap();
-    let query = datanet.contributions[1795].payload.pixels.clone();
-    let prepared = pipeline::prepare_best_window(&datanet, &model, &query, 8, 8, 1_000_000).unwrap();
+    let prepared = prepared(8, 8);
     let cpu = ProverClient::builder().cpu().build().unwrap();
     let gpu = ProverClient::builder().gpu().build().expect("this test needs a CUDA device");
     let keys = cpu.keygen(&prepared.shape, srs::cached_dev_srs(&srs::default_cache_dir(), prepared.shape.k).unwrap()).unwrap();
