@@ -102,6 +102,9 @@ pub fn run(args: DemoArgs) -> eyre::Result<()> {
 
 /// Run the demo and return its report (human-readable output on stdout).
 pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
+    // choose the prover backend first: a GPU request that cannot be met fails before any work
+    let builder = ProverClient::builder();
+    let client = if args.gpu { builder.gpu() } else { builder.cpu() }.build()?;
     let tmp;
     let dir = match &args.out {
         Some(d) => {
@@ -169,8 +172,6 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
     }
 
     // 4. keys and proof
-    let builder = ProverClient::builder();
-    let client = if args.gpu { builder.gpu() } else { builder.cpu() }.build()?;
     let shape = prepared.shape;
     let keys = steps.run(&format!("generate keys (k = {}, dev SRS)", shape.k), || {
         let params = srs::cached_dev_srs(&cache, shape.k)?;

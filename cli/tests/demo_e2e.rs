@@ -78,3 +78,12 @@ fn datanet_build_rejects_bad_files() {
     let out = lineage().args(["datanet", "build"]).arg(dir.path().join("missing.json")).output().unwrap();
     assert!(!out.status.success());
 }
+
+#[cfg(not(feature = "gpu"))]
+#[test]
+fn gpu_request_without_the_feature_fails_fast_and_says_why() {
+    let out = lineage().args(["demo", "--gpu"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("built without the `gpu` feature"));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("datanet"), "no work before the backend check");
+}
