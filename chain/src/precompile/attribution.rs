@@ -149,7 +149,7 @@ impl AttributionPrecompile {
         match call {
             C::registerVerifyingKey(c) => self.register_vk(ctx, &c.vkFile),
             C::registerDatanet(c) => {
-                if let Err(h) = canonical(&c.root) {
+                if let Err(h) = canonical_all(&[&c.root]) {
                     return Ok(h);
                 }
                 let s = slot("datanet", &[c.root.as_slice()]);
@@ -160,10 +160,8 @@ impl AttributionPrecompile {
                 Ok(Outcome::Ok { gas: REGISTER_GAS, output: Bytes::new() })
             }
             C::registerModel(c) => {
-                for f in [&c.modelCommitment, &c.datanetRoot] {
-                    if let Err(h) = canonical(f) {
-                        return Ok(h);
-                    }
+                if let Err(h) = canonical_all(&[&c.modelCommitment, &c.datanetRoot]) {
+                    return Ok(h);
                 }
                 if self.sload(ctx, slot("datanet", &[c.datanetRoot.as_slice()]))?.is_zero() {
                     return Ok(Outcome::Revert { gas: REGISTER_GAS, reason: "unknown datanet".into() });
@@ -180,10 +178,8 @@ impl AttributionPrecompile {
                 Ok(Outcome::Ok { gas: REGISTER_GAS, output: Bytes::new() })
             }
             C::escrowFee(c) => {
-                for f in [&c.modelCommitment, &c.queryCommitment] {
-                    if let Err(h) = canonical(f) {
-                        return Ok(h);
-                    }
+                if let Err(h) = canonical_all(&[&c.modelCommitment, &c.queryCommitment]) {
+                    return Ok(h);
                 }
                 if self.sload(ctx, slot("model.vk", &[c.modelCommitment.as_slice()]))?.is_zero() {
                     return Ok(Outcome::Revert { gas: ESCROW_GAS, reason: "unknown model".into() });
@@ -267,13 +263,10 @@ impl AttributionPrecompile {
 
     fn submit_claim<CTX: ContextTr>(&self, ctx: &mut CTX, c: IAttribution::submitClaimCall) -> DbResult<Outcome> {
         // ---- well-formedness: anything wrong here halts --------------------
-        let mut frs = Vec::new();
-        for f in [&c.datanetRoot, &c.modelCommitment, &c.queryCommitment] {
-            match canonical(f) {
-                Ok(x) => frs.push(x),
-                Err(h) => return Ok(h),
-            }
-        }
+        let frs = match canonical_all(&[&c.datanetRoot, &c.modelCommitment, &c.queryCommitment]) {
+            Ok(frs) => frs,
+            Err(h) => return Ok(h),
+        };
         if c.contributors.len() != c.amounts.len() {
             return Ok(Outcome::Halt("contributors and amounts differ in length".into()));
         }
@@ -348,7 +341,11 @@ impl AttributionPrecompile {
     }
 }
 
-/// A bytes32 must be a canonical BN254 scalar; otherwise the input is malformed.
-fn canonical(b: &B256) -> Result<lineage_core::Fr, Outcome> {
-    fr_from_be_bytes(&b.0).map_err(|_| Outcome::Halt(format!("{b} is not a canonical BN254 scalar")))
+/// Each bytes32 must be a canonical BN254 scalar; otherwise the input is
+/// malformed (the first offender halts the call).
+fn canonical_all(fields: &[&B256]) -> Result<Vec<lineage_core::Fr>, Outcome> {
+    fields
+        .iter()
+        .map(|b| fr_from_be_bytes(&b.0).map_err(|_| Outcome::Halt(format!("{b} is not a canonical BN254 scalar"))))
+        .collect()
 }
