@@ -5,7 +5,6 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use lineage_prover::{pipeline, srs, ProverClient};
-use lineage_verifier::VerifierParams;
 use std::time::Duration;
 
 fn batches() -> Vec<usize> {
@@ -41,10 +40,10 @@ fn prove_verify(c: &mut Criterion) {
         });
         let proof = client.prove(&keys, &prepared.input).unwrap();
         let claim = proof.claim(&keys, &prepared.input);
-        let vparams = VerifierParams::from_bytes(&keys.verifier_params.to_bytes()).unwrap().to_kzg();
+        let vparams = lineage_verifier::Verifier::from_pinned_bytes(&keys.verifier_params.to_bytes(), &keys.verifier_params.hash()).unwrap();
         eprintln!("N = {batch}: proof {} bytes", proof.bytes.len());
         group.measurement_time(Duration::from_secs(10));
-        group.bench_function(BenchmarkId::new("verify", batch), |b| b.iter(|| claim.verify(&vparams, &keys.vk_file).unwrap()));
+        group.bench_function(BenchmarkId::new("verify", batch), |b| b.iter(|| vparams.verify(&claim, &keys.vk_file).unwrap()));
     }
     group.finish();
 }

@@ -22,6 +22,8 @@ pub enum Error {
     Evm(String),
     #[error("signer: {0}")]
     Signer(String),
+    #[error("escrow invariant broken: open request fees sum to {open_fees}, running total {total}, precompile balance {balance}")]
+    EscrowInvariant { open_fees: alloy_primitives::U256, total: alloy_primitives::U256, balance: alloy_primitives::U256 },
     #[error(transparent)]
     Verifier(#[from] lineage_verifier::Error),
 }

@@ -1,8 +1,11 @@
-//! Genesis: chain id, OPEN allocations, and the verifier parameters the
-//! attribution precompile checks proofs with.
+//! Genesis: chain id, OPEN allocations, the verifier parameters the
+//! attribution precompile checks proofs with, and the key allowlist's
+//! governor and first entries. The genesis block's `extra_data` is the
+//! keccak256 of this configuration, so the genesis block hash pins the
+//! verifier parameters.
 
 use crate::{Error, Result};
-use alloy_primitives::{Address, U256};
+use alloy_primitives::{keccak256, Address, B256, U256};
 use alloy_signer_local::{coins_bip39::English, MnemonicBuilder, PrivateKeySigner};
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +32,7 @@ pub fn dev_signers(n: u32) -> Result<Vec<PrivateKeySigner>> {
 
 /// Genesis configuration.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Genesis {
     pub chain_id: u64,
     pub timestamp: u64,
@@ -40,12 +44,18 @@ pub struct Genesis {
     pub alloc: Vec<(Address, U256)>,
     /// `lineage_verifier::VerifierParams` bytes, hex.
     pub verifier_params: String,
+    /// May change the verifying-key allowlist.
+    pub governor: Address,
+    /// Hashes of the verifying keys allowed to pay at genesis.
+    pub allowed_keys: Vec<B256>,
 }
 
 impl Genesis {
-    /// The development genesis: 10 dev accounts with 10,000 OPEN each.
-    pub fn dev(verifier_params: &[u8]) -> Result<Self> {
-        let alloc = dev_signers(10)?.iter().map(|s| (s.address(), U256::from(10_000u128 * OPEN))).collect();
+    /// The development genesis: 10 dev accounts with 10,000 OPEN each; dev
+    /// account 0 governs the key allowlist.
+    pub fn dev(verifier_params: &[u8], allowed_keys: Vec<B256>) -> Result<Self> {
+        let signers = dev_signers(10)?;
+        let alloc = signers.iter().map(|s| (s.address(), U256::from(10_000u128 * OPEN))).collect();
         Ok(Self {
             chain_id: DEFAULT_CHAIN_ID,
             timestamp: 1_790_000_000,
@@ -54,6 +64,23 @@ impl Genesis {
             base_fee: 1_000_000_000,
             alloc,
             verifier_params: hex::encode(verifier_params),
+            governor: signers[0].address(),
+            allowed_keys,
         })
+    }
+
+    /// Canonical bytes (JSON) of this configuration.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("genesis serialises")
+    }
+
+    /// keccak256 of [`Genesis::to_bytes`]: the genesis block's `extra_data`.
+    pub fn hash(&self) -> B256 {
+        keccak256(self.to_bytes())
+    }
+
+    /// The verifier-parameter file bytes.
+    pub fn verifier_params_bytes(&self) -> Result<Vec<u8>> {
+        hex::decode(&self.verifier_params).map_err(|e| Error::Corrupt { key: "genesis.verifier_params".into(), reason: e.to_string() })
     }
 }

@@ -9,7 +9,7 @@ use crate::{
 };
 use alloy_consensus::Transaction;
 use alloy_primitives::{keccak256, Address, Bytes, B256, U256};
-use lineage_verifier::VerifierParams;
+use lineage_verifier::{Verifier, VerifierParams};
 use revm::{
     context::{result::ExecutionResult, Context, TxEnv},
     database::CacheDB,
@@ -31,6 +31,10 @@ pub struct Block {
     pub beneficiary: Address,
     pub base_fee: u64,
     pub gas_used: u64,
+    pub gas_limit: u64,
+    /// Block 0: keccak256 of the genesis configuration (so the genesis hash
+    /// pins the verifier parameters and the key allowlist); zero afterwards.
+    pub extra_data: B256,
     pub transactions: Vec<B256>,
 }
 
@@ -73,8 +77,9 @@ impl Chain {
         if store.is_initialised()? {
             return Err(Error::AlreadyInitialised(store.path().to_string()));
         }
-        let attribution = Arc::new(AttributionPrecompile::new(Self::params(&genesis)?));
+        let attribution = Arc::new(AttributionPrecompile::new(Self::verifier(&genesis)?));
         {
+            use crate::precompile::attribution::slots;
             let mut cache = CacheDB::new(&store);
             for (addr, bal) in &genesis.alloc {
                 cache.insert_account_info(*addr, AccountInfo::from_balance(*bal));
@@ -83,6 +88,13 @@ impl Chain {
             // storage survives being touched by a zero-value call
             let pc = AccountInfo { nonce: 1, ..Default::default() };
             cache.insert_account_info(crate::ATTRIBUTION_PRECOMPILE, pc);
+            let pc_storage = std::iter::once((slots::governor(), U256::from_be_slice(genesis.governor.as_slice())))
+                .chain(genesis.allowed_keys.iter().map(|h| (slots::key_allowed(h), U256::from(1))));
+            for (slot, value) in pc_storage {
+                cache
+                    .insert_account_storage(crate::ATTRIBUTION_PRECOMPILE, slot, value)
+                    .map_err(|e| Error::Evm(e.to_string()))?;
+            }
             let mut block = Block {
                 number: 0,
                 hash: B256::ZERO,
@@ -91,11 +103,13 @@ impl Chain {
                 beneficiary: genesis.beneficiary,
                 base_fee: genesis.base_fee,
                 gas_used: 0,
+                gas_limit: genesis.gas_limit,
+                extra_data: genesis.hash(),
                 transactions: vec![],
             };
             block.hash = block_hash(&block);
             let json = serde_json::to_vec(&block).expect("block serialises");
-            let gjson = serde_json::to_vec(&genesis).expect("genesis serialises");
+            let gjson = genesis.to_bytes();
             store.write_genesis(&cache, &gjson, (0, &json, block.hash))?;
         }
         Ok(Self { store, genesis, attribution, pending: vec![] })
@@ -109,14 +123,27 @@ impl Chain {
         };
         let genesis: Genesis =
             serde_json::from_slice(&g).map_err(|e| Error::Corrupt { key: "m/genesis".into(), reason: e.to_string() })?;
-        let attribution = Arc::new(AttributionPrecompile::new(Self::params(&genesis)?));
-        Ok(Self { store, genesis, attribution, pending: vec![] })
+        let attribution = Arc::new(AttributionPrecompile::new(Self::verifier(&genesis)?));
+        let chain = Self { store, genesis, attribution, pending: vec![] };
+        let block0 = chain.block(0)?.ok_or_else(|| Error::Corrupt { key: "b/0".into(), reason: "missing genesis block".into() })?;
+        if block0.extra_data != keccak256(&g) {
+            return Err(Error::Corrupt { key: "m/genesis".into(), reason: "does not hash to the genesis block's extra_data".into() });
+        }
+        Ok(chain)
     }
 
-    fn params(genesis: &Genesis) -> Result<lineage_verifier::KzgParams> {
-        let bytes = hex::decode(&genesis.verifier_params)
-            .map_err(|e| Error::Corrupt { key: "genesis.verifier_params".into(), reason: e.to_string() })?;
-        Ok(VerifierParams::from_bytes(&bytes)?.to_kzg())
+    fn verifier(genesis: &Genesis) -> Result<Verifier> {
+        Ok(Verifier::new(VerifierParams::from_bytes(&genesis.verifier_params_bytes()?)?))
+    }
+
+    /// The attribution precompile (its verifier, key cache and counters).
+    pub fn attribution(&self) -> &AttributionPrecompile {
+        &self.attribution
+    }
+
+    /// Hash of block 0, which pins the genesis configuration.
+    pub fn genesis_hash(&self) -> Result<B256> {
+        Ok(self.block(0)?.ok_or_else(|| Error::Corrupt { key: "b/0".into(), reason: "missing genesis block".into() })?.hash)
     }
 
     pub fn genesis(&self) -> &Genesis {
@@ -169,17 +196,27 @@ impl Chain {
             Some(id) => return Err(Error::WrongChainId { found: id, expected: self.genesis.chain_id }),
             None => return Err(Error::InvalidTransaction("pre-EIP-155 transactions are not accepted".into())),
         }
+        if tx.envelope.gas_limit() > self.genesis.gas_limit {
+            return Err(Error::InvalidTransaction(format!(
+                "gas limit {} exceeds the block gas limit {}",
+                tx.envelope.gas_limit(),
+                self.genesis.gas_limit
+            )));
+        }
         let hash = tx.hash;
         self.pending.push(tx);
         Ok(hash)
     }
 
-    /// Execute all pending transactions in a new block and persist it.
+    /// Execute pending transactions, in order, in a new block and persist it.
+    /// A transaction whose gas limit no longer fits the block's remaining gas
+    /// stays pending (with every later one from its sender) for the next block.
     pub fn mine(&mut self) -> Result<(Block, Vec<Receipt>)> {
         let parent = self.head()?;
         let number = parent.number + 1;
         let timestamp = parent.timestamp + 2;
         let txs = std::mem::take(&mut self.pending);
+        let mut deferred: Vec<RecoveredTx> = Vec::new();
         let g = &self.genesis;
         let mut cache = CacheDB::new(&self.store);
         let mut receipts = Vec::with_capacity(txs.len());
@@ -201,8 +238,13 @@ impl Chain {
                     b.prevrandao = Some(parent.hash);
                 });
             let mut evm = ctx.build_mainnet().with_precompiles(LineagePrecompiles::new(SpecId::PRAGUE, self.attribution.clone()));
-            for t in &txs {
+            for t in txs {
                 let e = &t.envelope;
+                let blocked = deferred.iter().any(|d| d.sender == t.sender);
+                if blocked || cumulative + e.gas_limit() > g.gas_limit {
+                    deferred.push(t);
+                    continue;
+                }
                 let env = TxEnv::builder()
                     .tx_type(Some(e.tx_type() as u8))
                     .caller(t.sender)
@@ -215,8 +257,14 @@ impl Chain {
                     .nonce(e.nonce())
                     .chain_id(e.chain_id())
                     .access_list(e.access_list().cloned().unwrap_or_default())
-                    .build()
-                    .map_err(|e| Error::InvalidTransaction(format!("{e:?}")))?;
+                    .build();
+                let env = match env {
+                    Ok(env) => env,
+                    Err(err) => {
+                        tracing::warn!("dropping transaction {}: {err:?}", t.hash);
+                        continue;
+                    }
+                };
                 let (status, gas_used, logs, output, outcome) = match evm.transact_commit(env) {
                     Ok(ExecutionResult::Success { gas, logs, output, .. }) => {
                         (true, gas.tx_gas_used(), logs.len(), output.into_data(), "success".to_string())
@@ -243,6 +291,7 @@ impl Chain {
                     outcome,
                 };
                 stored.push((t.hash, t.raw.clone(), serde_json::to_vec(&r).expect("receipt serialises")));
+                debug_assert!(cumulative <= g.gas_limit);
                 receipts.push(r);
             }
         }
@@ -254,11 +303,49 @@ impl Chain {
             beneficiary: g.beneficiary,
             base_fee: g.base_fee,
             gas_used: cumulative,
+            gas_limit: g.gas_limit,
+            extra_data: B256::ZERO,
             transactions: receipts.iter().map(|r| r.tx_hash).collect(),
         };
         block.hash = block_hash(&block);
         let json = serde_json::to_vec(&block).expect("block serialises");
         self.store.commit_block(&cache, (number, &json, block.hash), &stored)?;
+        self.pending = deferred;
+        #[cfg(debug_assertions)]
+        self.escrow_invariant()?;
         Ok((block, receipts))
+    }
+
+    /// Write-ahead-log fsyncs since this chain was opened.
+    pub fn wal_syncs(&self) -> u64 {
+        self.store.wal_syncs()
+    }
+
+    /// Transactions waiting for a block.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Check that the fees of all open requests, summed request by request,
+    /// equal the precompile's running total and do not exceed its balance.
+    /// Runs after every block in debug builds.
+    pub fn escrow_invariant(&self) -> Result<()> {
+        use crate::precompile::attribution::{slots, RequestStatus};
+        let pc = crate::ATTRIBUTION_PRECOMPILE;
+        let count = self.storage(pc, slots::request_count())?;
+        let mut sum = U256::ZERO;
+        let mut id = U256::ZERO;
+        while id < count {
+            if self.storage(pc, slots::request(id, "status"))? == U256::from(RequestStatus::Open as u8) {
+                sum += self.storage(pc, slots::request(id, "fee"))?;
+            }
+            id += U256::from(1);
+        }
+        let total = self.storage(pc, slots::escrow_total())?;
+        let balance = self.balance(pc)?;
+        if sum != total || sum > balance {
+            return Err(Error::EscrowInvariant { open_fees: sum, total, balance });
+        }
+        Ok(())
     }
 }

@@ -28,13 +28,33 @@ pub fn sign_call(
     gas_limit: u64,
     max_fee_per_gas: u128,
 ) -> Result<Bytes> {
+    sign_tx(signer, chain_id, nonce, TxKind::Call(to), value, input, gas_limit, max_fee_per_gas)
+}
+
+/// Sign an EIP-1559 contract creation (`init_code` runs and returns the
+/// contract's code) and return its 2718 encoding.
+pub fn sign_create(signer: &PrivateKeySigner, chain_id: u64, nonce: u64, init_code: Bytes, gas_limit: u64, max_fee_per_gas: u128) -> Result<Bytes> {
+    sign_tx(signer, chain_id, nonce, TxKind::Create, U256::ZERO, init_code, gas_limit, max_fee_per_gas)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sign_tx(
+    signer: &PrivateKeySigner,
+    chain_id: u64,
+    nonce: u64,
+    to: TxKind,
+    value: U256,
+    input: Bytes,
+    gas_limit: u64,
+    max_fee_per_gas: u128,
+) -> Result<Bytes> {
     let tx = TxEip1559 {
         chain_id,
         nonce,
         gas_limit,
         max_fee_per_gas,
         max_priority_fee_per_gas: 1_000_000_000,
-        to: TxKind::Call(to),
+        to,
         value,
         access_list: Default::default(),
         input,

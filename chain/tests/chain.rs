@@ -19,7 +19,7 @@ fn verifier_params() -> Vec<u8> {
 }
 
 fn new_chain(dir: &std::path::Path) -> Chain {
-    Chain::init(dir, Genesis::dev(&verifier_params()).unwrap()).unwrap()
+    Chain::init(dir, Genesis::dev(&verifier_params(), vec![]).unwrap()).unwrap()
 }
 
 const GAS_PRICE: u128 = 2_000_000_000;
@@ -80,7 +80,7 @@ fn refuses_another_format_version() {
         db.put(b"m/version", 99u32.to_be_bytes()).unwrap();
     }
     assert!(matches!(Chain::open(dir.path()), Err(lineage_chain::Error::FormatVersion { found: 99, .. })));
-    assert!(matches!(Chain::init(tempfile::tempdir().unwrap().path(), Genesis::dev(&[1, 2]).unwrap()), Err(lineage_chain::Error::Verifier(_))));
+    assert!(matches!(Chain::init(tempfile::tempdir().unwrap().path(), Genesis::dev(&[1, 2], vec![]).unwrap()), Err(lineage_chain::Error::Verifier(_))));
 }
 
 fn call(chain: &mut Chain, input: Vec<u8>, value: U256, gas: u64) -> lineage_chain::Receipt {
@@ -99,7 +99,6 @@ fn malformed_precompile_input_halts_and_consumes_all_gas() {
     for input in [
         vec![],                         // no selector
         vec![0xde, 0xad, 0xbe, 0xef],   // unknown selector
-        IAttribution::registerVerifyingKeyCall { vkFile: Bytes::from_static(b"not a key") }.abi_encode(),
         IAttribution::registerDatanetCall { root: [0xff; 32].into() }.abi_encode(), // non-canonical field element
     ] {
         let r = call(&mut chain, input, U256::ZERO, gas);
@@ -121,7 +120,9 @@ fn well_formed_invalid_requests_revert_and_keep_the_escrow() {
     let s = dev_signers(1).unwrap()[0].address();
     let before = chain.balance(s).unwrap();
     // escrow for an unregistered model reverts and returns the value
-    let input = IAttribution::escrowFeeCall { modelCommitment: [1; 32].into(), queryCommitment: [2; 32].into() }.abi_encode();
+    let deadline = chain.head().unwrap().timestamp + 100;
+    let input = IAttribution::escrowFeeCall { modelOwner: s, modelCommitment: [1; 32].into(), queryCommitment: [2; 32].into(), deadline }
+        .abi_encode();
     let r = call(&mut chain, input, U256::from(1000), 100_000);
     assert!(!r.status && r.outcome == "revert" && r.gas_used < 100_000, "{r:?}");
     assert_eq!(chain.balance(ADDRESS).unwrap(), U256::ZERO);
@@ -131,15 +132,11 @@ fn well_formed_invalid_requests_revert_and_keep_the_escrow() {
     assert!(call(&mut chain, input.clone(), U256::ZERO, 100_000).status);
     let r = call(&mut chain, input, U256::ZERO, 100_000);
     assert_eq!(r.outcome, "revert");
-    // a claim for an unknown model reverts
+    // a claim for an unknown request reverts
     let claim = IAttribution::submitClaimCall {
-        vkHash: [3; 32].into(),
-        datanetRoot: [1; 32].into(),
-        modelCommitment: [4; 32].into(),
-        queryCommitment: [5; 32].into(),
+        requestId: U256::from(3),
         predictedClass: 1,
         windowIndex: 0,
-        pool: U256::from(10),
         contributors: vec![Address::with_last_byte(1)],
         amounts: vec![U256::from(10)],
         proof: Bytes::from_static(&[0; 64]),

@@ -135,6 +135,9 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &CircuitShape, in
     for ex in &input.examples {
         let addr = ctx.load_witness(fr_from_address(&ex.contributor));
         range.range_check(ctx, addr, ADDR_BITS);
+        // address 0 is nobody: it can never own an example (nor be paid)
+        let addr_is_zero = gate.is_zero(ctx, addr);
+        gate.assert_is_const(ctx, &addr_is_zero, &Fr::zero());
         let licence = ctx.load_witness(licence_to_fr(&ex.licence).unwrap_or(Fr::zero()));
         let label = ctx.load_witness(Fr::from(ex.payload.label as u64));
         range.check_less_than_safe(ctx, label, OUTPUT as u64);

@@ -13,6 +13,17 @@ use serde::{Deserialize, Serialize};
 /// Number of public inputs.
 pub const NUM_INSTANCES: usize = 6;
 
+/// Most training examples one proof may cover (the digits datanet's size,
+/// rounded up to a power of two).
+pub const MAX_BATCH: usize = 2048;
+/// Most payout slots (distinct contributors) one proof may have.
+pub const MAX_SLOTS: usize = 256;
+/// Deepest datanet Merkle tree (2^32 contributions).
+pub const MAX_DEPTH: usize = 32;
+/// Largest `k` any shape uses (`CircuitShape::new` picks at most 21; 22 is
+/// kept for GPU measurements).
+pub const MAX_K: u32 = 22;
+
 /// Everything that fixes the circuit's constraint system (and so its keys).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CircuitShape {
@@ -37,8 +48,14 @@ impl CircuitShape {
         if batch.trailing_zeros() as usize > depth {
             return Err(Error::Shape(format!("batch {batch} is larger than a tree of depth {depth}")));
         }
-        if slots == 0 {
-            return Err(Error::Shape("no payout slots".into()));
+        if batch > MAX_BATCH {
+            return Err(Error::Shape(format!("batch {batch} exceeds the maximum of {MAX_BATCH}")));
+        }
+        if depth > MAX_DEPTH {
+            return Err(Error::Shape(format!("tree depth {depth} exceeds the maximum of {MAX_DEPTH}")));
+        }
+        if slots == 0 || slots > MAX_SLOTS {
+            return Err(Error::Shape(format!("{slots} payout slots is outside 1..={MAX_SLOTS}")));
         }
         // Measured (BENCHMARKS.md): about 20k advice cells per example, so
         // N = 64 fills 10 advice columns at k = 17 and N = 256 fills 9 at

@@ -28,7 +28,7 @@ mod input;
 pub use attribution::{build_circuit, synthesize, Handles};
 pub use halo2_base::AssignedValue;
 pub use error::{Error, Result};
-pub use input::{AttributionInput, CircuitShape, PublicInputs, NUM_INSTANCES};
+pub use input::{AttributionInput, CircuitShape, PublicInputs, MAX_BATCH, MAX_DEPTH, MAX_K, MAX_SLOTS, NUM_INSTANCES};
 
 pub use halo2_base;
 pub use halo2_base::gates::circuit::{builder::BaseCircuitBuilder, BaseCircuitParams, CircuitBuilderStage};

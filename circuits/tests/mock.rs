@@ -136,3 +136,43 @@ fn wrong_predicted_class_fails_argmax() {
     // argmax range check fails (lookup) — and the payout commitment changes
     assert!(errs.iter().any(|e| matches!(e, VerifyFailure::Lookup { .. })), "{errs:?}");
 }
+
+fn lookups(errs: &[VerifyFailure]) -> usize {
+    errs.iter().filter(|e| matches!(e, VerifyFailure::Lookup { .. })).count()
+}
+
+fn fixed_copies(errs: &[VerifyFailure]) -> usize {
+    errs.iter().filter(|e| matches!(e, VerifyFailure::Permutation { .. }) && e.to_string().contains("Column('Fixed'")).count()
+}
+
+#[test]
+fn pixel_above_16_fails_its_range_lookup() {
+    // pixels are range-checked to the native spec's 0..=16, not just to 5 bits
+    let f = fixture();
+    let altered = |v: u8| {
+        let mut input = f.input.clone();
+        input.examples[0].payload.pixels[0] = v;
+        run(&input, f.public.to_instances(), |_| None).unwrap_err()
+    };
+    let in_range = altered(if f.input.examples[0].payload.pixels[0] == 16 { 15 } else { 16 });
+    let above = altered(17);
+    // both break the datanet root; only 17 also fails a range lookup
+    assert!(instance_failure(&in_range, 0) && instance_failure(&above, 0));
+    assert_eq!(lookups(&in_range), 0, "{in_range:?}");
+    assert!(lookups(&above) > 0, "{above:?}");
+}
+
+#[test]
+fn contributor_address_zero_is_refused() {
+    let f = fixture();
+    let with = |a: alloy_primitives::Address| {
+        let mut input = f.input.clone();
+        input.examples[0].contributor = a;
+        run(&input, f.public.to_instances(), |_| None).unwrap_err()
+    };
+    let other = with(alloy_primitives::Address::with_last_byte(0xab));
+    let zero = with(alloy_primitives::Address::ZERO);
+    // both break the root; only address 0 also fails the non-zero assertion (a copy to the constant 0)
+    assert!(instance_failure(&zero, 0));
+    assert!(fixed_copies(&zero) > fixed_copies(&other), "zero: {zero:?}\nother: {other:?}");
+}

@@ -15,7 +15,7 @@ use lineage_chain::{
 };
 use lineage_core::field::{fr_to_be_bytes, fr_to_hex};
 use lineage_prover::{pipeline, srs, ProverClient};
-use lineage_verifier::{Claim, ClaimBundle, ProvenanceReport, VerifierParams, VerifyingKeyFile};
+use lineage_verifier::{Claim, ClaimBundle, ProvenanceReport, Verifier};
 use serde::Serialize;
 use std::{path::PathBuf, time::Instant};
 
@@ -25,21 +25,21 @@ pub struct DemoArgs {
     #[arg(long)]
     pub json: bool,
     /// Training examples covered by the proof (a power of two ≥ 64 for the
-    /// full demo; smaller values are for quick checks).
-    #[arg(long, default_value_t = 64)]
+    /// full demo; smaller values are for quick checks; at most 2048).
+    #[arg(long, default_value_t = 64, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(2..=lineage_circuits::MAX_BATCH as u64))]
     pub batch: usize,
-    /// Payout slots of the circuit (most distinct contributors per proof).
-    #[arg(long, default_value_t = 32)]
+    /// Payout slots of the circuit (most distinct contributors per proof, 1 to 256).
+    #[arg(long, default_value_t = 32, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=lineage_circuits::MAX_SLOTS as u64))]
     pub slots: usize,
-    /// Inference fee escrowed for the query, in OPEN.
-    #[arg(long, default_value_t = 5)]
+    /// Inference fee escrowed for the query, in OPEN (1 to 1,000,000).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub fee_open: u64,
     /// Index of the query image in the digits set (the default, 1795, lies in
     /// the last partial window and so is never among the attributed examples).
     #[arg(long, default_value_t = 1795)]
     pub query_index: usize,
-    /// Training epochs.
-    #[arg(long, default_value_t = 400)]
+    /// Training epochs (1 to 100,000).
+    #[arg(long, default_value_t = 400, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
     pub epochs: usize,
     /// Keep the run's files (chain, keys, bundle) here instead of a temporary directory.
     #[arg(long)]
@@ -66,6 +66,9 @@ pub struct DemoReport {
     pub verify_ms: u128,
     pub keygen_ms: u128,
     pub gas_used: u64,
+    pub vk_hash: String,
+    pub params_hash: String,
+    pub genesis_hash: String,
     pub batch: usize,
     pub k: u32,
     pub datanet_root: String,
@@ -102,6 +105,8 @@ pub fn run(args: DemoArgs) -> eyre::Result<()> {
 
 /// Run the demo and return its report (human-readable output on stdout).
 pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
+    // validate everything cheap first: bad arguments fail before any work
+    lineage_circuits::CircuitShape::new(args.batch, args.slots, lineage_circuits::MAX_DEPTH)?;
     // choose the prover backend first: a GPU request that cannot be met fails before any work
     let builder = ProverClient::builder();
     let client = if args.gpu { builder.gpu() } else { builder.cpu() }.build()?;
@@ -190,9 +195,9 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
     std::fs::write(dir.join("bundle.json"), ClaimBundle::from_claim(&claim).to_json())?;
     // independent verification from those files
     let t = Instant::now();
-    let vparams = VerifierParams::from_bytes(&vp_bytes)?.to_kzg();
-    let vk = VerifyingKeyFile::from_bytes(&vk_bytes)?;
-    let verified = claim.verify(&vparams, &vk).wrap_err("the fresh proof did not verify")?;
+    let verifier = Verifier::from_pinned_bytes(&vp_bytes, &keys.verifier_params.hash())?;
+    let vk = verifier.parse_pinned_key(&vk_bytes, &keys.vk_file.hash)?;
+    let verified = verifier.verify(&claim, &vk).wrap_err("the fresh proof did not verify")?;
     let verify_ms = t.elapsed().as_millis();
     println!(
         "proof    {} bytes; keygen {} ms, prove {} ms, verify {} ms",
@@ -203,37 +208,38 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
     );
 
     // 5. chain
-    let signers = dev_signers(3)?;
-    let (operator, user, prover) = (&signers[0], &signers[1], &signers[2]);
-    let mut chain = steps.run("start the embedded chain (revm + RocksDB) and register", || {
-        let mut chain = Chain::init(&dir.join("chain"), Genesis::dev(&vp_bytes)?)?;
+    let signers = dev_signers(4)?;
+    let (operator, user, prover, griefer) = (&signers[0], &signers[1], &signers[2], &signers[3]);
+    let model_c = b32(&public.model_commitment);
+    let query_c = b32(&public.query_commitment);
+    let (mut chain, request_id) = steps.run("start the embedded chain (revm + RocksDB) and register", || {
+        // genesis pins the verifier parameters and allowlists this circuit's key
+        let mut chain = Chain::init(&dir.join("chain"), Genesis::dev(&vp_bytes, vec![keys.vk_file.hash])?)?;
         let calls = [
             IAttribution::registerVerifyingKeyCall { vkFile: Bytes::from(vk_bytes.clone()) }.abi_encode(),
             IAttribution::registerDatanetCall { root: b32(&public.datanet_root) }.abi_encode(),
-            IAttribution::registerModelCall {
-                modelCommitment: b32(&public.model_commitment),
-                datanetRoot: b32(&public.datanet_root),
-                vkHash: keys.vk_file.hash,
-            }
-            .abi_encode(),
+            IAttribution::registerModelCall { modelCommitment: model_c, datanetRoot: b32(&public.datanet_root), vkHash: keys.vk_file.hash }
+                .abi_encode(),
         ];
-        for input in calls {
-            send(&mut chain, operator, input, U256::ZERO, 30_000_000)?;
+        for (input, gas) in calls.into_iter().zip([20_000_000, 200_000, 200_000]) {
+            send(&mut chain, operator, input, U256::ZERO, gas)?;
         }
         let receipts = chain.mine()?.1;
         if let Some(r) = receipts.iter().find(|r| !r.status) {
-            bail!("registration failed: {}", r.outcome);
+            bail!("registration failed: {}", describe(r));
         }
-        let escrow = IAttribution::escrowFeeCall {
-            modelCommitment: b32(&public.model_commitment),
-            queryCommitment: b32(&public.query_commitment),
-        };
-        send(&mut chain, user, escrow.abi_encode(), U256::from(pool_wei), 100_000)?;
+        let deadline = chain.head()?.timestamp + 3600;
+        let escrow = IAttribution::escrowFeeCall { modelOwner: operator.address(), modelCommitment: model_c, queryCommitment: query_c, deadline }
+            .abi_encode();
+        send(&mut chain, user, escrow.clone(), U256::from(pool_wei), 200_000)?;
+        // a griefer's 1-wei request for the same query opens a request of its own; the user's fee is untouched
+        send(&mut chain, griefer, escrow, U256::from(1), 200_000)?;
         let r = chain.mine()?.1;
-        if !r[0].status {
-            bail!("escrow failed: {}", r[0].outcome);
+        if let Some(bad) = r.iter().find(|r| !r.status) {
+            bail!("escrow failed: {}", describe(bad));
         }
-        Ok(chain)
+        let id = IAttribution::escrowFeeCall::abi_decode_returns(&r[0].output)?;
+        Ok((chain, id))
     })?;
     let contributors: Vec<Address> = claim.payouts.iter().map(|p| p.contributor).collect();
     let balances = |chain: &Chain| -> eyre::Result<Vec<U256>> { Ok(contributors.iter().map(|a| chain.balance(*a)).collect::<Result<_, _>>()?) };
@@ -245,9 +251,9 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
         let top_i = (0..bad.payouts.len()).max_by_key(|i| bad.payouts[*i].amount_wei).unwrap_or(0);
         bad.payouts[top_i].contributor = prover.address();
         bad.payouts.sort_by_key(|p| p.contributor);
-        let tampered = submit_claim(&mut chain, prover, &bad)?;
-        let honest = submit_claim(&mut chain, prover, &claim)?;
-        let replay = submit_claim(&mut chain, prover, &claim)?;
+        let tampered = submit_claim(&mut chain, prover, request_id, &bad)?;
+        let honest = submit_claim(&mut chain, prover, request_id, &claim)?;
+        let replay = submit_claim(&mut chain, prover, request_id, &claim)?;
         Ok((tampered, honest, replay))
     })?;
     let after = balances(&chain)?;
@@ -269,6 +275,12 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
     println!();
     print!("{}", ProvenanceReport { verified, datanet_name: Some(datanet.name.clone()), window_size: shape.batch });
     println!("auditor files: {}/{{bundle.json, vk.json, verifier-params.bin}}", dir.display());
+    println!(
+        "pinned:  verifier parameters {}, verifying key {} (genesis block {})",
+        keys.verifier_params.hash(),
+        keys.vk_file.hash,
+        chain.genesis_hash()?
+    );
 
     Ok(DemoReport {
         verified: honest.status,
@@ -282,6 +294,9 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
         verify_ms,
         keygen_ms: keys.keygen_time.as_millis(),
         gas_used: honest.gas_used,
+        vk_hash: keys.vk_file.hash.to_string(),
+        params_hash: keys.verifier_params.hash().to_string(),
+        genesis_hash: chain.genesis_hash()?.to_string(),
         batch: shape.batch,
         k: shape.k,
         datanet_root: fr_to_hex(&public.datanet_root),
@@ -303,15 +318,11 @@ fn send(chain: &mut Chain, signer: &alloy_signer_local::PrivateKeySigner, input:
     Ok(chain.submit(&raw)?)
 }
 
-fn submit_claim(chain: &mut Chain, signer: &alloy_signer_local::PrivateKeySigner, c: &Claim) -> eyre::Result<Receipt> {
+fn submit_claim(chain: &mut Chain, signer: &alloy_signer_local::PrivateKeySigner, request_id: U256, c: &Claim) -> eyre::Result<Receipt> {
     let call = IAttribution::submitClaimCall {
-        vkHash: c.vk_hash,
-        datanetRoot: b32(&c.datanet_root),
-        modelCommitment: b32(&c.model_commitment),
-        queryCommitment: b32(&c.query_commitment),
+        requestId: request_id,
         predictedClass: c.predicted_class,
         windowIndex: c.window_index,
-        pool: U256::from(c.pool_wei),
         contributors: c.payouts.iter().map(|p| p.contributor).collect(),
         amounts: c.payouts.iter().map(|p| U256::from(p.amount_wei)).collect(),
         proof: Bytes::from(c.proof.clone()),

@@ -1,11 +1,19 @@
 //! `lineage verify` — what an auditor runs.
+//!
+//! The auditor never trusts the files a prover hands over: the verifier
+//! parameters and the verifying key are each checked against a hash the
+//! auditor pins — given on the command line, or read from a chain's genesis
+//! and key allowlist — before anything in them is used.
 
-use clap::Args;
-use eyre::WrapErr;
-use lineage_verifier::{ClaimBundle, ProvenanceReport, VerifierParams, VerifyingKeyFile};
-use std::path::PathBuf;
+use alloy_primitives::B256;
+use clap::{ArgGroup, Args};
+use eyre::{bail, WrapErr};
+use lineage_chain::{precompile::attribution::slots, Chain, ATTRIBUTION_PRECOMPILE};
+use lineage_verifier::{ClaimBundle, ProvenanceReport, Verifier, MAX_BUNDLE_BYTES, MAX_VK_FILE_BYTES, PARAMS_BYTES};
+use std::{io::Read, path::PathBuf};
 
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("trust").required(true).args(["params_hash", "chain"])))]
 pub struct VerifyArgs {
     /// Proof bundle (`lineage-proof-bundle` JSON).
     #[arg(long)]
@@ -13,23 +21,73 @@ pub struct VerifyArgs {
     /// Verifying-key file (`lineage-vk`).
     #[arg(long)]
     pub vk: PathBuf,
-    /// Verifier parameters (`LNVPARAM` file).
+    /// Verifier parameters (`LNVPARAM` file). With `--chain`, defaults to the
+    /// parameters in the chain's genesis.
     #[arg(long)]
-    pub params: PathBuf,
+    pub params: Option<PathBuf>,
+    /// keccak256 of the verifier parameters you trust (e.g. from the chain's
+    /// genesis); any other file is refused.
+    #[arg(long, requires = "vk_hash")]
+    pub params_hash: Option<B256>,
+    /// keccak256 of the verifying key you trust; any other key is refused.
+    #[arg(long)]
+    pub vk_hash: Option<B256>,
+    /// Take the trusted parameters from this chain data directory's genesis
+    /// and accept only a key on its allowlist.
+    #[arg(long)]
+    pub chain: Option<PathBuf>,
     /// Name of the datanet, shown in the report.
     #[arg(long)]
     pub datanet_name: Option<String>,
 }
 
+/// Read at most `max` bytes of a file; larger files are refused before they are read whole.
+fn read_bounded(path: &PathBuf, max: usize, what: &str) -> eyre::Result<Vec<u8>> {
+    let f = std::fs::File::open(path).wrap_err_with(|| format!("reading {what} {}", path.display()))?;
+    let mut buf = Vec::new();
+    f.take(max as u64 + 1).read_to_end(&mut buf).wrap_err_with(|| format!("reading {what} {}", path.display()))?;
+    if buf.len() > max {
+        bail!("{what} {} is larger than {max} bytes; refusing it", path.display());
+    }
+    Ok(buf)
+}
+
 pub fn run(a: VerifyArgs) -> eyre::Result<()> {
-    let read = |p: &PathBuf| std::fs::read(p).wrap_err_with(|| format!("reading {}", p.display()));
-    let params = VerifierParams::from_bytes(&read(&a.params)?)?.to_kzg();
-    let vk = VerifyingKeyFile::from_bytes(&read(&a.vk)?)?;
-    let text = String::from_utf8(read(&a.bundle)?).wrap_err("bundle is not UTF-8")?;
-    let claim = ClaimBundle::from_json(&text)?.to_claim()?;
-    match claim.verify(&params, &vk) {
+    let vk_bytes = read_bounded(&a.vk, MAX_VK_FILE_BYTES, "verifying key")?;
+    let (verifier, vk) = if let Some(dir) = &a.chain {
+        let chain = Chain::open(dir).wrap_err_with(|| format!("opening chain {}", dir.display()))?;
+        let genesis_params = chain.genesis().verifier_params_bytes()?;
+        let pinned = alloy_primitives::keccak256(&genesis_params);
+        let params = match &a.params {
+            Some(p) => read_bounded(p, PARAMS_BYTES, "verifier parameters")?,
+            None => genesis_params,
+        };
+        let verifier = Verifier::from_pinned_bytes(&params, &pinned).map_err(|e| eyre::eyre!("REJECTED: {e}"))?;
+        let vk_hash = a.vk_hash.unwrap_or_else(|| alloy_primitives::keccak256(&vk_bytes));
+        if chain.storage(ATTRIBUTION_PRECOMPILE, slots::key_allowed(&vk_hash))?.is_zero() {
+            bail!("REJECTED: verifying key {vk_hash} is not on the allowlist of the chain at {}", dir.display());
+        }
+        let vk = verifier.parse_pinned_key(&vk_bytes, &vk_hash).map_err(|e| eyre::eyre!("REJECTED: {e}"))?;
+        (verifier, vk)
+    } else {
+        let (Some(params_hash), Some(vk_hash)) = (a.params_hash, a.vk_hash) else {
+            bail!("pin what you trust: give --params-hash and --vk-hash, or --chain");
+        };
+        let Some(p) = &a.params else {
+            bail!("--params is required without --chain");
+        };
+        let params = read_bounded(p, PARAMS_BYTES, "verifier parameters")?;
+        let verifier = Verifier::from_pinned_bytes(&params, &params_hash).map_err(|e| eyre::eyre!("REJECTED: {e}"))?;
+        let vk = verifier.parse_pinned_key(&vk_bytes, &vk_hash).map_err(|e| eyre::eyre!("REJECTED: {e}"))?;
+        (verifier, vk)
+    };
+    let bundle = read_bounded(&a.bundle, MAX_BUNDLE_BYTES, "proof bundle")?;
+    let text = String::from_utf8(bundle).wrap_err("bundle is not UTF-8")?;
+    let claim = ClaimBundle::from_json(&text).and_then(|b| b.to_claim()).map_err(|e| eyre::eyre!("REJECTED: {e}"))?;
+    match verifier.verify(&claim, &vk) {
         Ok(verified) => {
             print!("{}", ProvenanceReport { verified, datanet_name: a.datanet_name, window_size: vk.shape.batch });
+            println!("  pinned   verifier parameters {}", verifier.params_hash());
             Ok(())
         }
         Err(e) => Err(eyre::eyre!("REJECTED: {e}")),

@@ -6,7 +6,7 @@ use halo2_base::{
     AssignedValue, Context,
     QuantumCell::{Constant, Existing},
 };
-use lineage_core::fixed::{ACC_OFFSET_BITS, FRAC_BITS, HIDDEN_BITS, PARAM_BITS, PARAM_MIN, PIXEL_BITS, SCALE};
+use lineage_core::fixed::{ACC_OFFSET_BITS, FRAC_BITS, HIDDEN_BITS, PARAM_BITS, PARAM_MIN, PIXEL_MAX, SCALE};
 use num_bigint::BigUint;
 
 use crate::Fr;
@@ -23,7 +23,7 @@ pub struct LoadedParam {
 pub trait FixedPointInstructions {
     /// Witness a parameter, range-checked to `PARAM_BITS` signed bits.
     fn load_param(&self, ctx: &mut Context<Fr>, q: i32) -> LoadedParam;
-    /// Witness pixels, each range-checked to `PIXEL_BITS` bits.
+    /// Witness pixels, each checked to lie in the native spec's `0..=PIXEL_MAX`.
     fn load_pixels(&self, ctx: &mut Context<Fr>, pixels: &[u8]) -> Vec<AssignedValue<Fr>>;
     /// `Σ_k limbs[k] · 2^(bits·k)` (limbs must already be range-checked to `bits`).
     fn pack(&self, ctx: &mut Context<Fr>, limbs: &[AssignedValue<Fr>], bits: usize) -> AssignedValue<Fr>;
@@ -60,7 +60,8 @@ impl FixedPointInstructions for FixedPointChip<'_> {
     fn load_pixels(&self, ctx: &mut Context<Fr>, pixels: &[u8]) -> Vec<AssignedValue<Fr>> {
         let cells = ctx.assign_witnesses(pixels.iter().map(|p| Fr::from(*p as u64)));
         for c in &cells {
-            self.range.range_check(ctx, *c, PIXEL_BITS as usize);
+            // the native spec's range 0..=PIXEL_MAX (16); below 2^PIXEL_BITS as packing needs
+            self.range.check_less_than_safe(ctx, *c, PIXEL_MAX as u64 + 1);
         }
         cells
     }
@@ -125,6 +126,16 @@ mod tests {
                 let p = chip.load_param(ctx, q);
                 assert_eq!(*p.signed.value(), lineage_core::field::fr_from_i128(q as i128));
             }
+        });
+    }
+
+    #[test]
+    fn pixel_above_the_spec_range_fails() {
+        base_test().k(12).lookup_bits(10).run(|ctx, range| {
+            FixedPointChip::new(range).load_pixels(ctx, &[0, 16]);
+        });
+        base_test().k(12).lookup_bits(10).expect_satisfied(false).run(|ctx, range| {
+            FixedPointChip::new(range).load_pixels(ctx, &[17]);
         });
     }
 

@@ -155,8 +155,8 @@ impl ProverClient {
         let pk = keygen_pk(&params, vk.clone(), &builder).map_err(|e| Error::Halo2(format!("keygen_pk: {e:?}")))?;
         let circuit_params = builder.config_params.clone();
         let break_points = builder.break_points();
-        let vk_file = VerifyingKeyFile::new(*shape, circuit_params.clone(), vk);
         let verifier_params = VerifierParams::from_srs(&params);
+        let vk_file = VerifyingKeyFile::new(*shape, circuit_params.clone(), verifier_params.hash(), vk);
         Ok(Keys {
             shape: *shape,
             params,

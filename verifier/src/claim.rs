@@ -1,8 +1,8 @@
 //! Attribution claims: what a prover submits and an auditor checks.
 
-use crate::{keys::verify_proof, Error, Result, VerifyingKeyFile};
+use crate::{Error, Result};
 use alloy_primitives::{Address, B256};
-use lineage_circuits::{halo2_proofs::poly::kzg::commitment::ParamsKZG, Bn256, PublicInputs};
+use lineage_circuits::PublicInputs;
 use lineage_core::{
     field::{fr_from_hex, fr_to_hex, Fr},
     payout::{self, Payout},
@@ -64,21 +64,14 @@ impl Claim {
             window_index: self.window_index,
         })
     }
-
-    /// Verify against verifier parameters and a verifying key.
-    pub fn verify(&self, params: &ParamsKZG<Bn256>, vk: &VerifyingKeyFile) -> Result<VerifiedClaim> {
-        if self.vk_hash != vk.hash {
-            return Err(Error::VkMismatch { expected: self.vk_hash.to_string(), found: vk.hash.to_string() });
-        }
-        self.check_payouts(vk.shape.slots)?;
-        let public_inputs = self.public_inputs(vk.shape.slots)?;
-        verify_proof(params, &vk.vk, &public_inputs.to_instances(), &self.proof)?;
-        Ok(VerifiedClaim { claim: self.clone(), public_inputs })
-    }
 }
+
+/// Largest proof bundle accepted, in bytes.
+pub const MAX_BUNDLE_BYTES: usize = 1 << 20;
 
 /// The JSON proof bundle an auditor receives.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ClaimBundle {
     pub format: String,
     pub version: u32,
@@ -125,6 +118,9 @@ impl ClaimBundle {
             })
         };
         let proof_hex = self.proof.strip_prefix("0x").unwrap_or(&self.proof);
+        if proof_hex.len() > 2 * crate::MAX_PROOF_BYTES {
+            return Err(Error::malformed("proof", format!("longer than {} bytes", crate::MAX_PROOF_BYTES)));
+        }
         Ok(Claim {
             vk_hash: self.vk_hash.parse().map_err(|e| Error::malformed("vk_hash", e))?,
             datanet_root: fr("datanet_root", &self.datanet_root)?,
@@ -143,6 +139,9 @@ impl ClaimBundle {
     }
 
     pub fn from_json(text: &str) -> Result<Self> {
+        if text.len() > MAX_BUNDLE_BYTES {
+            return Err(Error::malformed("proof bundle", format!("{} bytes exceeds the {MAX_BUNDLE_BYTES}-byte maximum", text.len())));
+        }
         serde_json::from_str(text).map_err(|e| Error::malformed("proof bundle", e))
     }
 }

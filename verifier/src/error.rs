@@ -14,8 +14,14 @@ pub enum Error {
     ProofRejected(String),
     #[error("proof has {extra} trailing bytes after the transcript")]
     TrailingBytes { extra: usize },
-    #[error("verifying key hash {found} does not match the claim's {expected}")]
+    #[error("verifying key hash {found} is not the pinned key hash {expected}; refusing it")]
     VkMismatch { expected: String, found: String },
+    #[error("verifier parameters hash {found} is not the pinned hash {expected}; refusing them (take the parameters whose hash genesis or your trusted source states)")]
+    ParamsNotPinned { expected: alloy_primitives::B256, found: alloy_primitives::B256 },
+    #[error("the verifying key is for verifier parameters {found}, not the pinned parameters {expected}")]
+    KeyForOtherParams { expected: alloy_primitives::B256, found: alloy_primitives::B256 },
+    #[error("verifying key out of bounds: {0}")]
+    KeyBounds(String),
     #[error("payouts sum to {sum} wei but the pool is {pool} wei")]
     PayoutSum { sum: u128, pool: u128 },
     #[error("claim has {found} payouts but the circuit has {slots} slots")]

@@ -1,36 +1,59 @@
-//! Verifier parameters, verifying keys and raw proof verification.
+//! Verifier parameters and verifying keys: versioned files, validated
+//! against explicit bounds before any halo2 call, and pinned by hash.
 
 use crate::{Error, Result};
 use alloy_primitives::{keccak256, B256};
 use lineage_circuits::{
     halo2_proofs::{
         halo2curves::{
-            bn256::{G2Affine},
+            bn256::G2Affine,
             group::{prime::PrimeCurveAffine, GroupEncoding},
         },
-        plonk::{verify_proof as halo2_verify, VerifyingKey},
-        poly::kzg::{commitment::{KZGCommitmentScheme, ParamsKZG}, multiopen::VerifierSHPLONK, strategy::SingleStrategy},
-        transcript::{Blake2bRead, Challenge255, TranscriptReadBuffer},
+        plonk::VerifyingKey,
+        poly::{
+            commitment::{Params, ParamsProver},
+            kzg::commitment::ParamsKZG,
+        },
         SerdeFormat,
     },
-    BaseCircuitBuilder, BaseCircuitParams, Bn256, CircuitShape, Fr, G1Affine, NUM_INSTANCES,
+    BaseCircuitBuilder, BaseCircuitParams, Bn256, CircuitShape, Fr, G1Affine, MAX_K,
 };
 use serde::{Deserialize, Serialize};
 
 /// Verifier-parameter file magic and version.
 const PARAMS_MAGIC: &[u8; 8] = b"LNVPARAM";
-const PARAMS_VERSION: u32 = 1;
+/// Version 2 holds only what the SHPLONK verifier reads (version 1 also
+/// carried Lagrange bases the verifier never used).
+pub const PARAMS_VERSION: u32 = 2;
+/// Size of a verifier-parameter file: magic, version, k, `[1]₁`, `[1]₂`, `[τ]₂`.
+pub const PARAMS_BYTES: usize = 8 + 4 + 4 + 32 + 64 + 64;
+
 /// Verifying-key file format tag and version.
 pub const VK_FORMAT: &str = "lineage-vk";
-pub const VK_VERSION: u32 = 1;
+/// Version 2 adds `params_hash` and is canonical (one key, one hash).
+pub const VK_VERSION: u32 = 2;
 
-/// The part of a KZG SRS a SHPLONK verifier needs: `k`, `[1]₁`, the Lagrange
-/// bases of the public-input rows, `[1]₂` and `[τ]₂`.
+/// Largest verifying-key file accepted, in bytes (the attribution circuit's
+/// keys are a few kilobytes).
+pub const MAX_VK_FILE_BYTES: usize = 64 * 1024;
+/// Most advice columns a key's circuit may have.
+pub const MAX_ADVICE_COLUMNS: usize = 64;
+/// Most fixed columns a key's circuit may have.
+pub const MAX_FIXED_COLUMNS: usize = 16;
+/// Most lookup-enabled advice columns a key's circuit may have.
+pub const MAX_LOOKUP_ADVICE_COLUMNS: usize = 16;
+/// Phases halo2-base's `BaseCircuitBuilder` may list (it proves in the first only).
+const MAX_PHASES: usize = 3;
+/// halo2-axiom's verifying-key serialisation version byte.
+const HALO2_VK_VERSION: u8 = 0x02;
+
+/// The part of a KZG SRS the SHPLONK verifier reads: `k`, `[1]₁`, `[1]₂`
+/// and `[τ]₂`. With KZG, instance values are hashed into the transcript
+/// and evaluated directly, so no Lagrange bases are needed.
 #[derive(Clone, Debug, PartialEq)]
 pub struct VerifierParams {
     pub k: u32,
     g0: G1Affine,
-    lagrange: Vec<G1Affine>,
     g2: G2Affine,
     s_g2: G2Affine,
 }
@@ -38,33 +61,12 @@ pub struct VerifierParams {
 impl VerifierParams {
     /// Extract from a full SRS.
     pub fn from_srs(params: &ParamsKZG<Bn256>) -> Self {
-        use lineage_circuits::halo2_proofs::poly::commitment::Params;
-        let mut g = Vec::new();
-        let mut lag = Vec::new();
-        // ParamsKZG has no getters for its bases: read them back from its
-        // serialisation (k, then g[0..n], then g_lagrange[0..n], 64 bytes each).
-        let mut buf = Vec::new();
-        params.write_custom(&mut buf, SerdeFormat::RawBytesUnchecked).expect("write to memory");
-        let n = 1usize << params.k();
-        let point = 64usize; // uncompressed G1, unchecked raw form
-        let read_g1 = |i: usize| -> G1Affine {
-            let off = 4 + i * point;
-            <G1Affine as lineage_circuits::halo2_proofs::halo2curves::serde::SerdeObject>::from_raw_bytes_unchecked(&buf[off..off + point])
-        };
-        g.push(read_g1(0));
-        for i in 0..NUM_INSTANCES {
-            lag.push(read_g1(n + i));
-        }
-        Self { k: params.k(), g0: g[0], lagrange: lag, g2: params.g2(), s_g2: params.s_g2() }
+        Self { k: params.k(), g0: params.get_g()[0], g2: params.g2(), s_g2: params.s_g2() }
     }
 
-    /// Rebuild a `ParamsKZG` usable by the SHPLONK verifier. Lagrange bases
-    /// past the public-input rows are the identity: the verifier multiplies
-    /// them by zero instance values.
+    /// A `ParamsKZG` usable by the SHPLONK verifier (no Lagrange bases: the
+    /// KZG verifier never commits to instances).
     pub fn to_kzg(&self) -> ParamsKZG<Bn256> {
-        let n = 1usize << self.k;
-        let mut lagrange = self.lagrange.clone();
-        lagrange.resize(n, G1Affine::identity());
         // `from_parts` is a method: read a throwaway k = 0 instance (one point
         // of each kind) and replace all of its contents.
         let mut seed = Vec::new();
@@ -75,60 +77,79 @@ impl VerifierParams {
         seed.extend_from_slice(self.s_g2.to_bytes().as_ref());
         let base = ParamsKZG::<Bn256>::read_custom(&mut seed.as_slice(), SerdeFormat::Processed)
             .expect("points were validated when parsed");
-        base.from_parts(self.k, vec![self.g0], Some(lagrange), self.g2, self.s_g2)
+        base.from_parts(self.k, vec![self.g0], Some(vec![]), self.g2, self.s_g2)
     }
 
-    /// Versioned byte encoding (compressed points).
+    /// Versioned byte encoding (compressed points), [`PARAMS_BYTES`] long.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(PARAMS_BYTES);
         out.extend_from_slice(PARAMS_MAGIC);
         out.extend_from_slice(&PARAMS_VERSION.to_le_bytes());
         out.extend_from_slice(&self.k.to_le_bytes());
-        out.extend_from_slice(&(self.lagrange.len() as u32).to_le_bytes());
         out.extend_from_slice(self.g0.to_bytes().as_ref());
-        for p in &self.lagrange {
-            out.extend_from_slice(p.to_bytes().as_ref());
-        }
         out.extend_from_slice(self.g2.to_bytes().as_ref());
         out.extend_from_slice(self.s_g2.to_bytes().as_ref());
         out
     }
 
-    /// Parse [`VerifierParams::to_bytes`]; rejects bad magic, versions,
-    /// off-curve or non-canonical points, and wrong lengths.
+    /// keccak256 of [`VerifierParams::to_bytes`]: what genesis, key files
+    /// and auditors pin.
+    pub fn hash(&self) -> B256 {
+        keccak256(self.to_bytes())
+    }
+
+    /// Parse [`VerifierParams::to_bytes`]. Rejects bad magic or version,
+    /// wrong lengths, `k` outside `1..=MAX_K`, off-curve or non-canonical
+    /// points, `[1]₁`/`[1]₂` other than the standard generators, and a
+    /// trivial `[τ]₂` (identity or `±[1]₂`). This checks structure only:
+    /// use [`VerifierParams::from_pinned_bytes`] to trust a file.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let bad = |r: &str| Error::malformed("verifier parameters", r);
-        if bytes.len() < 20 || &bytes[..8] != PARAMS_MAGIC {
+        if bytes.len() < 16 || &bytes[..8] != PARAMS_MAGIC {
             return Err(bad("missing LNVPARAM header"));
         }
-        let u32_at = |o: usize| u32::from_le_bytes(bytes[o..o + 4].try_into().unwrap());
+        let u32_at = |o: usize| u32::from_le_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]);
         let version = u32_at(8);
         if version != PARAMS_VERSION {
             return Err(Error::Version { what: "verifier parameters", found: version, expected: PARAMS_VERSION });
         }
+        if bytes.len() != PARAMS_BYTES {
+            return Err(bad(&format!("{} bytes, expected {PARAMS_BYTES}", bytes.len())));
+        }
         let k = u32_at(12);
-        let nl = u32_at(16) as usize;
-        if !(1..=28).contains(&k) || nl != NUM_INSTANCES {
-            return Err(bad("unsupported k or instance count"));
+        if !(1..=MAX_K).contains(&k) {
+            return Err(bad(&format!("k = {k} is outside 1..={MAX_K}")));
         }
-        let expected = 20 + 32 * (1 + nl) + 64 * 2;
-        if bytes.len() != expected {
-            return Err(bad(&format!("{} bytes, expected {expected}", bytes.len())));
-        }
-        let g1 = |o: usize| -> Result<G1Affine> {
-            let mut repr = <G1Affine as GroupEncoding>::Repr::default();
-            repr.as_mut().copy_from_slice(&bytes[o..o + 32]);
-            Option::from(G1Affine::from_bytes(&repr)).ok_or_else(|| bad("invalid G1 point"))
-        };
-        let g2 = |o: usize| -> Result<G2Affine> {
+        let mut g1_repr = <G1Affine as GroupEncoding>::Repr::default();
+        g1_repr.as_mut().copy_from_slice(&bytes[16..48]);
+        let g0: G1Affine = Option::from(G1Affine::from_bytes(&g1_repr)).ok_or_else(|| bad("invalid G1 point"))?;
+        let g2_at = |o: usize| -> Result<G2Affine> {
             let mut repr = <G2Affine as GroupEncoding>::Repr::default();
             repr.as_mut().copy_from_slice(&bytes[o..o + 64]);
             Option::from(G2Affine::from_bytes(&repr)).ok_or_else(|| bad("invalid G2 point"))
         };
-        let g0 = g1(20)?;
-        let lagrange = (0..nl).map(|i| g1(52 + 32 * i)).collect::<Result<Vec<_>>>()?;
-        let o = 52 + 32 * nl;
-        Ok(Self { k, g0, lagrange, g2: g2(o)?, s_g2: g2(o + 64)? })
+        let (g2, s_g2) = (g2_at(48)?, g2_at(112)?);
+        if g0 != G1Affine::generator() || g2 != G2Affine::generator() {
+            return Err(bad("[1]₁ and [1]₂ must be the standard BN254 generators"));
+        }
+        if bool::from(s_g2.is_identity()) || s_g2 == g2 || s_g2 == -g2 {
+            return Err(bad("[τ]₂ is trivial (identity or ±[1]₂)"));
+        }
+        let p = Self { k, g0, g2, s_g2 };
+        if p.to_bytes() != bytes {
+            return Err(bad("non-canonical point encoding"));
+        }
+        Ok(p)
+    }
+
+    /// Parse a file only if its keccak256 is `expected` (checked before
+    /// anything else is read).
+    pub fn from_pinned_bytes(bytes: &[u8], expected: &B256) -> Result<Self> {
+        let found = keccak256(bytes);
+        if found != *expected {
+            return Err(Error::ParamsNotPinned { expected: *expected, found });
+        }
+        Self::from_bytes(bytes)
     }
 }
 
@@ -137,41 +158,84 @@ impl VerifierParams {
 pub struct VerifyingKeyFile {
     pub shape: CircuitShape,
     pub circuit_params: BaseCircuitParams,
+    /// Hash of the verifier parameters this key is for.
+    pub params_hash: B256,
     pub vk: VerifyingKey<G1Affine>,
     /// keccak256 of [`VerifyingKeyFile::to_bytes`].
     pub hash: B256,
 }
 
 #[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct VkFileJson {
     format: String,
     version: u32,
-    shape: CircuitShape,
-    circuit_params: BaseCircuitParams,
+    params_hash: B256,
+    shape: ShapeJson,
+    circuit_params: ParamsJson,
     vk: String,
 }
 
+/// [`CircuitShape`] with unknown fields refused.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShapeJson {
+    batch: usize,
+    slots: usize,
+    depth: usize,
+    k: u32,
+    lookup_bits: usize,
+}
+
+/// [`BaseCircuitParams`] with unknown fields refused.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ParamsJson {
+    k: usize,
+    num_advice_per_phase: Vec<usize>,
+    num_fixed: usize,
+    num_lookup_advice_per_phase: Vec<usize>,
+    lookup_bits: Option<usize>,
+    num_instance_columns: usize,
+}
+
 impl VerifyingKeyFile {
-    pub fn new(shape: CircuitShape, circuit_params: BaseCircuitParams, vk: VerifyingKey<G1Affine>) -> Self {
-        let mut f = Self { shape, circuit_params, vk, hash: B256::ZERO };
+    pub fn new(shape: CircuitShape, circuit_params: BaseCircuitParams, params_hash: B256, vk: VerifyingKey<G1Affine>) -> Self {
+        let mut f = Self { shape, circuit_params, params_hash, vk, hash: B256::ZERO };
         f.hash = keccak256(f.to_bytes());
         f
     }
 
     /// Versioned JSON with the key in halo2's compressed (`Processed`) form.
     pub fn to_bytes(&self) -> Vec<u8> {
+        let s = &self.shape;
+        let c = &self.circuit_params;
         serde_json::to_vec(&VkFileJson {
             format: VK_FORMAT.into(),
             version: VK_VERSION,
-            shape: self.shape,
-            circuit_params: self.circuit_params.clone(),
+            params_hash: self.params_hash,
+            shape: ShapeJson { batch: s.batch, slots: s.slots, depth: s.depth, k: s.k, lookup_bits: s.lookup_bits },
+            circuit_params: ParamsJson {
+                k: c.k,
+                num_advice_per_phase: c.num_advice_per_phase.clone(),
+                num_fixed: c.num_fixed,
+                num_lookup_advice_per_phase: c.num_lookup_advice_per_phase.clone(),
+                lookup_bits: c.lookup_bits,
+                num_instance_columns: c.num_instance_columns,
+            },
             vk: hex::encode(self.vk.to_bytes(SerdeFormat::Processed)),
         })
         .expect("vk file serialises")
     }
 
-    /// Parse and check a verifying-key file.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+    /// Parse a verifying-key file for verifier parameters with hash
+    /// `params_hash` and size `2^k`. Every field is checked against the
+    /// bounds above before halo2 sees it; the file must be canonical (its
+    /// re-encoding is byte-identical), so one key has one hash.
+    pub fn from_bytes(bytes: &[u8], k: u32, params_hash: &B256) -> Result<Self> {
+        if bytes.len() > MAX_VK_FILE_BYTES {
+            return Err(Error::KeyBounds(format!("{} bytes exceeds the {MAX_VK_FILE_BYTES}-byte maximum", bytes.len())));
+        }
         let f: VkFileJson = serde_json::from_slice(bytes).map_err(|e| Error::malformed("verifying key", e))?;
         if f.format != VK_FORMAT {
             return Err(Error::malformed("verifying key", format!("format {:?}", f.format)));
@@ -179,51 +243,99 @@ impl VerifyingKeyFile {
         if f.version != VK_VERSION {
             return Err(Error::Version { what: "verifying key", found: f.version, expected: VK_VERSION });
         }
+        if f.params_hash != *params_hash {
+            return Err(Error::KeyForOtherParams { expected: *params_hash, found: f.params_hash });
+        }
+        let (shape, circuit_params) = check_bounds(&f.shape, &f.circuit_params, k)?;
         let raw = hex::decode(&f.vk).map_err(|e| Error::malformed("verifying key", e))?;
-        let mut reader = raw.as_slice();
-        let vk = VerifyingKey::<G1Affine>::read::<_, BaseCircuitBuilder<Fr>>(&mut reader, SerdeFormat::Processed, f.circuit_params.clone())
-            .map_err(|e| Error::malformed("verifying key", e))?;
-        if !reader.is_empty() {
-            return Err(Error::malformed("verifying key", format!("{} trailing bytes", reader.len())));
+        // halo2 builds an evaluation domain of the key's own k before reading
+        // anything else: check the header first.
+        if raw.len() < 6 || raw[0] != HALO2_VK_VERSION {
+            return Err(Error::malformed("verifying key", "missing halo2 key header"));
         }
-        if vk.cs().num_instance_columns() != 1 {
-            return Err(Error::malformed("verifying key", "expected one instance column"));
+        let raw_k = u32::from_le_bytes([raw[1], raw[2], raw[3], raw[4]]);
+        if raw_k != k {
+            return Err(Error::KeyBounds(format!("the key's halo2 header has k = {raw_k}, the verifier parameters have k = {k}")));
         }
-        Ok(Self { shape: f.shape, circuit_params: f.circuit_params, vk, hash: keccak256(bytes) })
+        let read = std::panic::catch_unwind(|| {
+            let mut reader = raw.as_slice();
+            let vk = VerifyingKey::<G1Affine>::read::<_, BaseCircuitBuilder<Fr>>(&mut reader, SerdeFormat::Processed, circuit_params.clone());
+            (vk, reader.len())
+        });
+        let (vk, rest) = read.map_err(|_| Error::malformed("verifying key", "halo2 could not read the key"))?;
+        let vk = vk.map_err(|e| Error::malformed("verifying key", e))?;
+        if rest != 0 {
+            return Err(Error::malformed("verifying key", format!("{rest} trailing bytes")));
+        }
+        let cs = vk.cs();
+        if cs.num_instance_columns() != 1
+            || vk.fixed_commitments().len() != cs.num_fixed_columns()
+            || vk.permutation().commitments().len() != cs.permutation().get_columns().len()
+        {
+            return Err(Error::malformed("verifying key", "commitments do not match the constraint system"));
+        }
+        let file = Self { shape, circuit_params, params_hash: f.params_hash, vk, hash: keccak256(bytes) };
+        if file.to_bytes() != bytes {
+            return Err(Error::malformed("verifying key", "not in canonical form (re-encoding differs)"));
+        }
+        Ok(file)
+    }
+
+    /// Parse a file only if its keccak256 is `expected` (checked first).
+    pub fn from_pinned_bytes(bytes: &[u8], expected: &B256, k: u32, params_hash: &B256) -> Result<Self> {
+        let found = keccak256(bytes);
+        if found != *expected {
+            return Err(Error::VkMismatch { expected: expected.to_string(), found: found.to_string() });
+        }
+        Self::from_bytes(bytes, k, params_hash)
     }
 }
 
-/// Counts the bytes the transcript consumes.
-struct CountingReader<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-}
-
-impl std::io::Read for CountingReader<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = buf.len().min(self.bytes.len() - self.pos);
-        buf[..n].copy_from_slice(&self.bytes[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
+/// Check a key file's shape and circuit parameters against the documented
+/// maxima and against each other.
+fn check_bounds(s: &ShapeJson, c: &ParamsJson, k: u32) -> Result<(CircuitShape, BaseCircuitParams)> {
+    let bad = |r: String| Err(Error::KeyBounds(r));
+    if c.k != k as usize || s.k != k {
+        return bad(format!("the key is for k = {} (shape k = {}), the verifier parameters have k = {k}", c.k, s.k));
     }
-}
-
-/// Verify a SHPLONK proof over one instance column. Rejects proofs with
-/// trailing bytes; truncated proofs fail inside the transcript.
-pub fn verify_proof(params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, instances: &[Fr], proof: &[u8]) -> Result<()> {
-    let mut reader = CountingReader { bytes: proof, pos: 0 };
-    let strategy = SingleStrategy::new(params);
-    let mut transcript = Blake2bRead::<_, G1Affine, Challenge255<G1Affine>>::init(&mut reader);
-    halo2_verify::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, _, _, _>(
-        params,
-        vk,
-        strategy,
-        &[&[instances]],
-        &mut transcript,
-    )
-    .map_err(|e| Error::ProofRejected(format!("{e:?}")))?;
-    if reader.pos != proof.len() {
-        return Err(Error::TrailingBytes { extra: proof.len() - reader.pos });
+    let Some(lookup_bits) = c.lookup_bits else {
+        return bad("the attribution circuit needs a range lookup (lookup_bits is null)".into());
+    };
+    if lookup_bits == 0 || lookup_bits >= c.k {
+        return bad(format!("lookup_bits {lookup_bits} is not in 1..k (k = {})", c.k));
     }
-    Ok(())
+    let phase0_only = |v: &[usize]| !v.is_empty() && v.len() <= MAX_PHASES && v[1..].iter().all(|&n| n == 0);
+    if !phase0_only(&c.num_advice_per_phase) || !phase0_only(&c.num_lookup_advice_per_phase) {
+        return bad("advice columns must be listed for the first phase only (1 to 3 entries, later ones zero)".into());
+    }
+    let (advice, lookup) = (c.num_advice_per_phase[0], c.num_lookup_advice_per_phase[0]);
+    if !(1..=MAX_ADVICE_COLUMNS).contains(&advice) {
+        return bad(format!("{advice} advice columns is outside 1..={MAX_ADVICE_COLUMNS}"));
+    }
+    if !(1..=MAX_LOOKUP_ADVICE_COLUMNS).contains(&lookup) {
+        return bad(format!("{lookup} lookup advice columns is outside 1..={MAX_LOOKUP_ADVICE_COLUMNS}"));
+    }
+    if !(1..=MAX_FIXED_COLUMNS).contains(&c.num_fixed) {
+        return bad(format!("{} fixed columns is outside 1..={MAX_FIXED_COLUMNS}", c.num_fixed));
+    }
+    if c.num_instance_columns != 1 {
+        return bad(format!("{} instance columns, expected 1", c.num_instance_columns));
+    }
+    // the shape must be exactly the one the circuit derives, with the same k and lookup bits
+    let shape = CircuitShape::new(s.batch, s.slots, s.depth).map_err(|e| Error::KeyBounds(e.to_string()))?;
+    if shape.k != s.k || shape.lookup_bits != s.lookup_bits || lookup_bits != s.lookup_bits {
+        return bad(format!(
+            "shape (batch {}, slots {}, depth {}) implies k = {} and lookup_bits = {}, the key says k = {} and lookup_bits = {lookup_bits}",
+            s.batch, s.slots, s.depth, shape.k, shape.lookup_bits, s.k
+        ));
+    }
+    let params = BaseCircuitParams {
+        k: c.k,
+        num_advice_per_phase: c.num_advice_per_phase.clone(),
+        num_fixed: c.num_fixed,
+        num_lookup_advice_per_phase: c.num_lookup_advice_per_phase.clone(),
+        lookup_bits: c.lookup_bits,
+        num_instance_columns: c.num_instance_columns,
+    };
+    Ok((shape, params))
 }

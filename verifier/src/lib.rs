@@ -1,19 +1,24 @@
 //! Independent verification of Lineage attribution proofs.
 //!
 //! What an auditor runs: load the compact KZG verifier parameters and a
-//! verifying key, then check a proof bundle or an on-chain claim. Nothing
-//! here depends on prover code. Verification returns `Ok(VerifiedClaim)` or a
+//! verifying key — each pinned by its keccak256 hash, never trusted because
+//! a prover handed them over — then check a proof bundle or an on-chain
+//! claim. Nothing here depends on prover code. Verification returns `Ok(VerifiedClaim)` or a
 //! typed [`Error`] saying why the claim is rejected.
 
 mod claim;
 mod error;
 mod keys;
+mod pinned;
 mod report;
 
-pub use claim::{Claim, ClaimBundle, VerifiedClaim, BUNDLE_FORMAT, BUNDLE_VERSION};
+pub use claim::{Claim, ClaimBundle, VerifiedClaim, BUNDLE_FORMAT, BUNDLE_VERSION, MAX_BUNDLE_BYTES};
 pub use error::{Error, Result};
-pub use keys::{verify_proof, VerifierParams, VerifyingKeyFile, VK_FORMAT, VK_VERSION};
+pub use keys::{
+    VerifierParams, VerifyingKeyFile, MAX_ADVICE_COLUMNS, MAX_FIXED_COLUMNS, MAX_LOOKUP_ADVICE_COLUMNS, MAX_VK_FILE_BYTES,
+    PARAMS_BYTES, PARAMS_VERSION, VK_FORMAT, VK_VERSION,
+};
+pub use pinned::{KzgParams, Verifier, MAX_PROOF_BYTES};
 pub use report::ProvenanceReport;
 
-/// KZG parameters over BN254, as the verifier uses them.
-pub type KzgParams = lineage_circuits::halo2_proofs::poly::kzg::commitment::ParamsKZG<lineage_circuits::Bn256>;
+pub use lineage_circuits::{CircuitShape, MAX_SLOTS};

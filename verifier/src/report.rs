@@ -26,8 +26,9 @@ impl fmt::Display for ProvenanceReport {
             fr_to_hex(&c.datanet_root),
             self.datanet_name.as_ref().map(|n| format!(" ({n})")).unwrap_or_default()
         )?;
-        let start = c.window_index as usize * self.window_size;
-        writeln!(f, "           examples [{start}, {}) attributed", start + self.window_size)?;
+        // u128 cannot overflow: both factors are below 2^64
+        let start = c.window_index as u128 * self.window_size as u128;
+        writeln!(f, "           examples [{start}, {}) attributed", start + self.window_size as u128)?;
         writeln!(f, "  model    {}", fr_to_hex(&c.model_commitment))?;
         writeln!(f, "  query    {}", fr_to_hex(&c.query_commitment))?;
         writeln!(f, "  output   class {}", c.predicted_class)?;

@@ -3,41 +3,60 @@
 //! Address [`ADDRESS`] (`0x…4c4e0001`, outside Ethereum's precompile range
 //! `0x01..=0x11` and RIP-7212's `0x100`). ABI: [`IAttribution`].
 //!
-//! * `registerVerifyingKey(bytes vkFile)` stores a `lineage-vk` file in the
-//!   precompile's storage and returns its keccak256 hash.
-//! * `registerDatanet(bytes32 root)`, `registerModel(model, datanetRoot, vkHash)`
-//!   bind a model commitment to a registered datanet root and verifying key.
-//! * `escrowFee(model, query)` (payable) escrows an inference fee for a query
-//!   answered by a registered model.
-//! * `submitClaim(...)` verifies a halo2 proof natively against the model's
-//!   registered verifying key, with the public inputs rebuilt from the claim
-//!   (payout commitment recomputed here), and on success pays every
-//!   contributor's share out of the escrow — which must equal the claimed
-//!   pool — and marks the (model, query) pair paid.
+//! * **Keys.** Only verifying keys on a governed allowlist may pay: genesis
+//!   sets the governor and the first allowed key hashes;
+//!   `setKeyAllowed(hash, bool)` (governor only) changes the list.
+//!   `registerVerifyingKey(bytes)` stores an allowlisted key file whose
+//!   parameters hash and `k` are the chain's.
+//! * **Datanets** are owned by their registrant, who may `grantDatanetUse`
+//!   to a model owner.
+//! * **Models** are registered by their owner, keyed by (owner,
+//!   commitment), so nobody can squat another owner's model; a model binds
+//!   a datanet its owner may use and an allowlisted key. `modelOf` and
+//!   `datanetOwner` let a user check before escrowing.
+//! * **Requests.** `escrowFee(owner, model, query, deadline)` (payable) opens
+//!   a request with its own payer, fee and deadline; nothing can change a
+//!   pending request's fee. `submitClaim(requestId, …)` verifies a halo2
+//!   proof natively against the model's key and pays every contributor's
+//!   share of exactly that fee, up to the deadline; after the deadline
+//!   `refund(requestId)` returns the fee to the payer.
+//!
+//! Value: only a plain `CALL` whose target is this address may change
+//! state. Under `CALLCODE` the caller pays itself and under `DELEGATECALL`
+//! the value is only apparent, so both are refused; the fee credited is the
+//! value revm transferred to this address. Invariant: the sum of open
+//! request fees never exceeds this account's balance
+//! ([`crate::Chain::escrow_invariant`]).
 //!
 //! Outcomes, following EIP-4844's precompile convention:
-//! * malformed input (undecodable ABI, unknown selector, non-canonical
-//!   field element, mismatched array lengths, amounts ≥ 2^128, an
-//!   unparsable key file) **halts and consumes all the call's gas**;
-//! * well-formed but invalid requests — a proof that does not verify, an
-//!   unknown key or model, a pool that is not the escrow, a pair already
-//!   paid — **revert** with a reason and pay nothing;
+//! * the call's gas is computed from its size and checked **before any
+//!   work**; too little gas halts with `OutOfGas`;
+//! * malformed input (undecodable or non-canonical ABI, unknown selector,
+//!   non-canonical field element, mismatched array lengths, amounts ≥ 2^128,
+//!   more than [`MAX_PAYOUTS`] payouts, an oversized proof, a key file that
+//!   fails its bounds) **halts and consumes all the call's gas**;
+//! * well-formed but refused requests **revert** with a reason, charge the
+//!   call's computed gas, and pay nothing;
+//! * a panic inside halo2 is caught and halts the call; the node lives on;
 //! * every outcome depends only on the input and chain state.
 
 use alloy_primitives::{address, keccak256, Address, Bytes, B256, U256};
 use alloy_sol_types::{sol, SolCall, SolInterface};
-use lineage_verifier::KzgParams;
 use lineage_core::{field::fr_from_be_bytes, payout::Payout};
-use lineage_verifier::{Claim, VerifyingKeyFile};
+use lineage_verifier::{Claim, Verifier, VerifyingKeyFile, MAX_PROOF_BYTES, MAX_VK_FILE_BYTES};
 use revm::{
-    context_interface::{ContextTr, JournalTr},
+    context_interface::{Block, ContextTr, JournalTr},
     handler::precompile_output_to_interpreter_result,
-    interpreter::{CallInputs, InterpreterResult},
+    interpreter::{CallInputs, CallScheme, CallValue, InterpreterResult},
     precompile::{PrecompileHalt, PrecompileOutput},
 };
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex},
+    panic::{catch_unwind, AssertUnwindSafe},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex, PoisonError,
+    },
 };
 
 /// Address of the attribution precompile.
@@ -51,29 +70,50 @@ pub const PER_PAYOUT_GAS: u64 = 9_000;
 pub const REGISTER_VK_BASE_GAS: u64 = 50_000;
 /// Gas per stored 32-byte word.
 pub const STORE_WORD_GAS: u64 = 20_000;
-/// Gas of a datanet or model registration.
+/// Gas of a datanet or model registration, a grant or a governance change.
 pub const REGISTER_GAS: u64 = 45_000;
-/// Gas of an escrow deposit.
-pub const ESCROW_GAS: u64 = 25_000;
+/// Gas of opening an escrowed request.
+pub const ESCROW_GAS: u64 = 60_000;
+/// Gas of a refund.
+pub const REFUND_GAS: u64 = 30_000;
 /// Gas of a read.
 pub const VIEW_GAS: u64 = 2_600;
+/// Most payouts one claim may list (the circuits' slot maximum).
+pub const MAX_PAYOUTS: usize = lineage_verifier::MAX_SLOTS;
+/// Longest a request may stay open, in seconds.
+pub const MAX_REQUEST_TTL: u64 = 30 * 24 * 3600;
+/// Parsed verifying keys kept in memory.
+pub const MAX_CACHED_KEYS: usize = 8;
 
 sol! {
     /// The attribution precompile's interface.
     interface IAttribution {
+        function governor() external view returns (address);
+        function setKeyAllowed(bytes32 vkHash, bool allowed) external;
+        function isKeyAllowed(bytes32 vkHash) external view returns (bool);
         function registerVerifyingKey(bytes vkFile) external returns (bytes32 vkHash);
         function registerDatanet(bytes32 root) external;
+        function grantDatanetUse(bytes32 root, address user) external;
+        function datanetOwner(bytes32 root) external view returns (address);
         function registerModel(bytes32 modelCommitment, bytes32 datanetRoot, bytes32 vkHash) external;
-        function escrowFee(bytes32 modelCommitment, bytes32 queryCommitment) external payable;
-        function escrowOf(bytes32 modelCommitment, bytes32 queryCommitment) external view returns (uint256 amount);
-        function submitClaim(
-            bytes32 vkHash,
-            bytes32 datanetRoot,
+        function modelOf(address owner, bytes32 modelCommitment) external view returns (bytes32 datanetRoot, bytes32 vkHash);
+        function escrowFee(address modelOwner, bytes32 modelCommitment, bytes32 queryCommitment, uint64 deadline)
+            external payable returns (uint256 requestId);
+        function escrowOf(uint256 requestId) external view returns (uint256 amount);
+        function requestOf(uint256 requestId) external view returns (
+            address payer,
+            address modelOwner,
             bytes32 modelCommitment,
             bytes32 queryCommitment,
+            uint256 fee,
+            uint64 deadline,
+            uint8 status
+        );
+        function refund(uint256 requestId) external;
+        function submitClaim(
+            uint256 requestId,
             uint64 predictedClass,
             uint64 windowIndex,
-            uint256 pool,
             address[] contributors,
             uint256[] amounts,
             bytes proof
@@ -81,28 +121,83 @@ sol! {
     }
 }
 
-/// The precompile's native state: verifier parameters (from genesis) and a
-/// cache of parsed verifying keys (derived from storage; never authoritative).
+/// Lifecycle of a request (`requestOf(..).status`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum RequestStatus {
+    None = 0,
+    Open = 1,
+    Paid = 2,
+    Refunded = 3,
+}
+
+/// Storage slots of the precompile's account. Every slot is
+/// `keccak256(tag ‖ parts…)`.
+pub mod slots {
+    use super::*;
+
+    pub fn slot(tag: &str, parts: &[&[u8]]) -> U256 {
+        let mut buf = tag.as_bytes().to_vec();
+        for p in parts {
+            buf.extend_from_slice(p);
+        }
+        U256::from_be_bytes(keccak256(buf).0)
+    }
+    pub fn governor() -> U256 {
+        slot("governor", &[])
+    }
+    pub fn key_allowed(h: &B256) -> U256 {
+        slot("vk.allowed", &[h.as_slice()])
+    }
+    pub fn key_len(h: &B256) -> U256 {
+        slot("vk.len", &[h.as_slice()])
+    }
+    pub fn key_data(h: &B256) -> U256 {
+        slot("vk.data", &[h.as_slice()])
+    }
+    pub fn datanet_owner(root: &B256) -> U256 {
+        slot("datanet.owner", &[root.as_slice()])
+    }
+    pub fn datanet_user(root: &B256, user: &Address) -> U256 {
+        slot("datanet.user", &[root.as_slice(), user.as_slice()])
+    }
+    pub fn model_datanet(owner: &Address, m: &B256) -> U256 {
+        slot("model.datanet", &[owner.as_slice(), m.as_slice()])
+    }
+    pub fn model_vk(owner: &Address, m: &B256) -> U256 {
+        slot("model.vk", &[owner.as_slice(), m.as_slice()])
+    }
+    /// Number of requests ever opened (request ids are `0..count`).
+    pub fn request_count() -> U256 {
+        slot("req.count", &[])
+    }
+    /// Sum of the fees of open requests.
+    pub fn escrow_total() -> U256 {
+        slot("escrow.total", &[])
+    }
+    /// Field `f` of request `id`: payer, owner, model, query, fee, deadline, status.
+    pub fn request(id: U256, f: &str) -> U256 {
+        slot("req", &[&id.to_be_bytes::<32>(), f.as_bytes()])
+    }
+}
+use slots::*;
+
+/// The precompile's native state: the verifier with the genesis-pinned
+/// parameters, a bounded cache of parsed verifying keys (derived from
+/// storage; never authoritative), and a count of proof verifications.
 pub struct AttributionPrecompile {
-    params: KzgParams,
-    vk_cache: Mutex<HashMap<B256, Arc<VerifyingKeyFile>>>,
+    verifier: Verifier,
+    key_cache: Mutex<HashMap<B256, Arc<VerifyingKeyFile>>>,
+    verifications: AtomicU64,
 }
 
 enum Outcome {
-    Ok { gas: u64, output: Bytes },
-    Revert { gas: u64, reason: String },
+    Ok(Bytes),
+    Revert(String),
     Halt(String),
 }
 
 type DbResult<T> = Result<T, String>;
-
-fn slot(tag: &str, parts: &[&[u8]]) -> U256 {
-    let mut buf = tag.as_bytes().to_vec();
-    for p in parts {
-        buf.extend_from_slice(p);
-    }
-    U256::from_be_bytes(keccak256(buf).0)
-}
 
 fn revert_data(reason: &str) -> Bytes {
     // Error(string), as Solidity's require() produces
@@ -111,100 +206,195 @@ fn revert_data(reason: &str) -> Bytes {
     Bytes::from(out)
 }
 
+fn word_to_b256(v: U256) -> B256 {
+    B256::from(v.to_be_bytes::<32>())
+}
+
+fn word_to_address(v: U256) -> Address {
+    Address::from_word(word_to_b256(v))
+}
+
+fn address_word(a: &Address) -> U256 {
+    U256::from_be_slice(a.as_slice())
+}
+
+/// The gas a call costs, from its decoded size alone (known before any work).
+fn gas_of(call: &IAttribution::IAttributionCalls) -> u64 {
+    use IAttribution::IAttributionCalls as C;
+    match call {
+        C::governor(_) | C::isKeyAllowed(_) | C::datanetOwner(_) | C::modelOf(_) | C::escrowOf(_) | C::requestOf(_) => VIEW_GAS,
+        C::setKeyAllowed(_) | C::registerDatanet(_) | C::grantDatanetUse(_) | C::registerModel(_) => REGISTER_GAS,
+        C::registerVerifyingKey(c) => {
+            let words = c.vkFile.len().div_ceil(32) as u64;
+            REGISTER_VK_BASE_GAS.saturating_add(STORE_WORD_GAS.saturating_mul(words + 1))
+        }
+        C::escrowFee(_) => ESCROW_GAS,
+        C::refund(_) => REFUND_GAS,
+        C::submitClaim(c) => VERIFY_BASE_GAS.saturating_add(PER_PAYOUT_GAS.saturating_mul(c.contributors.len() as u64)),
+    }
+}
+
+/// The value actually moved to this account by the call: only a plain
+/// `CALL` targeting [`ADDRESS`] transfers to it.
+fn transferred_value(inputs: &CallInputs) -> Option<U256> {
+    match (inputs.scheme, &inputs.value) {
+        (CallScheme::Call, CallValue::Transfer(v)) if inputs.target_address == ADDRESS => Some(*v),
+        _ => None,
+    }
+}
+
 impl AttributionPrecompile {
-    pub fn new(params: KzgParams) -> Self {
-        Self { params, vk_cache: Mutex::new(HashMap::new()) }
+    pub fn new(verifier: Verifier) -> Self {
+        Self { verifier, key_cache: Mutex::new(HashMap::new()), verifications: AtomicU64::new(0) }
+    }
+
+    /// The verifier with the chain's pinned parameters.
+    pub fn verifier(&self) -> &Verifier {
+        &self.verifier
+    }
+
+    /// Proof verifications run so far (by this process).
+    pub fn verifications(&self) -> u64 {
+        self.verifications.load(Ordering::Relaxed)
+    }
+
+    /// Verifying keys held in the parsed-key cache.
+    pub fn cached_keys(&self) -> usize {
+        self.key_cache.lock().unwrap_or_else(PoisonError::into_inner).len()
     }
 
     /// Entry point from the precompile provider.
     pub fn run<CTX: ContextTr>(&self, ctx: &mut CTX, inputs: &CallInputs) -> Result<InterpreterResult, String> {
         let input = inputs.input.as_bytes(ctx).to_vec();
-        let outcome = self.dispatch(ctx, inputs, &input)?;
+        let halt = |h: PrecompileHalt| PrecompileOutput::halt(h, inputs.reservoir);
+        let call = match IAttribution::IAttributionCalls::abi_decode_validate(&input) {
+            Ok(c) if c.abi_encode() == input => c,
+            Ok(_) => return Ok(precompile_output_to_interpreter_result(halt(PrecompileHalt::other("malformed input: non-canonical ABI encoding")), inputs.gas_limit)),
+            Err(e) => return Ok(precompile_output_to_interpreter_result(halt(PrecompileHalt::other(format!("malformed input: {e}"))), inputs.gas_limit)),
+        };
+        let gas = gas_of(&call);
+        if gas > inputs.gas_limit {
+            return Ok(precompile_output_to_interpreter_result(halt(PrecompileHalt::OutOfGas), inputs.gas_limit));
+        }
+        // last line of defence: a panic (in halo2 or here) halts this call, never the node
+        let outcome = match catch_unwind(AssertUnwindSafe(|| self.dispatch(ctx, inputs, call))) {
+            Ok(r) => r?,
+            Err(_) => Outcome::Halt("internal error: the precompile panicked on this input".into()),
+        };
         let out = match outcome {
-            Outcome::Ok { gas, output } if gas <= inputs.gas_limit => PrecompileOutput::new(gas, output, inputs.reservoir),
-            Outcome::Revert { gas, reason } if gas <= inputs.gas_limit => {
-                PrecompileOutput::revert(gas, revert_data(&reason), inputs.reservoir)
-            }
-            Outcome::Halt(reason) => PrecompileOutput::halt(PrecompileHalt::other(reason), inputs.reservoir),
-            _ => PrecompileOutput::halt(PrecompileHalt::OutOfGas, inputs.reservoir),
+            Outcome::Ok(output) => PrecompileOutput::new(gas, output, inputs.reservoir),
+            Outcome::Revert(reason) => PrecompileOutput::revert(gas, revert_data(&reason), inputs.reservoir),
+            Outcome::Halt(reason) => halt(PrecompileHalt::other(reason)),
         };
         Ok(precompile_output_to_interpreter_result(out, inputs.gas_limit))
     }
 
-    fn dispatch<CTX: ContextTr>(&self, ctx: &mut CTX, inputs: &CallInputs, input: &[u8]) -> DbResult<Outcome> {
+    fn dispatch<CTX: ContextTr>(&self, ctx: &mut CTX, inputs: &CallInputs, call: IAttribution::IAttributionCalls) -> DbResult<Outcome> {
         use IAttribution::IAttributionCalls as C;
-        let call = match C::abi_decode(input) {
-            Ok(c) => c,
-            Err(e) => return Ok(Outcome::Halt(format!("malformed input: {e}"))),
-        };
-        let value = inputs.value.get();
+        let revert = |r: &str| Ok(Outcome::Revert(r.into()));
+        let is_view = matches!(call, C::governor(_) | C::isKeyAllowed(_) | C::datanetOwner(_) | C::modelOf(_) | C::escrowOf(_) | C::requestOf(_));
         let payable = matches!(call, C::escrowFee(_));
-        if !payable && !value.is_zero() {
-            return Ok(Outcome::Revert { gas: VIEW_GAS, reason: "function is not payable".into() });
+        if !payable && !inputs.value.get().is_zero() {
+            return revert("function is not payable");
         }
-        let writes = !matches!(call, C::escrowOf(_));
-        if writes && inputs.is_static {
-            return Ok(Outcome::Revert { gas: VIEW_GAS, reason: "state change in a static call".into() });
+        if !is_view {
+            if inputs.is_static {
+                return revert("state change in a static call");
+            }
+            if inputs.scheme != CallScheme::Call || inputs.target_address != ADDRESS {
+                return revert("state-changing calls must be a plain CALL to the precompile (not CALLCODE or DELEGATECALL)");
+            }
         }
+        let caller = inputs.caller;
         match call {
-            C::registerVerifyingKey(c) => self.register_vk(ctx, &c.vkFile),
+            C::governor(_) => {
+                let g = word_to_address(self.sload(ctx, governor())?);
+                Ok(Outcome::Ok(IAttribution::governorCall::abi_encode_returns(&g).into()))
+            }
+            C::isKeyAllowed(c) => {
+                let a = !self.sload(ctx, key_allowed(&c.vkHash))?.is_zero();
+                Ok(Outcome::Ok(IAttribution::isKeyAllowedCall::abi_encode_returns(&a).into()))
+            }
+            C::setKeyAllowed(c) => {
+                if word_to_address(self.sload(ctx, governor())?) != caller {
+                    return revert("only the governor may change the key allowlist");
+                }
+                self.sstore(ctx, key_allowed(&c.vkHash), U256::from(c.allowed as u8))?;
+                Ok(Outcome::Ok(Bytes::new()))
+            }
+            C::registerVerifyingKey(c) => self.register_key(ctx, &c.vkFile),
             C::registerDatanet(c) => {
                 if let Err(h) = canonical_all(&[&c.root]) {
                     return Ok(h);
                 }
-                let s = slot("datanet", &[c.root.as_slice()]);
+                let s = datanet_owner(&c.root);
                 if !self.sload(ctx, s)?.is_zero() {
-                    return Ok(Outcome::Revert { gas: REGISTER_GAS, reason: "datanet already registered".into() });
+                    return revert("datanet already registered");
                 }
-                self.sstore(ctx, s, U256::from_be_slice(inputs.caller.as_slice()).max(U256::from(1)))?;
-                Ok(Outcome::Ok { gas: REGISTER_GAS, output: Bytes::new() })
+                self.sstore(ctx, s, address_word(&caller))?;
+                Ok(Outcome::Ok(Bytes::new()))
+            }
+            C::grantDatanetUse(c) => {
+                if word_to_address(self.sload(ctx, datanet_owner(&c.root))?) != caller {
+                    return revert("only the datanet's owner may grant its use");
+                }
+                self.sstore(ctx, datanet_user(&c.root, &c.user), U256::from(1))?;
+                Ok(Outcome::Ok(Bytes::new()))
+            }
+            C::datanetOwner(c) => {
+                let o = word_to_address(self.sload(ctx, datanet_owner(&c.root))?);
+                Ok(Outcome::Ok(IAttribution::datanetOwnerCall::abi_encode_returns(&o).into()))
             }
             C::registerModel(c) => {
                 if let Err(h) = canonical_all(&[&c.modelCommitment, &c.datanetRoot]) {
                     return Ok(h);
                 }
-                if self.sload(ctx, slot("datanet", &[c.datanetRoot.as_slice()]))?.is_zero() {
-                    return Ok(Outcome::Revert { gas: REGISTER_GAS, reason: "unknown datanet".into() });
+                let owner = self.sload(ctx, datanet_owner(&c.datanetRoot))?;
+                if owner.is_zero() {
+                    return revert("unknown datanet");
                 }
-                if self.sload(ctx, slot("vk.len", &[c.vkHash.as_slice()]))?.is_zero() {
-                    return Ok(Outcome::Revert { gas: REGISTER_GAS, reason: "unknown verifying key".into() });
+                if word_to_address(owner) != caller && self.sload(ctx, datanet_user(&c.datanetRoot, &caller))?.is_zero() {
+                    return revert("the datanet belongs to someone else, who has not granted you its use");
                 }
-                let ms = slot("model.datanet", &[c.modelCommitment.as_slice()]);
+                if self.sload(ctx, key_allowed(&c.vkHash))?.is_zero() {
+                    return revert("verifying key is not on the allowlist");
+                }
+                if self.sload(ctx, key_len(&c.vkHash))?.is_zero() {
+                    return revert("verifying key is not registered");
+                }
+                let ms = model_datanet(&caller, &c.modelCommitment);
                 if !self.sload(ctx, ms)?.is_zero() {
-                    return Ok(Outcome::Revert { gas: REGISTER_GAS, reason: "model already registered".into() });
+                    return revert("model already registered by this owner");
                 }
                 self.sstore(ctx, ms, U256::from_be_bytes(c.datanetRoot.0))?;
-                self.sstore(ctx, slot("model.vk", &[c.modelCommitment.as_slice()]), U256::from_be_bytes(c.vkHash.0))?;
-                Ok(Outcome::Ok { gas: REGISTER_GAS, output: Bytes::new() })
+                self.sstore(ctx, model_vk(&caller, &c.modelCommitment), U256::from_be_bytes(c.vkHash.0))?;
+                Ok(Outcome::Ok(Bytes::new()))
             }
-            C::escrowFee(c) => {
-                if let Err(h) = canonical_all(&[&c.modelCommitment, &c.queryCommitment]) {
-                    return Ok(h);
-                }
-                if self.sload(ctx, slot("model.vk", &[c.modelCommitment.as_slice()]))?.is_zero() {
-                    return Ok(Outcome::Revert { gas: ESCROW_GAS, reason: "unknown model".into() });
-                }
-                let key = [c.modelCommitment.as_slice(), c.queryCommitment.as_slice()];
-                if !self.sload(ctx, slot("paid", &key))?.is_zero() {
-                    return Ok(Outcome::Revert { gas: ESCROW_GAS, reason: "query already paid".into() });
-                }
-                if value.is_zero() || value >= U256::from(1u8) << 128 {
-                    return Ok(Outcome::Revert { gas: ESCROW_GAS, reason: "escrow must be in (0, 2^128) wei".into() });
-                }
-                let es = slot("escrow", &key);
-                let cur = self.sload(ctx, es)?;
-                let next = cur + value;
-                if next >= U256::from(1u8) << 128 {
-                    return Ok(Outcome::Revert { gas: ESCROW_GAS, reason: "escrow must stay below 2^128 wei".into() });
-                }
-                self.sstore(ctx, es, next)?;
-                Ok(Outcome::Ok { gas: ESCROW_GAS, output: Bytes::new() })
+            C::modelOf(c) => {
+                let root = word_to_b256(self.sload(ctx, model_datanet(&c.owner, &c.modelCommitment))?);
+                let vk = word_to_b256(self.sload(ctx, model_vk(&c.owner, &c.modelCommitment))?);
+                Ok(Outcome::Ok(IAttribution::modelOfCall::abi_encode_returns_tuple(&(root, vk)).into()))
             }
+            C::escrowFee(c) => self.escrow(ctx, inputs, c),
             C::escrowOf(c) => {
-                let key = [c.modelCommitment.as_slice(), c.queryCommitment.as_slice()];
-                let v = self.sload(ctx, slot("escrow", &key))?;
-                Ok(Outcome::Ok { gas: VIEW_GAS, output: Bytes::from(IAttribution::escrowOfCall::abi_encode_returns(&v)) })
+                let open = self.sload(ctx, request(c.requestId, "status"))? == U256::from(RequestStatus::Open as u8);
+                let v = if open { self.sload(ctx, request(c.requestId, "fee"))? } else { U256::ZERO };
+                Ok(Outcome::Ok(IAttribution::escrowOfCall::abi_encode_returns(&v).into()))
             }
+            C::requestOf(c) => {
+                let id = c.requestId;
+                let out = (
+                    word_to_address(self.sload(ctx, request(id, "payer"))?),
+                    word_to_address(self.sload(ctx, request(id, "owner"))?),
+                    word_to_b256(self.sload(ctx, request(id, "model"))?),
+                    word_to_b256(self.sload(ctx, request(id, "query"))?),
+                    self.sload(ctx, request(id, "fee"))?,
+                    self.sload(ctx, request(id, "deadline"))?.saturating_to::<u64>(),
+                    self.sload(ctx, request(id, "status"))?.saturating_to::<u8>(),
+                );
+                Ok(Outcome::Ok(IAttribution::requestOfCall::abi_encode_returns_tuple(&out).into()))
+            }
+            C::refund(c) => self.refund(ctx, c.requestId),
             C::submitClaim(c) => self.submit_claim(ctx, c),
         }
     }
@@ -217,127 +407,208 @@ impl AttributionPrecompile {
         ctx.journal_mut().sstore(ADDRESS, s, v).map(|_| ()).map_err(|e| e.to_string())
     }
 
-    fn register_vk<CTX: ContextTr>(&self, ctx: &mut CTX, file: &Bytes) -> DbResult<Outcome> {
-        let vk = match VerifyingKeyFile::from_bytes(file) {
-            Ok(vk) => vk,
-            Err(e) => return Ok(Outcome::Halt(format!("malformed verifying key: {e}"))),
-        };
-        let words = file.len().div_ceil(32) as u64;
-        let gas = REGISTER_VK_BASE_GAS + STORE_WORD_GAS * (words + 1);
-        let len_slot = slot("vk.len", &[vk.hash.as_slice()]);
+    fn now<CTX: ContextTr>(ctx: &CTX) -> u64 {
+        ctx.block().timestamp().saturating_to::<u64>()
+    }
+
+    fn register_key<CTX: ContextTr>(&self, ctx: &mut CTX, file: &Bytes) -> DbResult<Outcome> {
+        if file.len() > MAX_VK_FILE_BYTES {
+            return Ok(Outcome::Halt(format!("malformed verifying key: larger than {MAX_VK_FILE_BYTES} bytes")));
+        }
+        let hash = keccak256(file);
+        // the allowlist is checked on the file's hash, before it is parsed
+        if self.sload(ctx, key_allowed(&hash))?.is_zero() {
+            return Ok(Outcome::Revert(format!("verifying key {hash} is not on the allowlist")));
+        }
+        if let Err(e) = self.verifier.parse_key(file) {
+            return Ok(Outcome::Halt(format!("malformed verifying key: {e}")));
+        }
+        let len_slot = key_len(&hash);
         if !self.sload(ctx, len_slot)?.is_zero() {
-            return Ok(Outcome::Revert { gas: REGISTER_VK_BASE_GAS, reason: "verifying key already registered".into() });
+            return Ok(Outcome::Revert("verifying key already registered".into()));
         }
         self.sstore(ctx, len_slot, U256::from(file.len()))?;
-        let base = slot("vk.data", &[vk.hash.as_slice()]);
+        let base = key_data(&hash);
         for (i, chunk) in file.chunks(32).enumerate() {
             let mut w = [0u8; 32];
             w[..chunk.len()].copy_from_slice(chunk);
             self.sstore(ctx, base + U256::from(i), U256::from_be_bytes(w))?;
         }
-        let hash = vk.hash;
-        self.vk_cache.lock().expect("vk cache lock").insert(hash, Arc::new(vk));
-        Ok(Outcome::Ok { gas, output: Bytes::copy_from_slice(hash.as_slice()) })
+        Ok(Outcome::Ok(Bytes::copy_from_slice(hash.as_slice())))
     }
 
-    fn load_vk<CTX: ContextTr>(&self, ctx: &mut CTX, hash: B256) -> DbResult<Option<Arc<VerifyingKeyFile>>> {
-        if let Some(vk) = self.vk_cache.lock().expect("vk cache lock").get(&hash) {
+    /// A registered key, parsed (and cached) on first use by a claim.
+    fn load_key<CTX: ContextTr>(&self, ctx: &mut CTX, hash: B256) -> DbResult<Option<Arc<VerifyingKeyFile>>> {
+        if let Some(vk) = self.key_cache.lock().unwrap_or_else(PoisonError::into_inner).get(&hash) {
             return Ok(Some(vk.clone()));
         }
-        let len = self.sload(ctx, slot("vk.len", &[hash.as_slice()]))?;
+        let len = self.sload(ctx, key_len(&hash))?;
         if len.is_zero() {
             return Ok(None);
         }
-        let len: usize = len.to();
-        let base = slot("vk.data", &[hash.as_slice()]);
+        let len: usize = len.saturating_to();
+        if len > MAX_VK_FILE_BYTES {
+            return Err(format!("stored verifying key {hash} is corrupt: {len} bytes"));
+        }
+        let base = key_data(&hash);
         let mut bytes = Vec::with_capacity(len);
         for i in 0..len.div_ceil(32) {
             bytes.extend_from_slice(&self.sload(ctx, base + U256::from(i))?.to_be_bytes::<32>());
         }
         bytes.truncate(len);
-        let vk = VerifyingKeyFile::from_bytes(&bytes).map_err(|e| format!("stored verifying key {hash} is corrupt: {e}"))?;
+        let vk = self.verifier.parse_key(&bytes).map_err(|e| format!("stored verifying key {hash} is corrupt: {e}"))?;
         let vk = Arc::new(vk);
-        self.vk_cache.lock().expect("vk cache lock").insert(hash, vk.clone());
+        let mut cache = self.key_cache.lock().unwrap_or_else(PoisonError::into_inner);
+        if cache.len() >= MAX_CACHED_KEYS {
+            cache.clear();
+        }
+        cache.insert(hash, vk.clone());
         Ok(Some(vk))
     }
 
-    fn submit_claim<CTX: ContextTr>(&self, ctx: &mut CTX, c: IAttribution::submitClaimCall) -> DbResult<Outcome> {
-        // ---- well-formedness: anything wrong here halts --------------------
-        let frs = match canonical_all(&[&c.datanetRoot, &c.modelCommitment, &c.queryCommitment]) {
-            Ok(frs) => frs,
-            Err(h) => return Ok(h),
+    fn escrow<CTX: ContextTr>(&self, ctx: &mut CTX, inputs: &CallInputs, c: IAttribution::escrowFeeCall) -> DbResult<Outcome> {
+        let revert = |r: &str| Ok(Outcome::Revert(r.into()));
+        if let Err(h) = canonical_all(&[&c.modelCommitment, &c.queryCommitment]) {
+            return Ok(h);
+        }
+        // dispatch admits only a plain CALL to this address, so this is what revm moved here
+        let Some(value) = transferred_value(inputs) else {
+            return revert("escrow must be a plain CALL that transfers its value");
         };
+        if value.is_zero() || value >= U256::from(1u8) << 128 {
+            return revert("escrow must be in (0, 2^128) wei");
+        }
+        if self.sload(ctx, model_vk(&c.modelOwner, &c.modelCommitment))?.is_zero() {
+            return revert("unknown model (for this owner)");
+        }
+        let now = Self::now(ctx);
+        if c.deadline <= now || c.deadline - now > MAX_REQUEST_TTL {
+            return revert("deadline must be after this block and within 30 days of it");
+        }
+        let id = self.sload(ctx, request_count())?;
+        self.sstore(ctx, request_count(), id + U256::from(1))?;
+        let fields = [
+            ("payer", address_word(&inputs.caller)),
+            ("owner", address_word(&c.modelOwner)),
+            ("model", U256::from_be_bytes(c.modelCommitment.0)),
+            ("query", U256::from_be_bytes(c.queryCommitment.0)),
+            ("fee", value),
+            ("deadline", U256::from(c.deadline)),
+            ("status", U256::from(RequestStatus::Open as u8)),
+        ];
+        for (f, v) in fields {
+            self.sstore(ctx, request(id, f), v)?;
+        }
+        let total = self.sload(ctx, escrow_total())?;
+        self.sstore(ctx, escrow_total(), total + value)?;
+        Ok(Outcome::Ok(IAttribution::escrowFeeCall::abi_encode_returns(&id).into()))
+    }
+
+    /// Close an open request (paid or refunded): returns its fee.
+    fn close<CTX: ContextTr>(&self, ctx: &mut CTX, id: U256, status: RequestStatus) -> DbResult<U256> {
+        let fee = self.sload(ctx, request(id, "fee"))?;
+        self.sstore(ctx, request(id, "status"), U256::from(status as u8))?;
+        let total = self.sload(ctx, escrow_total())?;
+        self.sstore(ctx, escrow_total(), total.saturating_sub(fee))?;
+        Ok(fee)
+    }
+
+    fn refund<CTX: ContextTr>(&self, ctx: &mut CTX, id: U256) -> DbResult<Outcome> {
+        if self.sload(ctx, request(id, "status"))? != U256::from(RequestStatus::Open as u8) {
+            return Ok(Outcome::Revert("no open request with this id".into()));
+        }
+        let deadline = self.sload(ctx, request(id, "deadline"))?.saturating_to::<u64>();
+        if Self::now(ctx) <= deadline {
+            return Ok(Outcome::Revert("the request's deadline has not passed".into()));
+        }
+        let payer = word_to_address(self.sload(ctx, request(id, "payer"))?);
+        let fee = self.close(ctx, id, RequestStatus::Refunded)?;
+        self.pay(ctx, payer, fee)?;
+        Ok(Outcome::Ok(Bytes::new()))
+    }
+
+    fn pay<CTX: ContextTr>(&self, ctx: &mut CTX, to: Address, amount: U256) -> DbResult<()> {
+        match ctx.journal_mut().transfer(ADDRESS, to, amount).map_err(|e| e.to_string())? {
+            None => Ok(()),
+            Some(e) => Err(format!("escrow transfer failed: {e:?}")),
+        }
+    }
+
+    fn submit_claim<CTX: ContextTr>(&self, ctx: &mut CTX, c: IAttribution::submitClaimCall) -> DbResult<Outcome> {
+        let revert = |r: &str| Ok(Outcome::Revert(r.into()));
+        // ---- well-formedness: anything wrong here halts --------------------
         if c.contributors.len() != c.amounts.len() {
             return Ok(Outcome::Halt("contributors and amounts differ in length".into()));
         }
-        let small = |v: &U256| (*v < U256::from(1u8) << 128).then(|| v.to::<u128>());
-        let Some(pool) = small(&c.pool) else {
-            return Ok(Outcome::Halt("pool is not below 2^128".into()));
-        };
+        if c.contributors.len() > MAX_PAYOUTS {
+            return Ok(Outcome::Halt(format!("more than {MAX_PAYOUTS} payouts")));
+        }
+        if c.proof.len() > MAX_PROOF_BYTES {
+            return Ok(Outcome::Halt(format!("proof longer than {MAX_PROOF_BYTES} bytes")));
+        }
         let mut payouts = Vec::with_capacity(c.amounts.len());
         for (a, v) in c.contributors.iter().zip(&c.amounts) {
-            let Some(v) = small(v) else {
+            if *v >= U256::from(1u8) << 128 {
                 return Ok(Outcome::Halt("payout amount is not below 2^128".into()));
-            };
-            payouts.push(Payout { contributor: *a, amount_wei: v });
+            }
+            payouts.push(Payout { contributor: *a, amount_wei: v.to::<u128>() });
         }
-        let gas = VERIFY_BASE_GAS + PER_PAYOUT_GAS * payouts.len() as u64;
-        let revert = |reason: &str| Ok(Outcome::Revert { gas, reason: reason.into() });
 
-        // ---- registry and escrow ------------------------------------------
-        let registered_vk = self.sload(ctx, slot("model.vk", &[c.modelCommitment.as_slice()]))?;
-        if registered_vk.is_zero() {
-            return revert("unknown model");
+        // ---- the request ---------------------------------------------------
+        let id = c.requestId;
+        match self.sload(ctx, request(id, "status"))?.saturating_to::<u8>() {
+            s if s == RequestStatus::Open as u8 => {}
+            s if s == RequestStatus::Paid as u8 => return revert("claim already paid"),
+            s if s == RequestStatus::Refunded as u8 => return revert("the request was refunded"),
+            _ => return revert("no request with this id (nothing is escrowed)"),
         }
-        if B256::from(registered_vk.to_be_bytes::<32>()) != c.vkHash {
-            return revert("claim's verifying key is not the model's registered key");
+        if Self::now(ctx) > self.sload(ctx, request(id, "deadline"))?.saturating_to::<u64>() {
+            return revert("the request's deadline has passed");
         }
-        let registered_root = self.sload(ctx, slot("model.datanet", &[c.modelCommitment.as_slice()]))?;
-        if B256::from(registered_root.to_be_bytes::<32>()) != c.datanetRoot {
-            return revert("claim's datanet root is not the model's registered datanet");
+        let owner = word_to_address(self.sload(ctx, request(id, "owner"))?);
+        let model = word_to_b256(self.sload(ctx, request(id, "model"))?);
+        let query = word_to_b256(self.sload(ctx, request(id, "query"))?);
+        let pool = self.sload(ctx, request(id, "fee"))?;
+        let vk_hash = word_to_b256(self.sload(ctx, model_vk(&owner, &model))?);
+        let root = word_to_b256(self.sload(ctx, model_datanet(&owner, &model))?);
+        if self.sload(ctx, key_allowed(&vk_hash))?.is_zero() {
+            return revert("the model's verifying key is no longer on the allowlist");
         }
-        let key = [c.modelCommitment.as_slice(), c.queryCommitment.as_slice()];
-        let paid_slot = slot("paid", &key);
-        if !self.sload(ctx, paid_slot)?.is_zero() {
-            return revert("claim already paid");
-        }
-        let escrow_slot = slot("escrow", &key);
-        let escrow = self.sload(ctx, escrow_slot)?;
-        if escrow != c.pool {
-            return revert("pool does not equal the escrowed fee");
-        }
-        let Some(vk) = self.load_vk(ctx, c.vkHash)? else {
+        let Some(vk) = self.load_key(ctx, vk_hash)? else {
             return revert("unknown verifying key");
+        };
+        // stored values were canonical when written; re-check rather than trust
+        let frs = match canonical_all(&[&root, &model, &query]) {
+            Ok(frs) => frs,
+            Err(h) => return Ok(h),
         };
 
         // ---- the proof -----------------------------------------------------
         let claim = Claim {
-            vk_hash: c.vkHash,
+            vk_hash,
             datanet_root: frs[0],
             model_commitment: frs[1],
             query_commitment: frs[2],
             predicted_class: c.predictedClass,
             window_index: c.windowIndex,
-            pool_wei: pool,
+            pool_wei: pool.saturating_to::<u128>(),
             payouts,
             proof: c.proof.to_vec(),
         };
-        if let Err(e) = claim.verify(&self.params, &vk) {
+        self.verifications.fetch_add(1, Ordering::Relaxed);
+        if let Err(e) = self.verifier.verify(&claim, &vk) {
             return revert(&format!("claim rejected: {e}"));
         }
 
         // ---- pay -------------------------------------------------------------
-        self.sstore(ctx, escrow_slot, U256::ZERO)?;
-        self.sstore(ctx, paid_slot, U256::from(1))?;
+        self.close(ctx, id, RequestStatus::Paid)?;
         let mut paid = U256::ZERO;
         for p in claim.payouts.iter().filter(|p| p.amount_wei > 0) {
             let amount = U256::from(p.amount_wei);
-            match ctx.journal_mut().transfer(ADDRESS, p.contributor, amount).map_err(|e| e.to_string())? {
-                None => paid += amount,
-                Some(e) => return Err(format!("escrow transfer failed: {e:?}")),
-            }
+            self.pay(ctx, p.contributor, amount)?;
+            paid += amount;
         }
-        Ok(Outcome::Ok { gas, output: Bytes::from(IAttribution::submitClaimCall::abi_encode_returns(&paid)) })
+        Ok(Outcome::Ok(IAttribution::submitClaimCall::abi_encode_returns(&paid).into()))
     }
 }
 
