@@ -457,3 +457,107 @@ fn the_genesis_hash_covers_the_verifier_parameters() {
     }
     assert!(matches!(Chain::open(a.path()), Err(lineage_chain::Error::Corrupt { .. })));
 }
+
+// ---------------------------------------------------------------- invariant
+
+#[derive(Clone, Debug)]
+enum Op {
+    /// Escrow `value` wei for `ttl` s from signer `who`, directly (0) or
+    /// through the forger by CALL (1), CALLCODE (2) or DELEGATECALL (3).
+    Escrow { who: usize, via: u8, value: u64, ttl: u64 },
+    Refund { id: u64 },
+    /// A claim with a garbage proof (always refused).
+    Claim { id: u64 },
+    /// Plain value sent to the precompile with no calldata.
+    Send { value: u64 },
+    Mine,
+}
+
+fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+    use proptest::prelude::*;
+    prop_oneof![
+        4 => (1..5usize, 0..4u8, 0..1_000_000u64, 1..30u64).prop_map(|(who, via, value, ttl)| Op::Escrow { who, via, value, ttl }),
+        2 => (0..8u64).prop_map(|id| Op::Refund { id }),
+        1 => (0..8u64).prop_map(|id| Op::Claim { id }),
+        1 => (1..1000u64).prop_map(|value| Op::Send { value }),
+        2 => Just(Op::Mine),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: std::env::var("LINEAGE_PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(12),
+        failure_persistence: None,
+        ..Default::default()
+    })]
+
+    /// Σ open request fees == the precompile's running total ≤ its balance
+    /// after every block, whatever mix of escrows (forged or real), refunds,
+    /// refused claims and stray transfers; forged escrows never open a request.
+    #[test]
+    fn escrow_sum_never_exceeds_the_precompile_balance(ops in proptest::collection::vec(op(), 1..40)) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut chain = new_chain(dir.path(), vec![keys().vk.hash]);
+        let s = signers();
+        let (_, model) = register_model(&mut chain, &s[0]);
+        let forger = deploy_forger(&mut chain, &s[0]);
+        let mut forged = Vec::new();
+        for op in ops {
+            match op {
+                Op::Escrow { who, via, value, ttl } => {
+                    let input = escrow_input(&chain, s[0].address(), model, fe(9), ttl);
+                    let value = U256::from(value);
+                    match via {
+                        0 => {
+                            queue(&mut chain, &s[who], ADDRESS, input, value, 300_000);
+                        }
+                        v => {
+                            let data = input.into();
+                            let call = match v {
+                                1 => IEscrowForger::viaCallCall { target: ADDRESS, data }.abi_encode(),
+                                2 => IEscrowForger::viaCallcodeCall { target: ADDRESS, data }.abi_encode(),
+                                _ => IEscrowForger::viaDelegatecallCall { target: ADDRESS, data }.abi_encode(),
+                            };
+                            let h = queue(&mut chain, &s[who], forger, call, value, 400_000);
+                            if v >= 2 {
+                                forged.push(h);
+                            }
+                        }
+                    }
+                }
+                Op::Refund { id } => {
+                    queue(&mut chain, &s[1], ADDRESS, IAttribution::refundCall { requestId: U256::from(id) }.abi_encode(), U256::ZERO, 200_000);
+                }
+                Op::Claim { id } => {
+                    let claim = IAttribution::submitClaimCall {
+                        requestId: U256::from(id),
+                        predictedClass: 1,
+                        windowIndex: 0,
+                        contributors: vec![Address::with_last_byte(1)],
+                        amounts: vec![U256::from(1)],
+                        proof: Bytes::from(vec![0u8; 64]),
+                    };
+                    queue(&mut chain, &s[2], ADDRESS, claim.abi_encode(), U256::ZERO, 1_000_000);
+                }
+                Op::Send { value } => {
+                    queue(&mut chain, &s[3], ADDRESS, vec![], U256::from(value), 100_000);
+                }
+                Op::Mine => {
+                    chain.mine().unwrap();
+                    chain.escrow_invariant().unwrap();
+                }
+            }
+        }
+        while chain.pending() > 0 {
+            chain.mine().unwrap();
+        }
+        chain.escrow_invariant().unwrap();
+        for h in forged {
+            let r = chain.receipt(&h).unwrap().unwrap();
+            proptest::prop_assert!(!r.status, "a forged escrow succeeded: {r:?}");
+        }
+        // nothing but open requests holds value here: the balance is exactly their sum
+        let total = chain.storage(ADDRESS, lineage_chain::precompile::attribution::slots::escrow_total()).unwrap();
+        proptest::prop_assert_eq!(chain.balance(ADDRESS).unwrap(), total);
+    }
+}

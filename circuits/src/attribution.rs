@@ -254,6 +254,13 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &CircuitShape, in
 /// Build a circuit for `stage`. Keygen and mock stages compute the circuit's
 /// parameters; the prover stage needs the parameters and break points
 /// recorded at key generation.
+/// The key-generation circuit of `shape` (a placeholder witness): what
+/// halo2's `keygen_vk` and `keygen_pk` take.
+pub fn keygen_circuit(shape: &CircuitShape) -> Result<BaseCircuitBuilder<Fr>> {
+    let placeholder = AttributionInput::keygen_placeholder(shape);
+    Ok(build_circuit(CircuitBuilderStage::Keygen, shape, &placeholder, None)?.0)
+}
+
 pub fn build_circuit(
     stage: CircuitBuilderStage,
     shape: &CircuitShape,

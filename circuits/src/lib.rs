@@ -25,7 +25,7 @@ mod attribution;
 mod error;
 mod input;
 
-pub use attribution::{build_circuit, synthesize, Handles};
+pub use attribution::{build_circuit, keygen_circuit, synthesize, Handles};
 pub use halo2_base::AssignedValue;
 pub use error::{Error, Result};
 pub use input::{AttributionInput, CircuitShape, PublicInputs, MAX_BATCH, MAX_DEPTH, MAX_K, MAX_SLOTS, NUM_INSTANCES};

@@ -26,7 +26,7 @@ use halo2_base::{
         transcript::{Blake2bWrite, Challenge255, TranscriptWriterBuffer},
     },
 };
-use lineage_circuits::{build_circuit, AttributionInput, Bn256, CircuitShape, G1Affine, PublicInputs};
+use lineage_circuits::{build_circuit, keygen_circuit, AttributionInput, Bn256, CircuitShape, G1Affine, PublicInputs};
 use lineage_verifier::{Claim, VerifierParams, VerifyingKeyFile};
 use rand::SeedableRng;
 use std::time::{Duration, Instant};
@@ -149,8 +149,7 @@ impl ProverClient {
     /// Generate keys for `shape` over `params` (an SRS of at least `shape.k`).
     pub fn keygen(&self, shape: &CircuitShape, params: ParamsKZG<Bn256>) -> Result<Keys> {
         let start = Instant::now();
-        let placeholder = AttributionInput::keygen_placeholder(shape);
-        let (builder, _) = build_circuit(CircuitBuilderStage::Keygen, shape, &placeholder, None)?;
+        let builder = keygen_circuit(shape)?;
         let vk = keygen_vk(&params, &builder).map_err(|e| Error::Halo2(format!("keygen_vk: {e:?}")))?;
         let pk = keygen_pk(&params, vk.clone(), &builder).map_err(|e| Error::Halo2(format!("keygen_pk: {e:?}")))?;
         let circuit_params = builder.config_params.clone();

@@ -13,9 +13,8 @@ use lineage_chain::{
     Chain, Genesis, Receipt,
 };
 use lineage_circuits::{
-    build_circuit,
     halo2_proofs::{plonk::keygen_vk, poly::kzg::commitment::ParamsKZG},
-    AttributionInput, Bn256, CircuitBuilderStage, CircuitShape,
+    keygen_circuit, Bn256, CircuitShape,
 };
 use lineage_verifier::{VerifierParams, VerifyingKeyFile};
 use rand::SeedableRng;
@@ -36,8 +35,7 @@ pub fn keys() -> &'static KeyFixture {
     K.get_or_init(|| {
         let shape = CircuitShape::new(4, 4, 11).unwrap();
         let srs = ParamsKZG::<Bn256>::setup(shape.k, rand_chacha::ChaCha20Rng::from_seed([7; 32]));
-        let (builder, _) =
-            build_circuit(CircuitBuilderStage::Keygen, &shape, &AttributionInput::keygen_placeholder(&shape), None).unwrap();
+        let builder = keygen_circuit(&shape).unwrap();
         let vk = keygen_vk(&srs, &builder).unwrap();
         let vp = VerifierParams::from_srs(&srs);
         let vk = VerifyingKeyFile::new(shape, builder.config_params.clone(), vp.hash(), vk);
