@@ -20,6 +20,7 @@ fn demo_json_verify_and_tamper() {
     assert_eq!(j["tampered_rejected"], true);
     assert_eq!(j["double_pay_rejected"], true);
     assert_eq!(j["pool_wei"], "5000000000000000000");
+    // the honest claim paid the user's whole fee although a griefer opened a 1-wei request for the same query
     assert_eq!(j["paid_wei"], j["pool_wei"]);
     assert!(j["payouts"].as_u64().unwrap() >= 1);
     assert!(j["batch"].as_u64().unwrap() >= 64);
@@ -38,22 +39,33 @@ fn demo_json_verify_and_tamper() {
     assert_eq!(bj["contributions"], 1797);
     assert!(bj["contributors"].as_u64().unwrap() >= 20);
 
-    // an auditor verifies the files independently
+    // an auditor verifies the files independently, pinning what it trusts
     let d = out_dir.path();
-    let verify = |bundle: &std::path::Path| {
+    let (params_hash, vk_hash) = (j["params_hash"].as_str().unwrap(), j["vk_hash"].as_str().unwrap());
+    let verify = |bundle: &std::path::Path, params: &std::path::Path, extra: &[&str]| {
         lineage()
             .args(["verify", "--bundle"])
             .arg(bundle)
             .arg("--vk")
             .arg(d.join("vk.json"))
             .arg("--params")
-            .arg(d.join("verifier-params.bin"))
+            .arg(params)
+            .args(extra)
             .output()
             .unwrap()
     };
-    let v = verify(&d.join("bundle.json"));
+    let pins = ["--params-hash", params_hash, "--vk-hash", vk_hash];
+    let params = d.join("verifier-params.bin");
+    let v = verify(&d.join("bundle.json"), &params, &pins);
     assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
     assert!(String::from_utf8_lossy(&v.stdout).contains("VERIFIED"));
+    // or pinning by the chain: genesis parameters and the key allowlist
+    let chain_dir = d.join("chain");
+    let v = verify(&d.join("bundle.json"), &params, &["--chain", chain_dir.to_str().unwrap()]);
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
+    // without a pin, nothing is trusted
+    let v = verify(&d.join("bundle.json"), &params, &[]);
+    assert!(!v.status.success());
 
     // a bundle with a changed predicted class is rejected
     let text = std::fs::read_to_string(d.join("bundle.json")).unwrap();
@@ -62,9 +74,24 @@ fn demo_json_verify_and_tamper() {
     bundle["predicted_class"] = ((class + 1) % 10).into();
     let bad = d.join("bad.json");
     std::fs::write(&bad, bundle.to_string()).unwrap();
-    let v = verify(&bad);
+    let v = verify(&bad, &params, &pins);
     assert!(!v.status.success());
     assert!(String::from_utf8_lossy(&v.stderr).contains("REJECTED"));
+
+    // parameters with one bit flipped are refused, by hash, with a clear message
+    let mut flipped = std::fs::read(&params).unwrap();
+    flipped[60] ^= 1;
+    let fp = d.join("flipped.bin");
+    std::fs::write(&fp, &flipped).unwrap();
+    for extra in [&pins[..], &["--chain", chain_dir.to_str().unwrap()][..]] {
+        let v = verify(&d.join("bundle.json"), &fp, extra);
+        let err = String::from_utf8_lossy(&v.stderr);
+        assert!(!v.status.success() && err.contains("not the pinned hash") && !err.contains("panicked"), "{err}");
+    }
+    // a key other than the pinned one is refused
+    let other = ["--params-hash", params_hash, "--vk-hash", "0x1111111111111111111111111111111111111111111111111111111111111111"];
+    let v = verify(&d.join("bundle.json"), &params, &other);
+    assert!(!v.status.success() && String::from_utf8_lossy(&v.stderr).contains("not the pinned key hash"));
 }
 
 #[test]
