@@ -6,7 +6,7 @@ use alloy_primitives::{keccak256, B256};
 use lineage_circuits::{
     halo2_proofs::{
         halo2curves::{
-            bn256::G2Affine,
+            bn256::{Fq, G2Affine},
             group::{prime::PrimeCurveAffine, GroupEncoding},
         },
         plonk::VerifyingKey,
@@ -126,6 +126,15 @@ impl VerifierParams {
         let g2_at = |o: usize| -> Result<G2Affine> {
             let mut repr = <G2Affine as GroupEncoding>::Repr::default();
             repr.as_mut().copy_from_slice(&bytes[o..o + 64]);
+            // halo2curves' G2 decoding unwraps each Fq half (a panic on a
+            // coordinate ≥ p): check both halves, flag bits cleared, first
+            let mut x = [0u8; 64];
+            x.copy_from_slice(&bytes[o..o + 64]);
+            x[63] &= 0b0011_1111;
+            let canonical = |h: &[u8]| bool::from(Fq::from_bytes(&h.try_into().expect("32 bytes")).is_some());
+            if !canonical(&x[..32]) || !canonical(&x[32..]) {
+                return Err(bad("non-canonical G2 coordinate"));
+            }
             Option::from(G2Affine::from_bytes(&repr)).ok_or_else(|| bad("invalid G2 point"))
         };
         let (g2, s_g2) = (g2_at(48)?, g2_at(112)?);
@@ -338,4 +347,29 @@ fn check_bounds(s: &ShapeJson, c: &ParamsJson, k: u32) -> Result<(CircuitShape, 
         num_instance_columns: c.num_instance_columns,
     };
     Ok((shape, params))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use rand::SeedableRng;
+
+    fn sample() -> Vec<u8> {
+        let srs = ParamsKZG::<Bn256>::setup(2, rand_chacha::ChaCha20Rng::from_seed([1; 32]));
+        VerifierParams::from_srs(&srs).to_bytes()
+    }
+
+    /// Found by `fuzz_parsers`: halo2curves' G2 decoding panicked on a
+    /// coordinate half ≥ p. Now it is a typed error.
+    #[test]
+    fn non_canonical_g2_coordinate_is_an_error_not_a_panic() {
+        let good = sample();
+        VerifierParams::from_bytes(&good).unwrap();
+        for (start, end) in [(48, 80), (80, 112), (112, 144), (144, 176)] {
+            let mut bad = good.clone();
+            bad[start..end].fill(0xff);
+            assert!(matches!(VerifierParams::from_bytes(&bad), Err(Error::Malformed { .. })), "{start}..{end}");
+        }
+    }
 }
