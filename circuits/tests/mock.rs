@@ -141,10 +141,6 @@ fn lookups(errs: &[VerifyFailure]) -> usize {
     errs.iter().filter(|e| matches!(e, VerifyFailure::Lookup { .. })).count()
 }
 
-fn fixed_copies(errs: &[VerifyFailure]) -> usize {
-    errs.iter().filter(|e| matches!(e, VerifyFailure::Permutation { .. }) && e.to_string().contains("Column('Fixed'")).count()
-}
-
 #[test]
 fn pixel_above_16_fails_its_range_lookup() {
     // pixels are range-checked to the native spec's 0..=16, not just to 5 bits
@@ -172,7 +168,11 @@ fn contributor_address_zero_is_refused() {
     };
     let other = with(alloy_primitives::Address::with_last_byte(0xab));
     let zero = with(alloy_primitives::Address::ZERO);
-    // both break the root; only address 0 also fails the non-zero assertion (a copy to the constant 0)
+    // both break the root the same way; address 0 alone also fails the
+    // non-zero assertion (its copy to the constant 0): extra failures on top
+    // of exactly the other address's
     assert!(instance_failure(&zero, 0));
-    assert!(fixed_copies(&zero) > fixed_copies(&other), "zero: {zero:?}\nother: {other:?}");
+    let (zero, other): (Vec<String>, Vec<String>) = (zero.iter().map(|e| e.to_string()).collect(), other.iter().map(|e| e.to_string()).collect());
+    assert!(other.iter().all(|e| zero.contains(e)), "zero: {zero:?}\nother: {other:?}");
+    assert!(zero.len() > other.len(), "zero: {zero:?}\nother: {other:?}");
 }

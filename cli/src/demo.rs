@@ -231,9 +231,9 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
         let deadline = chain.head()?.timestamp + 3600;
         let escrow = IAttribution::escrowFeeCall { modelOwner: operator.address(), modelCommitment: model_c, queryCommitment: query_c, deadline }
             .abi_encode();
-        send(&mut chain, user, escrow.clone(), U256::from(pool_wei), 200_000)?;
+        send(&mut chain, user, escrow.clone(), U256::from(pool_wei), 300_000)?;
         // a griefer's 1-wei request for the same query opens a request of its own; the user's fee is untouched
-        send(&mut chain, griefer, escrow, U256::from(1), 200_000)?;
+        send(&mut chain, griefer, escrow, U256::from(1), 300_000)?;
         let r = chain.mine()?.1;
         if let Some(bad) = r.iter().find(|r| !r.status) {
             bail!("escrow failed: {}", describe(bad));
