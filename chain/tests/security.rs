@@ -203,7 +203,7 @@ fn unlisted_key_is_refused() {
     // a model cannot bind a delisted key, and a delisted key pays no claim
     assert!(call(&mut chain, &s[0], IAttribution::setKeyAllowedCall { vkHash: k.vk.hash, allowed: false }.abi_encode(), U256::ZERO, 100_000).status);
     assert!(call(&mut chain, &s[1], IAttribution::registerDatanetCall { root: fe(1) }.abi_encode(), U256::ZERO, 200_000).status);
-    let r = call(&mut chain, &s[1], IAttribution::registerModelCall { modelCommitment: fe(2), datanetRoot: fe(1), vkHash: k.vk.hash }.abi_encode(), U256::ZERO, 200_000);
+    let r = call(&mut chain, &s[1], IAttribution::registerModelCall { modelCommitment: fe(2), datanetOwner: s[1].address(), datanetRoot: fe(1), vkHash: k.vk.hash }.abi_encode(), U256::ZERO, 200_000);
     assert_reverts(&r, "not on the allowlist");
 }
 
@@ -215,31 +215,32 @@ fn registering_over_an_existing_model_or_on_someone_elses_datanet_reverts() {
     let (honest, attacker) = (&s[0], &s[4]);
     let (root, model) = register_model(&mut chain, honest);
     let k = keys();
-    let reg = |m: B256, r: B256| IAttribution::registerModelCall { modelCommitment: m, datanetRoot: r, vkHash: k.vk.hash }.abi_encode();
-    // the owner cannot register the same model twice
-    assert_reverts(&call(&mut chain, honest, reg(model, root), U256::ZERO, 200_000), "already registered");
+    let reg = |m: B256, downer: Address, r: B256| {
+        IAttribution::registerModelCall { modelCommitment: m, datanetOwner: downer, datanetRoot: r, vkHash: k.vk.hash }.abi_encode()
+    };
+    // the owner cannot register the same model (or datanet) twice
+    assert_reverts(&call(&mut chain, honest, reg(model, honest.address(), root), U256::ZERO, 200_000), "already registered");
+    assert_reverts(&call(&mut chain, honest, IAttribution::registerDatanetCall { root }.abi_encode(), U256::ZERO, 200_000), "already registered");
     // someone else cannot bind a model to the honest owner's datanet
-    assert_reverts(&call(&mut chain, attacker, reg(fe(3), root), U256::ZERO, 200_000), "belongs to someone else");
-    // nor register the honest datanet again
-    assert_reverts(&call(&mut chain, attacker, IAttribution::registerDatanetCall { root }.abi_encode(), U256::ZERO, 200_000), "already registered");
-    // the attacker may bind the honest model's commitment to a datanet of
-    // their own — under their own name, which leaves the honest entry as it was
-    assert!(call(&mut chain, attacker, IAttribution::registerDatanetCall { root: fe(66) }.abi_encode(), U256::ZERO, 200_000).status);
-    assert!(call(&mut chain, attacker, reg(model, fe(66)), U256::ZERO, 200_000).status);
+    assert_reverts(&call(&mut chain, attacker, reg(fe(3), honest.address(), root), U256::ZERO, 200_000), "belongs to someone else");
+    // the attacker may register the same root and the same model commitment —
+    // under their own name, which leaves the honest entries as they were
+    assert!(call(&mut chain, attacker, IAttribution::registerDatanetCall { root }.abi_encode(), U256::ZERO, 200_000).status);
+    assert!(call(&mut chain, attacker, reg(model, attacker.address(), root), U256::ZERO, 200_000).status);
     let view = |chain: &mut Chain, owner: Address| {
         let r = call(chain, &s[5], IAttribution::modelOfCall { owner, modelCommitment: model }.abi_encode(), U256::ZERO, 100_000);
         IAttribution::modelOfCall::abi_decode_returns(&r.output).unwrap()
     };
     let h = view(&mut chain, honest.address());
-    assert_eq!((h.datanetRoot, h.vkHash), (root, k.vk.hash));
-    assert_eq!(view(&mut chain, attacker.address()).datanetRoot, fe(66));
-    // the datanet owner may grant its use
-    assert!(call(&mut chain, honest, IAttribution::grantDatanetUseCall { root, user: s[3].address() }.abi_encode(), U256::ZERO, 200_000).status);
-    assert!(call(&mut chain, &s[3], reg(fe(4), root), U256::ZERO, 200_000).status);
-    assert_reverts(
-        &call(&mut chain, attacker, IAttribution::grantDatanetUseCall { root, user: attacker.address() }.abi_encode(), U256::ZERO, 200_000),
-        "only the datanet's owner",
-    );
+    assert_eq!((h.datanetOwner, h.datanetRoot, h.vkHash), (honest.address(), root, k.vk.hash));
+    assert_eq!(view(&mut chain, attacker.address()).datanetOwner, attacker.address());
+    // the datanet owner may grant its use; nobody else can
+    let grant = |user: Address| IAttribution::grantDatanetUseCall { root: fe(77), user }.abi_encode();
+    assert!(call(&mut chain, honest, IAttribution::registerDatanetCall { root: fe(77) }.abi_encode(), U256::ZERO, 200_000).status);
+    assert_reverts(&call(&mut chain, &s[3], reg(fe(4), honest.address(), fe(77)), U256::ZERO, 200_000), "belongs to someone else");
+    assert!(call(&mut chain, honest, grant(s[3].address()), U256::ZERO, 200_000).status);
+    assert!(call(&mut chain, &s[3], reg(fe(4), honest.address(), fe(77)), U256::ZERO, 200_000).status);
+    assert_reverts(&call(&mut chain, &s[2], grant(s[2].address()), U256::ZERO, 200_000), "only the datanet's owner");
 }
 
 #[test]
@@ -249,10 +250,14 @@ fn views_return_what_was_registered() {
     let s = signers();
     let (root, _) = register_model(&mut chain, &s[2]);
     let out = |chain: &mut Chain, input: Vec<u8>| call(chain, &s[5], input, U256::ZERO, 100_000).output;
-    let o = out(&mut chain, IAttribution::datanetOwnerCall { root }.abi_encode());
-    assert_eq!(IAttribution::datanetOwnerCall::abi_decode_returns(&o).unwrap(), s[2].address());
+    for (owner, expected) in [(s[2].address(), true), (s[3].address(), false)] {
+        let o = out(&mut chain, IAttribution::isDatanetRegisteredCall { owner, root }.abi_encode());
+        assert_eq!(IAttribution::isDatanetRegisteredCall::abi_decode_returns(&o).unwrap(), expected);
+    }
     let o = out(&mut chain, IAttribution::governorCall {}.abi_encode());
     assert_eq!(IAttribution::governorCall::abi_decode_returns(&o).unwrap(), s[0].address());
+    let o = out(&mut chain, IAttribution::isKeyAllowedCall { vkHash: keys().vk.hash }.abi_encode());
+    assert!(IAttribution::isKeyAllowedCall::abi_decode_returns(&o).unwrap());
     let o = out(&mut chain, IAttribution::isKeyAllowedCall { vkHash: B256::repeat_byte(1) }.abi_encode());
     assert!(!IAttribution::isKeyAllowedCall::abi_decode_returns(&o).unwrap());
 }

@@ -218,7 +218,12 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
         let calls = [
             IAttribution::registerVerifyingKeyCall { vkFile: Bytes::from(vk_bytes.clone()) }.abi_encode(),
             IAttribution::registerDatanetCall { root: b32(&public.datanet_root) }.abi_encode(),
-            IAttribution::registerModelCall { modelCommitment: model_c, datanetRoot: b32(&public.datanet_root), vkHash: keys.vk_file.hash }
+            IAttribution::registerModelCall {
+                modelCommitment: model_c,
+                datanetOwner: operator.address(),
+                datanetRoot: b32(&public.datanet_root),
+                vkHash: keys.vk_file.hash,
+            }
                 .abi_encode(),
         ];
         for (input, gas) in calls.into_iter().zip([20_000_000, 200_000, 200_000]) {

@@ -8,12 +8,13 @@
 //!   `setKeyAllowed(hash, bool)` (governor only) changes the list.
 //!   `registerVerifyingKey(bytes)` stores an allowlisted key file whose
 //!   parameters hash and `k` are the chain's.
-//! * **Datanets** are owned by their registrant, who may `grantDatanetUse`
-//!   to a model owner.
+//! * **Datanets** are keyed by (registrant, root) and owned by their
+//!   registrant, who may `grantDatanetUse` to a model owner; nobody can
+//!   squat a root another curator publishes.
 //! * **Models** are registered by their owner, keyed by (owner,
 //!   commitment), so nobody can squat another owner's model; a model binds
-//!   a datanet its owner may use and an allowlisted key. `modelOf` and
-//!   `datanetOwner` let a user check before escrowing.
+//!   a datanet its owner may use and an allowlisted key. `modelOf` lets a
+//!   user check the model's datanet and key before escrowing.
 //! * **Requests.** `escrowFee(owner, model, query, deadline)` (payable) opens
 //!   a request with its own payer, fee and deadline; nothing can change a
 //!   pending request's fee. `submitClaim(requestId, …)` verifies a halo2
@@ -94,9 +95,13 @@ sol! {
         function registerVerifyingKey(bytes vkFile) external returns (bytes32 vkHash);
         function registerDatanet(bytes32 root) external;
         function grantDatanetUse(bytes32 root, address user) external;
-        function datanetOwner(bytes32 root) external view returns (address);
-        function registerModel(bytes32 modelCommitment, bytes32 datanetRoot, bytes32 vkHash) external;
-        function modelOf(address owner, bytes32 modelCommitment) external view returns (bytes32 datanetRoot, bytes32 vkHash);
+        function isDatanetRegistered(address owner, bytes32 root) external view returns (bool);
+        function registerModel(bytes32 modelCommitment, address datanetOwner, bytes32 datanetRoot, bytes32 vkHash) external;
+        function modelOf(address owner, bytes32 modelCommitment) external view returns (
+            address datanetOwner,
+            bytes32 datanetRoot,
+            bytes32 vkHash
+        );
         function escrowFee(address modelOwner, bytes32 modelCommitment, bytes32 queryCommitment, uint64 deadline)
             external payable returns (uint256 requestId);
         function escrowOf(uint256 requestId) external view returns (uint256 amount);
@@ -155,14 +160,19 @@ pub mod slots {
     pub fn key_data(h: &B256) -> U256 {
         slot("vk.data", &[h.as_slice()])
     }
-    pub fn datanet_owner(root: &B256) -> U256 {
-        slot("datanet.owner", &[root.as_slice()])
+    /// Nonzero once `owner` registered `root`.
+    pub fn datanet(owner: &Address, root: &B256) -> U256 {
+        slot("datanet", &[owner.as_slice(), root.as_slice()])
     }
-    pub fn datanet_user(root: &B256, user: &Address) -> U256 {
-        slot("datanet.user", &[root.as_slice(), user.as_slice()])
+    /// Nonzero once `owner` granted `user` the use of its datanet `root`.
+    pub fn datanet_user(owner: &Address, root: &B256, user: &Address) -> U256 {
+        slot("datanet.user", &[owner.as_slice(), root.as_slice(), user.as_slice()])
     }
     pub fn model_datanet(owner: &Address, m: &B256) -> U256 {
         slot("model.datanet", &[owner.as_slice(), m.as_slice()])
+    }
+    pub fn model_datanet_owner(owner: &Address, m: &B256) -> U256 {
+        slot("model.datanet_owner", &[owner.as_slice(), m.as_slice()])
     }
     pub fn model_vk(owner: &Address, m: &B256) -> U256 {
         slot("model.vk", &[owner.as_slice(), m.as_slice()])
@@ -222,7 +232,7 @@ fn address_word(a: &Address) -> U256 {
 fn gas_of(call: &IAttribution::IAttributionCalls) -> u64 {
     use IAttribution::IAttributionCalls as C;
     match call {
-        C::governor(_) | C::isKeyAllowed(_) | C::datanetOwner(_) | C::modelOf(_) | C::escrowOf(_) | C::requestOf(_) => VIEW_GAS,
+        C::governor(_) | C::isKeyAllowed(_) | C::isDatanetRegistered(_) | C::modelOf(_) | C::escrowOf(_) | C::requestOf(_) => VIEW_GAS,
         C::setKeyAllowed(_) | C::registerDatanet(_) | C::grantDatanetUse(_) | C::registerModel(_) => REGISTER_GAS,
         C::registerVerifyingKey(c) => {
             let words = c.vkFile.len().div_ceil(32) as u64;
@@ -292,7 +302,10 @@ impl AttributionPrecompile {
     fn dispatch<CTX: ContextTr>(&self, ctx: &mut CTX, inputs: &CallInputs, call: IAttribution::IAttributionCalls) -> DbResult<Outcome> {
         use IAttribution::IAttributionCalls as C;
         let revert = |r: &str| Ok(Outcome::Revert(r.into()));
-        let is_view = matches!(call, C::governor(_) | C::isKeyAllowed(_) | C::datanetOwner(_) | C::modelOf(_) | C::escrowOf(_) | C::requestOf(_));
+        let is_view = matches!(
+            call,
+            C::governor(_) | C::isKeyAllowed(_) | C::isDatanetRegistered(_) | C::modelOf(_) | C::escrowOf(_) | C::requestOf(_)
+        );
         let payable = matches!(call, C::escrowFee(_));
         if !payable && !inputs.value.get().is_zero() {
             return revert("function is not payable");
@@ -327,33 +340,33 @@ impl AttributionPrecompile {
                 if let Err(h) = canonical_all(&[&c.root]) {
                     return Ok(h);
                 }
-                let s = datanet_owner(&c.root);
+                // keyed by (registrant, root): a root someone else registered first is never blocked
+                let s = datanet(&caller, &c.root);
                 if !self.sload(ctx, s)?.is_zero() {
-                    return revert("datanet already registered");
+                    return revert("datanet already registered by this owner");
                 }
-                self.sstore(ctx, s, address_word(&caller))?;
+                self.sstore(ctx, s, U256::from(1))?;
                 Ok(Outcome::Ok(Bytes::new()))
             }
             C::grantDatanetUse(c) => {
-                if word_to_address(self.sload(ctx, datanet_owner(&c.root))?) != caller {
+                if self.sload(ctx, datanet(&caller, &c.root))?.is_zero() {
                     return revert("only the datanet's owner may grant its use");
                 }
-                self.sstore(ctx, datanet_user(&c.root, &c.user), U256::from(1))?;
+                self.sstore(ctx, datanet_user(&caller, &c.root, &c.user), U256::from(1))?;
                 Ok(Outcome::Ok(Bytes::new()))
             }
-            C::datanetOwner(c) => {
-                let o = word_to_address(self.sload(ctx, datanet_owner(&c.root))?);
-                Ok(Outcome::Ok(IAttribution::datanetOwnerCall::abi_encode_returns(&o).into()))
+            C::isDatanetRegistered(c) => {
+                let r = !self.sload(ctx, datanet(&c.owner, &c.root))?.is_zero();
+                Ok(Outcome::Ok(IAttribution::isDatanetRegisteredCall::abi_encode_returns(&r).into()))
             }
             C::registerModel(c) => {
                 if let Err(h) = canonical_all(&[&c.modelCommitment, &c.datanetRoot]) {
                     return Ok(h);
                 }
-                let owner = self.sload(ctx, datanet_owner(&c.datanetRoot))?;
-                if owner.is_zero() {
-                    return revert("unknown datanet");
+                if self.sload(ctx, datanet(&c.datanetOwner, &c.datanetRoot))?.is_zero() {
+                    return revert("unknown datanet (for this owner)");
                 }
-                if word_to_address(owner) != caller && self.sload(ctx, datanet_user(&c.datanetRoot, &caller))?.is_zero() {
+                if c.datanetOwner != caller && self.sload(ctx, datanet_user(&c.datanetOwner, &c.datanetRoot, &caller))?.is_zero() {
                     return revert("the datanet belongs to someone else, who has not granted you its use");
                 }
                 if self.sload(ctx, key_allowed(&c.vkHash))?.is_zero() {
@@ -367,13 +380,15 @@ impl AttributionPrecompile {
                     return revert("model already registered by this owner");
                 }
                 self.sstore(ctx, ms, U256::from_be_bytes(c.datanetRoot.0))?;
+                self.sstore(ctx, model_datanet_owner(&caller, &c.modelCommitment), address_word(&c.datanetOwner))?;
                 self.sstore(ctx, model_vk(&caller, &c.modelCommitment), U256::from_be_bytes(c.vkHash.0))?;
                 Ok(Outcome::Ok(Bytes::new()))
             }
             C::modelOf(c) => {
+                let downer = word_to_address(self.sload(ctx, model_datanet_owner(&c.owner, &c.modelCommitment))?);
                 let root = word_to_b256(self.sload(ctx, model_datanet(&c.owner, &c.modelCommitment))?);
                 let vk = word_to_b256(self.sload(ctx, model_vk(&c.owner, &c.modelCommitment))?);
-                Ok(Outcome::Ok(IAttribution::modelOfCall::abi_encode_returns_tuple(&(root, vk)).into()))
+                Ok(Outcome::Ok(IAttribution::modelOfCall::abi_encode_returns_tuple(&(downer, root, vk)).into()))
             }
             C::escrowFee(c) => self.escrow(ctx, inputs, c),
             C::escrowOf(c) => {

@@ -112,7 +112,7 @@ pub fn register_model(chain: &mut Chain, owner: &PrivateKeySigner) -> (B256, B25
     let (root, model) = (fe(1), fe(2));
     let r = call(chain, owner, IAttribution::registerDatanetCall { root }.abi_encode(), U256::ZERO, 200_000);
     assert!(r.status, "{r:?}");
-    let r = call(chain, owner, IAttribution::registerModelCall { modelCommitment: model, datanetRoot: root, vkHash: k.vk.hash }.abi_encode(), U256::ZERO, 200_000);
+    let r = call(chain, owner, IAttribution::registerModelCall { modelCommitment: model, datanetOwner: owner.address(), datanetRoot: root, vkHash: k.vk.hash }.abi_encode(), U256::ZERO, 200_000);
     assert!(r.status, "{r:?}");
     (root, model)
 }
