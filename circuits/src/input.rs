@@ -69,6 +69,16 @@ impl CircuitShape {
         Ok(Self { batch, slots, depth, k, lookup_bits: (k - 1) as usize })
     }
 
+    /// The same shape at a larger `k` (more rows, fewer columns): for
+    /// measuring how proving scales. `k` must be at least the derived one
+    /// and at most [`MAX_K`].
+    pub fn with_k(self, k: u32) -> Result<Self> {
+        if k < self.k || k > MAX_K {
+            return Err(Error::Shape(format!("k = {k} is outside {}..={MAX_K} for batch {}", self.k, self.batch)));
+        }
+        Ok(Self { k, lookup_bits: (k - 1) as usize, ..self })
+    }
+
     /// Merkle levels between the window's subtree root and the datanet root.
     pub fn path_len(&self) -> usize {
         self.depth - self.batch.trailing_zeros() as usize
