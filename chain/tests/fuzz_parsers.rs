@@ -133,9 +133,7 @@ proptest! {
     /// 64 hostile calls a block, with value; every one gets a receipt and the chain mines on.
     #[test]
     fn precompile_calldata_never_panics_or_stalls(inputs in prop::collection::vec((calldata(), 0..3u64), 64)) {
-        let dir = tempfile::tempdir().unwrap();
-        let mut chain = new_chain(dir.path(), vec![keys().vk.hash]);
-        let s = signers();
+        let (_dir, mut chain, s) = fresh(vec![keys().vk.hash]);
         let mut hashes = Vec::new();
         for (i, (input, value)) in inputs.into_iter().enumerate() {
             hashes.push(queue(&mut chain, &s[i % 5], ADDRESS, input, U256::from(value), 400_000));

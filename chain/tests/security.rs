@@ -17,9 +17,7 @@ use lineage_verifier::{Verifier, VerifierParams, MAX_VK_FILE_BYTES};
 
 #[test]
 fn callcode_and_delegatecall_escrows_credit_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut chain = new_chain(dir.path(), vec![keys().vk.hash]);
-    let s = signers();
+    let (_dir, mut chain, s) = fresh(vec![keys().vk.hash]);
     let (_, model) = register_model(&mut chain, &s[0]);
     let forger = deploy_forger(&mut chain, &s[1]);
     let escrow = escrow_input(&chain, s[0].address(), model, fe(9), 3600);
@@ -40,9 +38,7 @@ fn callcode_and_delegatecall_escrows_credit_nothing() {
 
 #[test]
 fn call_from_a_contract_credits_exactly_what_it_sent() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut chain = new_chain(dir.path(), vec![keys().vk.hash]);
-    let s = signers();
+    let (_dir, mut chain, s) = fresh(vec![keys().vk.hash]);
     let (_, model) = register_model(&mut chain, &s[0]);
     let forger = deploy_forger(&mut chain, &s[1]);
     let escrow = escrow_input(&chain, s[0].address(), model, fe(9), 3600);
@@ -62,9 +58,7 @@ fn call_from_a_contract_credits_exactly_what_it_sent() {
 
 #[test]
 fn value_sent_to_a_view_or_non_payable_function_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut chain = new_chain(dir.path(), vec![]);
-    let s = signers();
+    let (_dir, mut chain, s) = fresh(vec![]);
     let r = call(&mut chain, &s[1], IAttribution::escrowOfCall { requestId: U256::ZERO }.abi_encode(), U256::from(5), 100_000);
     assert_reverts(&r, "not payable");
     let r = call(&mut chain, &s[1], IAttribution::registerDatanetCall { root: fe(3) }.abi_encode(), U256::from(5), 100_000);
@@ -143,9 +137,7 @@ fn malicious_key_files_are_refused_by_the_parser_without_panicking() {
 
 #[test]
 fn malicious_key_files_halt_on_chain_and_the_next_block_is_mined() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut chain = new_chain(dir.path(), vec![]);
-    let s = signers();
+    let (_dir, mut chain, s) = fresh(vec![]);
     for (name, bytes) in malicious_keys() {
         // even a key the governor allowlisted by mistake must not crash the node
         let hash = keccak256(&bytes);
@@ -164,9 +156,7 @@ fn malicious_key_files_halt_on_chain_and_the_next_block_is_mined() {
 
 #[test]
 fn oversized_calldata_halts_before_work() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut chain = new_chain(dir.path(), vec![]);
-    let s = signers();
+    let (_dir, mut chain, s) = fresh(vec![]);
     // 5,000 payouts: far above the circuit's slot maximum
     let n = 5_000;
     let claim = IAttribution::submitClaimCall {
@@ -187,9 +177,7 @@ fn oversized_calldata_halts_before_work() {
 
 #[test]
 fn unlisted_key_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut chain = new_chain(dir.path(), vec![]);
-    let s = signers();
+    let (_dir, mut chain, s) = fresh(vec![]);
     let k = keys();
     let r = call(&mut chain, &s[1], IAttribution::registerVerifyingKeyCall { vkFile: k.vk_bytes.clone().into() }.abi_encode(), U256::ZERO, 20_000_000);
     assert_reverts(&r, "not on the allowlist");
@@ -209,9 +197,7 @@ fn unlisted_key_is_refused() {
 
 #[test]
 fn registering_over_an_existing_model_or_on_someone_elses_datanet_reverts() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut chain = new_chain(dir.path(), vec![keys().vk.hash]);
-    let s = signers();
+    let (_dir, mut chain, s) = fresh(vec![keys().vk.hash]);
     let (honest, attacker) = (&s[0], &s[4]);
     let (root, model) = register_model(&mut chain, honest);
     let k = keys();
@@ -245,9 +231,7 @@ fn registering_over_an_existing_model_or_on_someone_elses_datanet_reverts() {
 
 #[test]
 fn views_return_what_was_registered() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut chain = new_chain(dir.path(), vec![keys().vk.hash]);
-    let s = signers();
+    let (_dir, mut chain, s) = fresh(vec![keys().vk.hash]);
     let (root, _) = register_model(&mut chain, &s[2]);
     let out = |chain: &mut Chain, input: Vec<u8>| call(chain, &s[5], input, U256::ZERO, 100_000).output;
     for (owner, expected) in [(s[2].address(), true), (s[3].address(), false)] {
@@ -266,9 +250,7 @@ fn views_return_what_was_registered() {
 
 #[test]
 fn claim_with_too_little_gas_halts_without_calling_the_verifier() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut chain = new_chain(dir.path(), vec![keys().vk.hash]);
-    let s = signers();
+    let (_dir, mut chain, s) = fresh(vec![keys().vk.hash]);
     let (_, model) = register_model(&mut chain, &s[0]);
     let input = escrow_input(&chain, s[0].address(), model, fe(9), 3600);
     let r = call(&mut chain, &s[1], input, U256::from(1000), 200_000);
@@ -296,9 +278,7 @@ fn claim_with_too_little_gas_halts_without_calling_the_verifier() {
 
 #[test]
 fn registration_never_fills_the_key_cache() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut chain = new_chain(dir.path(), vec![keys().vk.hash]);
-    let s = signers();
+    let (_dir, mut chain, s) = fresh(vec![keys().vk.hash]);
     let k = keys();
     let reg = IAttribution::registerVerifyingKeyCall { vkFile: k.vk_bytes.clone().into() }.abi_encode();
     assert!(call(&mut chain, &s[1], reg.clone(), U256::ZERO, 20_000_000).status);
@@ -310,9 +290,7 @@ fn registration_never_fills_the_key_cache() {
 
 #[test]
 fn no_block_exceeds_its_gas_limit() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut chain = new_chain(dir.path(), vec![]);
-    let s = signers();
+    let (_dir, mut chain, s) = fresh(vec![]);
     let limit = chain.genesis().gas_limit;
     // a transaction that can never fit is refused at once
     let raw = sign_call(&s[1], chain.chain_id(), 0, s[2].address(), U256::ZERO, Bytes::new(), limit + 1, GAS_PRICE).unwrap();
@@ -335,9 +313,7 @@ fn no_block_exceeds_its_gas_limit() {
 
 #[test]
 fn a_second_escrow_opens_its_own_request_and_cannot_change_a_pending_pool() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut chain = new_chain(dir.path(), vec![keys().vk.hash]);
-    let s = signers();
+    let (_dir, mut chain, s) = fresh(vec![keys().vk.hash]);
     let (_, model) = register_model(&mut chain, &s[0]);
     let input = escrow_input(&chain, s[0].address(), model, fe(9), 3600);
     let r = call(&mut chain, &s[1], input.clone(), U256::from(5000), 200_000);
@@ -352,9 +328,7 @@ fn a_second_escrow_opens_its_own_request_and_cannot_change_a_pending_pool() {
 
 #[test]
 fn refund_goes_to_the_payer_only_after_the_deadline() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut chain = new_chain(dir.path(), vec![keys().vk.hash]);
-    let s = signers();
+    let (_dir, mut chain, s) = fresh(vec![keys().vk.hash]);
     let (_, model) = register_model(&mut chain, &s[0]);
     let fee = U256::from(10u128.pow(18));
     let input = escrow_input(&chain, s[0].address(), model, fe(9), 20);
@@ -386,9 +360,7 @@ fn refund_goes_to_the_payer_only_after_the_deadline() {
 
 #[test]
 fn claim_against_nothing_escrowed_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut chain = new_chain(dir.path(), vec![keys().vk.hash]);
-    let s = signers();
+    let (_dir, mut chain, s) = fresh(vec![keys().vk.hash]);
     register_model(&mut chain, &s[0]);
     let claim = IAttribution::submitClaimCall {
         requestId: U256::from(42),
@@ -414,9 +386,7 @@ fn claim_against_nothing_escrowed_is_refused() {
 
 #[test]
 fn dirty_high_bits_and_trailing_calldata_halt() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut chain = new_chain(dir.path(), vec![]);
-    let s = signers();
+    let (_dir, mut chain, s) = fresh(vec![]);
     let gas = 200_000;
     // an address argument with its high 12 bytes dirty
     let mut dirty = IAttribution::grantDatanetUseCall { root: fe(1), user: s[1].address() }.abi_encode();
@@ -502,9 +472,7 @@ proptest::proptest! {
     /// refused claims and stray transfers; forged escrows never open a request.
     #[test]
     fn escrow_sum_never_exceeds_the_precompile_balance(ops in proptest::collection::vec(op(), 1..40)) {
-        let dir = tempfile::tempdir().unwrap();
-        let mut chain = new_chain(dir.path(), vec![keys().vk.hash]);
-        let s = signers();
+        let (_dir, mut chain, s) = fresh(vec![keys().vk.hash]);
         let (_, model) = register_model(&mut chain, &s[0]);
         let forger = deploy_forger(&mut chain, &s[0]);
         let mut forged = Vec::new();

@@ -52,6 +52,14 @@ pub fn new_chain(dir: &std::path::Path, allowed: Vec<B256>) -> Chain {
     Chain::init(dir, Genesis::dev(&keys().params, allowed).unwrap()).unwrap()
 }
 
+/// A fresh chain (in a temporary directory that lives as long as the first
+/// element) with the dev signers.
+pub fn fresh(allowed: Vec<B256>) -> (tempfile::TempDir, Chain, Vec<PrivateKeySigner>) {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = new_chain(dir.path(), allowed);
+    (dir, chain, signers())
+}
+
 /// Queue a signed call without mining.
 pub fn queue(chain: &mut Chain, who: &PrivateKeySigner, to: Address, input: Vec<u8>, value: U256, gas: u64) -> B256 {
     let nonce = chain.nonce(who.address()).unwrap();

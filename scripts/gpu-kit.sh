@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# The GPU kit: build on a CPU machine everything a GPU run needs into one
+# folder (target/gpu-kit, ≤ 64 MiB), then run it on a GPU machine that has an
+# NVIDIA driver but no Rust and no network.
+#
+#   scripts/gpu-kit.sh build   # here: needs a CUDA 13.0 toolkit (nvcc) on PATH, CUDA_HOME set
+#   scripts/gpu-kit.sh run     # there: writes gpu-kit.json and summary.txt to $OUT (or target/gpu-kit/out)
+#
+# What it measures today: the DualHal test (one witness proven on the CPU and
+# on the GPU, both proofs verified with one key) and CPU vs GPU prove time of
+# the attribution circuit at k = 16, 18, 20, 22 (as many as fit the budget),
+# with peak GPU memory. Not yet: candle CUDA inference and influence.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+KIT=${KIT:-target/gpu-kit}
+BUDGET_S=${BUDGET_S:-460}   # the whole run; the device allows 8 minutes
+
+build() {
+  command -v nvcc >/dev/null || {
+    echo "gpu-kit build: nvcc not found. Put a CUDA 13.0 toolkit on PATH and set CUDA_HOME" >&2
+    echo "  (without a system CUDA, NVIDIA's PyPI wheels work: see README, GPU builds)." >&2
+    exit 2
+  }
+  export CUDA_ARCH=${CUDA_ARCH:-90} CUDA_COMPUTE_CAP=${CUDA_COMPUTE_CAP:-90}
+  local target=${CARGO_TARGET_DIR:-target}
+  local log
+  log=$(mktemp)
+  cargo build -p lineage-prover --features gpu --example gpu_bench --tests --message-format=json-render-diagnostics > "$log"
+  local test_bin
+  test_bin=$(grep -o '"executable":"[^"]*prove_verify-[^"]*"' "$log" | tail -1 | cut -d'"' -f4)
+  local bench_bin
+  bench_bin=$(grep -o '"executable":"[^"]*examples/gpu_bench[^"]*"' "$log" | tail -1 | cut -d'"' -f4)
+  rm -f "$log"
+  [ -x "$test_bin" ] && [ -x "$bench_bin" ] || { echo "gpu-kit build: binaries not found" >&2; exit 1; }
+  rm -rf "$KIT" && mkdir -p "$KIT/lib" "$KIT/cache"
+  cp "$bench_bin" "$KIT/gpu_bench"
+  cp "$test_bin" "$KIT/prove_verify"
+  strip "$KIT/gpu_bench" "$KIT/prove_verify"
+  # shared libraries a bare GPU machine lacks: the CUDA runtime (the driver's libcuda stays theirs)
+  for bin in "$KIT/gpu_bench" "$KIT/prove_verify"; do
+    ldd "$bin" | awk '/=>/ {print $1, $3}' | while read -r name path; do
+      case "$name" in
+        libcudart.so*|libcublas*|libcurand*|libnvrtc*) if [ -f "$path" ]; then cp -n "$path" "$KIT/lib/"; fi ;;
+      esac
+    done
+  done
+  # the k = 15 SRS of the DualHal test, if this machine has it cached (4 MiB).
+  # SRSs for k ≥ 19 are 64 MiB and more: too large to carry, so gpu_bench
+  # generates them on the device (and reports the time as srs_ms).
+  local srs_src=${LINEAGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lineage}
+  if [ -f "$srs_src/dev-srs-k15.bin" ]; then cp "$srs_src/dev-srs-k15.bin" "$KIT/cache/"; fi
+  cp scripts/gpu-kit.sh "$KIT/"
+  local size
+  size=$(du -sm "$KIT" | cut -f1)
+  echo "gpu-kit build: $KIT is ${size} MiB"
+  ls -la "$KIT" "$KIT/lib" "$KIT/cache"
+  [ "$size" -le 64 ] || { echo "gpu-kit build: over the 64 MiB carry limit" >&2; exit 1; }
+}
+
+run() {
+  local here out
+  here=$(cd "$(dirname "$0")" && pwd)
+  [ -x "$here/gpu_bench" ] || here="$(pwd)/$KIT"
+  out=${OUT:-$here/out}
+  mkdir -p "$out"
+  local t0=$SECONDS
+  if ! command -v nvidia-smi >/dev/null || ! nvidia-smi -L >/dev/null 2>&1; then
+    echo '{"error":"GpuUnavailable","reason":"no NVIDIA driver or device (nvidia-smi failed)"}' | tee "$out/gpu-kit.json"
+    echo "gpu-kit run: GpuUnavailable: no NVIDIA driver or device" >&2
+    exit 3
+  fi
+  export LD_LIBRARY_PATH="$here/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  export LINEAGE_CACHE="$here/cache"
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader > "$out/device.txt"
+  nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 200 > "$out/memory.log" 2>/dev/null &
+  local poller=$!
+  trap 'kill $poller 2>/dev/null || true' EXIT
+  local dual=failed
+  if timeout 120 "$here/prove_verify" cpu_and_gpu_proofs_both_verify --exact --nocapture > "$out/dualhal.log" 2>&1; then dual=passed; fi
+  local left=$((BUDGET_S - (SECONDS - t0) - 20))
+  timeout $((left + 15)) "$here/gpu_bench" --budget-s "$left" > "$out/bench.jsonl" 2> "$out/bench.log" || true
+  kill $poller 2>/dev/null || true
+  local peak
+  peak=$(sort -n "$out/memory.log" | tail -1)
+  python3 - "$out" "$dual" "${peak:-0}" "$((SECONDS - t0))" <<'PY'
+import json, sys, pathlib
+out, dual, peak, secs = pathlib.Path(sys.argv[1]), sys.argv[2], int(sys.argv[3] or 0), int(sys.argv[4])
+name, mem, driver = [s.strip() for s in (out / "device.txt").read_text().split(",")]
+rows = [json.loads(l) for l in (out / "bench.jsonl").read_text().splitlines() if l.startswith("{")]
+doc = {"device": name, "memory": mem, "driver": driver, "dualhal_test": dual,
+       "peak_gpu_memory_mib": peak, "seconds": secs, "prove": rows}
+(out / "gpu-kit.json").write_text(json.dumps(doc, indent=2))
+lines = [f"{name} ({mem}, driver {driver}); DualHal test {dual}; peak GPU memory {peak} MiB; {secs} s"]
+for r in rows:
+    g = r.get("gpu_prove_ms")
+    lines.append(f"k={r['k']:>2} batch={r['batch']:>4}: keygen {r['keygen_ms']/1e3:6.1f} s, CPU prove {r['cpu_prove_ms']/1e3:6.1f} s, "
+                 + (f"GPU prove {g/1e3:6.2f} s, speedup {r['speedup']:.1f}x" if g is not None else "no GPU proof"))
+(out / "summary.txt").write_text("\n".join(lines) + "\n")
+print("\n".join(lines))
+PY
+}
+
+case "${1:-}" in
+  build) build ;;
+  run) run ;;
+  *) echo "usage: $0 build|run" >&2; exit 2 ;;
+esac
