@@ -38,7 +38,7 @@ build() {
   strip "$KIT/gpu_bench" "$KIT/prove_verify"
   # shared libraries a bare GPU machine lacks: the CUDA runtime (the driver's libcuda stays theirs)
   for bin in "$KIT/gpu_bench" "$KIT/prove_verify"; do
-    ldd "$bin" | awk '/=>/ {print $1, $3}' | while read -r name path; do
+    LD_LIBRARY_PATH="${CUDA_HOME:+$CUDA_HOME/lib64:}${LD_LIBRARY_PATH:-}" ldd "$bin" | awk '/=>/ {print $1, $3}' | while read -r name path; do
       case "$name" in
         libcudart.so*|libcublas*|libcurand*|libnvrtc*) if [ -f "$path" ]; then cp -n "$path" "$KIT/lib/"; fi ;;
       esac
@@ -73,13 +73,13 @@ run() {
   export LINEAGE_CACHE="$here/cache"
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader > "$out/device.txt"
   nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 200 > "$out/memory.log" 2>/dev/null &
-  local poller=$!
-  trap 'kill $poller 2>/dev/null || true' EXIT
+  KIT_POLLER=$!
+  trap 'kill "$KIT_POLLER" 2>/dev/null || true' EXIT
   local dual=failed
   if timeout 120 "$here/prove_verify" cpu_and_gpu_proofs_both_verify --exact --nocapture > "$out/dualhal.log" 2>&1; then dual=passed; fi
   local left=$((BUDGET_S - (SECONDS - t0) - 20))
   timeout $((left + 15)) "$here/gpu_bench" --budget-s "$left" > "$out/bench.jsonl" 2> "$out/bench.log" || true
-  kill $poller 2>/dev/null || true
+  kill "$KIT_POLLER" 2>/dev/null || true
   local peak
   peak=$(sort -n "$out/memory.log" | tail -1)
   python3 - "$out" "$dual" "${peak:-0}" "$((SECONDS - t0))" <<'PY'

@@ -114,6 +114,8 @@ fn malicious_keys() -> Vec<(&'static str, Vec<u8>)> {
         ("trailing key bytes", edit(&|v| v["vk"] = format!("{vk_hex}00").into())),
         ("odd hex", edit(&|v| v["vk"] = format!("{vk_hex}0").into())),
         ("unknown field", edit(&|v| v["extra"] = 1.into())),
+        ("unknown field in shape", edit(&|v| v["shape"]["extra"] = 1.into())),
+        ("unknown field in circuit_params", edit(&|v| v["circuit_params"]["extra"] = 1.into())),
         ("version 1", edit(&|v| v["version"] = 1.into())),
         ("not JSON", b"\x00\x01garbage".to_vec()),
         ("too large", vec![b' '; MAX_VK_FILE_BYTES + 1]),

@@ -174,38 +174,18 @@ pub struct VerifyingKeyFile {
     pub hash: B256,
 }
 
+/// The file's JSON. Unknown fields anywhere are refused: at the top level by
+/// serde, inside `shape` and `circuit_params` by the canonical re-encoding
+/// check (an ignored field would not survive it).
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct VkFileJson {
     format: String,
     version: u32,
     params_hash: B256,
-    shape: ShapeJson,
-    circuit_params: ParamsJson,
+    shape: CircuitShape,
+    circuit_params: BaseCircuitParams,
     vk: String,
-}
-
-/// [`CircuitShape`] with unknown fields refused.
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ShapeJson {
-    batch: usize,
-    slots: usize,
-    depth: usize,
-    k: u32,
-    lookup_bits: usize,
-}
-
-/// [`BaseCircuitParams`] with unknown fields refused.
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ParamsJson {
-    k: usize,
-    num_advice_per_phase: Vec<usize>,
-    num_fixed: usize,
-    num_lookup_advice_per_phase: Vec<usize>,
-    lookup_bits: Option<usize>,
-    num_instance_columns: usize,
 }
 
 impl VerifyingKeyFile {
@@ -217,21 +197,12 @@ impl VerifyingKeyFile {
 
     /// Versioned JSON with the key in halo2's compressed (`Processed`) form.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let s = &self.shape;
-        let c = &self.circuit_params;
         serde_json::to_vec(&VkFileJson {
             format: VK_FORMAT.into(),
             version: VK_VERSION,
             params_hash: self.params_hash,
-            shape: ShapeJson { batch: s.batch, slots: s.slots, depth: s.depth, k: s.k, lookup_bits: s.lookup_bits },
-            circuit_params: ParamsJson {
-                k: c.k,
-                num_advice_per_phase: c.num_advice_per_phase.clone(),
-                num_fixed: c.num_fixed,
-                num_lookup_advice_per_phase: c.num_lookup_advice_per_phase.clone(),
-                lookup_bits: c.lookup_bits,
-                num_instance_columns: c.num_instance_columns,
-            },
+            shape: self.shape,
+            circuit_params: self.circuit_params.clone(),
             vk: hex::encode(self.vk.to_bytes(SerdeFormat::Processed)),
         })
         .expect("vk file serialises")
@@ -255,7 +226,8 @@ impl VerifyingKeyFile {
         if f.params_hash != *params_hash {
             return Err(Error::KeyForOtherParams { expected: *params_hash, found: f.params_hash });
         }
-        let (shape, circuit_params) = check_bounds(&f.shape, &f.circuit_params, k)?;
+        check_bounds(&f.shape, &f.circuit_params, k)?;
+        let (shape, circuit_params) = (f.shape, f.circuit_params);
         let raw = hex::decode(&f.vk).map_err(|e| Error::malformed("verifying key", e))?;
         // halo2 builds an evaluation domain of the key's own k before reading
         // anything else: check the header first.
@@ -302,7 +274,7 @@ impl VerifyingKeyFile {
 
 /// Check a key file's shape and circuit parameters against the documented
 /// maxima and against each other.
-fn check_bounds(s: &ShapeJson, c: &ParamsJson, k: u32) -> Result<(CircuitShape, BaseCircuitParams)> {
+fn check_bounds(s: &CircuitShape, c: &BaseCircuitParams, k: u32) -> Result<()> {
     let bad = |r: String| Err(Error::KeyBounds(r));
     if c.k != k as usize || s.k != k {
         return bad(format!("the key is for k = {} (shape k = {}), the verifier parameters have k = {k}", c.k, s.k));
@@ -332,21 +304,13 @@ fn check_bounds(s: &ShapeJson, c: &ParamsJson, k: u32) -> Result<(CircuitShape, 
     }
     // the shape must be exactly the one the circuit derives, with the same k and lookup bits
     let shape = CircuitShape::new(s.batch, s.slots, s.depth).map_err(|e| Error::KeyBounds(e.to_string()))?;
-    if shape.k != s.k || shape.lookup_bits != s.lookup_bits || lookup_bits != s.lookup_bits {
+    if shape != *s || lookup_bits != s.lookup_bits {
         return bad(format!(
             "shape (batch {}, slots {}, depth {}) implies k = {} and lookup_bits = {}, the key says k = {} and lookup_bits = {lookup_bits}",
             s.batch, s.slots, s.depth, shape.k, shape.lookup_bits, s.k
         ));
     }
-    let params = BaseCircuitParams {
-        k: c.k,
-        num_advice_per_phase: c.num_advice_per_phase.clone(),
-        num_fixed: c.num_fixed,
-        num_lookup_advice_per_phase: c.num_lookup_advice_per_phase.clone(),
-        lookup_bits: c.lookup_bits,
-        num_instance_columns: c.num_instance_columns,
-    };
-    Ok((shape, params))
+    Ok(())
 }
 
 #[cfg(test)]
