@@ -101,7 +101,7 @@ proptest! {
 
 /// Calldata: random bytes, mutated valid calls, and valid selectors with random tails.
 fn calldata() -> impl Strategy<Value = Vec<u8>> {
-    let valid = vec![
+    let valid = [
         IAttribution::registerDatanetCall { root: fe(1) }.abi_encode(),
         IAttribution::registerModelCall { modelCommitment: fe(2), datanetOwner: Address::with_last_byte(1), datanetRoot: fe(1), vkHash: keys().vk.hash }.abi_encode(),
         IAttribution::escrowFeeCall { modelOwner: Address::with_last_byte(1), modelCommitment: fe(2), queryCommitment: fe(3), deadline: 1_790_000_100 }

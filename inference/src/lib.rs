@@ -5,6 +5,8 @@
 //! squared error between logits and one-hot targets — the loss whose
 //! last-layer gradient the attribution (TracIn) uses.
 
+pub mod batch;
+
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{Optimizer, ParamsAdamW};
 use lineage_core::{
