@@ -5,11 +5,13 @@
 #
 #   scripts/gpu-kit.sh build   # here: needs a CUDA 13.0 toolkit (nvcc) on PATH, CUDA_HOME set
 #   scripts/gpu-kit.sh run     # there: writes gpu-kit.json and summary.txt to $OUT (or target/gpu-kit/out)
+#   scripts/gpu-kit.sh check   # anywhere, no CUDA: the kit's programs on the CPU path (CI runs this)
 #
-# What it measures today: the DualHal test (one witness proven on the CPU and
-# on the GPU, both proofs verified with one key) and CPU vs GPU prove time of
-# the attribution circuit at k = 16, 18, 20, 22 (as many as fit the budget),
-# with peak GPU memory. Not yet: candle CUDA inference and influence.
+# What it measures: the DualHal test (one witness proven on the CPU and on the
+# GPU, both proofs verified with one key); candle CPU vs CUDA inference and
+# influence over the whole datanet (checked against the native fixed-point
+# reference); CPU vs GPU prove time of the attribution circuit at
+# k = 16, 18, 20, 22 (as many as fit the budget), with peak GPU memory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 KIT=${KIT:-target/gpu-kit}
@@ -32,15 +34,27 @@ build() {
   bench_bin=$(grep -o '"executable":"[^"]*examples/gpu_bench[^"]*"' "$log" | tail -1 | cut -d'"' -f4)
   rm -f "$log"
   [ -x "$test_bin" ] && [ -x "$bench_bin" ] || { echo "gpu-kit build: binaries not found" >&2; exit 1; }
+  # candle with CUDA (inference and influence), in its own target dir: the
+  # cuda feature rebuilds candle, and nothing else needs it
+  log=$(mktemp)
+  CARGO_TARGET_DIR="${GPU_KIT_CUDA_TARGET:-$target/cuda}" \
+    cargo build -p lineage-inference --features cuda --example gpu_infer --message-format=json-render-diagnostics > "$log"
+  local infer_bin
+  infer_bin=$(grep -o '"executable":"[^"]*examples/gpu_infer[^"]*"' "$log" | tail -1 | cut -d'"' -f4)
+  rm -f "$log"
+  [ -x "$infer_bin" ] || { echo "gpu-kit build: gpu_infer not found" >&2; exit 1; }
   rm -rf "$KIT" && mkdir -p "$KIT/lib" "$KIT/cache"
   cp "$bench_bin" "$KIT/gpu_bench"
   cp "$test_bin" "$KIT/prove_verify"
-  strip "$KIT/gpu_bench" "$KIT/prove_verify"
+  cp "$infer_bin" "$KIT/gpu_infer"
+  strip "$KIT/gpu_bench" "$KIT/prove_verify" "$KIT/gpu_infer"
   # shared libraries a bare GPU machine lacks: the CUDA runtime (the driver's libcuda stays theirs)
-  for bin in "$KIT/gpu_bench" "$KIT/prove_verify"; do
+  for bin in "$KIT/gpu_bench" "$KIT/prove_verify" "$KIT/gpu_infer"; do
     LD_LIBRARY_PATH="${CUDA_HOME:+$CUDA_HOME/lib64:}${LD_LIBRARY_PATH:-}" ldd "$bin" | awk '/=>/ {print $1, $3}' | while read -r name path; do
       case "$name" in
-        libcudart.so*|libcublas*|libcurand*|libnvrtc*) if [ -f "$path" ]; then cp -n "$path" "$KIT/lib/"; fi ;;
+        # cuBLAS (540 MB with cublasLt), cuRAND and NVRTC are too large to carry:
+        # candle dlopens them from the GPU machine's CUDA 13 (LD_LIBRARY_PATH in `run`)
+        libcudart.so*) if [ -f "$path" ]; then cp -n "$path" "$KIT/lib/"; fi ;;
       esac
     done
   done
@@ -69,7 +83,11 @@ run() {
     echo "gpu-kit run: GpuUnavailable: no NVIDIA driver or device" >&2
     exit 3
   fi
-  export LD_LIBRARY_PATH="$here/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  local cuda_libs=""
+  for d in /usr/local/cuda/lib64 /usr/local/cuda-13.0/targets/x86_64-linux/lib; do
+    if [ -d "$d" ]; then cuda_libs="$cuda_libs:$d"; fi
+  done
+  export LD_LIBRARY_PATH="$here/lib$cuda_libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   export LINEAGE_CACHE="$here/cache"
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader > "$out/device.txt"
   nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 200 > "$out/memory.log" 2>/dev/null &
@@ -77,6 +95,7 @@ run() {
   trap 'kill "$KIT_POLLER" 2>/dev/null || true' EXIT
   local dual=failed
   if timeout 120 "$here/prove_verify" cpu_and_gpu_proofs_both_verify --exact --nocapture > "$out/dualhal.log" 2>&1; then dual=passed; fi
+  timeout 120 "$here/gpu_infer" --reps 5 --copies 8 > "$out/infer.jsonl" 2> "$out/infer.log" || true
   local left=$((BUDGET_S - (SECONDS - t0) - 20))
   timeout $((left + 15)) "$here/gpu_bench" --budget-s "$left" > "$out/bench.jsonl" 2> "$out/bench.log" || true
   kill "$KIT_POLLER" 2>/dev/null || true
@@ -87,21 +106,39 @@ import json, sys, pathlib
 out, dual, peak, secs = pathlib.Path(sys.argv[1]), sys.argv[2], int(sys.argv[3] or 0), int(sys.argv[4])
 name, mem, driver = [s.strip() for s in (out / "device.txt").read_text().split(",")]
 rows = [json.loads(l) for l in (out / "bench.jsonl").read_text().splitlines() if l.startswith("{")]
+infer = [json.loads(l) for l in (out / "infer.jsonl").read_text().splitlines() if l.startswith("{")]
 doc = {"device": name, "memory": mem, "driver": driver, "dualhal_test": dual,
-       "peak_gpu_memory_mib": peak, "seconds": secs, "prove": rows}
+       "peak_gpu_memory_mib": peak, "seconds": secs, "prove": rows, "inference": infer}
 (out / "gpu-kit.json").write_text(json.dumps(doc, indent=2))
 lines = [f"{name} ({mem}, driver {driver}); DualHal test {dual}; peak GPU memory {peak} MiB; {secs} s"]
 for r in rows:
     g = r.get("gpu_prove_ms")
     lines.append(f"k={r['k']:>2} batch={r['batch']:>4}: keygen {r['keygen_ms']/1e3:6.1f} s, CPU prove {r['cpu_prove_ms']/1e3:6.1f} s, "
                  + (f"GPU prove {g/1e3:6.2f} s, speedup {r['speedup']:.1f}x" if g is not None else "no GPU proof"))
+for r in infer:
+    if "scores_per_s" in r:
+        lines.append(f"influence on {r['device']}: {r['scores_per_s']/1e6:,.0f} M scores/s, predictions equal native: "
+                     f"{r['predictions_equal_native']}, max relative score error {r['max_rel_score_error']:.1e}")
+    elif "influence_speedup" in r:
+        lines.append(f"influence speedup GPU/CPU: {r['influence_speedup']:.1f}x")
+    else:
+        lines.append(f"influence on {r.get('device')}: {r.get('error')}")
 (out / "summary.txt").write_text("\n".join(lines) + "\n")
 print("\n".join(lines))
 PY
 }
 
+# The CPU half of what `run` measures, with the default (CPU-only) build:
+# proving and its verification at k = 16, and the candle CPU forward pass
+# and influence checked against the native reference.
+check() {
+  cargo run -q -p lineage-prover --example gpu_bench -- --ks 16 --cpu-only
+  cargo run -q -p lineage-inference --example gpu_infer -- --reps 1 --copies 1
+}
+
 case "${1:-}" in
   build) build ;;
   run) run ;;
-  *) echo "usage: $0 build|run" >&2; exit 2 ;;
+  check) check ;;
+  *) echo "usage: $0 build|run|check" >&2; exit 2 ;;
 esac

@@ -4,7 +4,8 @@
 //! For each device: the fixed-point forward pass of all 1,797 images
 //! (checked equal to the native reference, prediction by prediction), then
 //! the influence of every image on every query (all 1,797 images as
-//! queries: 3.2 M scores per repetition) with per-contributor totals,
+//! queries, `--copies` times over: 3.2 M scores per copy and repetition)
+//! with per-contributor totals,
 //! timed over `--reps` repetitions; sample queries are checked against the
 //! native integer scores within `SCORE_REL_BOUND`. One JSON line per device,
 //! then one with the speedup. Without the `cuda` feature, or without a GPU,
@@ -29,6 +30,7 @@ fn main() {
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
     let reps = arg("--reps", 5);
+    let copies = arg("--copies", 4).max(1);
     let datanet = lineage_inference::digits_datanet()?;
     let cfg = lineage_inference::TrainConfig { epochs: 150, ..Default::default() };
     let model = lineage_inference::train(&datanet, &cfg, &Device::Cpu)?.quantize()?;
@@ -62,9 +64,11 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         };
         let bm = BatchModel::new(&model, &dev)?;
         let pixels = batch::pixel_tensor(&images, &dev)?;
+        let queries: Vec<&[u8]> = (0..copies).flat_map(|_| images.iter().copied()).collect();
+        let query_pixels = batch::pixel_tensor(&queries, &dev)?;
         let ex = Examples::new(&bm, &images, &labels, &owners, contributors.len())?;
         // warm-up (CUDA context, kernels, cuBLAS handles), then time
-        let _ = batch::influence(&bm, &ex, &pixels)?;
+        let _ = batch::influence(&bm, &ex, &query_pixels)?;
         let t = Instant::now();
         let predicted = bm.predict(&pixels)?;
         let infer_s = t.elapsed().as_secs_f64();
@@ -72,7 +76,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         let t = Instant::now();
         let mut inf = None;
         for _ in 0..reps {
-            inf = Some(batch::influence(&bm, &ex, &pixels)?);
+            inf = Some(batch::influence(&bm, &ex, &query_pixels)?);
         }
         let influence_s = t.elapsed().as_secs_f64() / reps as f64;
         let inf = inf.ok_or("no repetitions")?;
@@ -84,7 +88,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 worst = worst.max(rel);
             }
         }
-        let n_scores = images.len() * images.len();
+        let n_scores = queries.len() * images.len();
         let rate = n_scores as f64 / influence_s;
         rates.push(rate);
         println!(
