@@ -117,7 +117,7 @@ impl Chain {
 
     /// Open an existing chain.
     pub fn open(dir: &Path) -> Result<Self> {
-        let store = Store::open(dir)?;
+        let store = Store::open_existing(dir)?;
         let Some(g) = store.get_meta("genesis")? else {
             return Err(Error::NotInitialised(store.path().to_string()));
         };

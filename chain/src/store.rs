@@ -41,8 +41,20 @@ impl Store {
     /// Open (creating the directory if needed). Checks the format version of
     /// an existing store.
     pub fn open(path: &Path) -> Result<Self> {
+        Self::open_with(path, true)
+    }
+
+    /// Open a store that must already exist (nothing is created).
+    pub fn open_existing(path: &Path) -> Result<Self> {
+        if !path.join("CURRENT").exists() {
+            return Err(Error::NotInitialised(path.display().to_string()));
+        }
+        Self::open_with(path, false)
+    }
+
+    fn open_with(path: &Path, create: bool) -> Result<Self> {
         let mut opts = rocksdb::Options::default();
-        opts.create_if_missing(true);
+        opts.create_if_missing(create);
         opts.enable_statistics();
         let db = rocksdb::DB::open(&opts, path)?;
         let store = Self { db, opts, path: path.display().to_string() };

@@ -36,6 +36,10 @@ pub struct VerifyArgs {
     /// and accept only a key on its allowlist.
     #[arg(long)]
     pub chain: Option<PathBuf>,
+    /// With `--chain`: the genesis block hash you trust; a data directory
+    /// with another genesis is refused.
+    #[arg(long, requires = "chain")]
+    pub genesis_hash: Option<B256>,
     /// Name of the datanet, shown in the report.
     #[arg(long)]
     pub datanet_name: Option<String>,
@@ -56,6 +60,12 @@ pub fn run(a: VerifyArgs) -> eyre::Result<()> {
     let vk_bytes = read_bounded(&a.vk, MAX_VK_FILE_BYTES, "verifying key")?;
     let (verifier, vk) = if let Some(dir) = &a.chain {
         let chain = Chain::open(dir).wrap_err_with(|| format!("opening chain {}", dir.display()))?;
+        if let Some(expected) = a.genesis_hash {
+            let found = chain.genesis_hash()?;
+            if found != expected {
+                bail!("REJECTED: the chain at {} has genesis {found}, not the pinned {expected}", dir.display());
+            }
+        }
         let genesis_params = chain.genesis().verifier_params_bytes()?;
         let pinned = alloy_primitives::keccak256(&genesis_params);
         let params = match &a.params {

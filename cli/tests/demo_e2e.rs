@@ -63,6 +63,26 @@ fn demo_json_verify_and_tamper() {
     let chain_dir = d.join("chain");
     let v = verify(&d.join("bundle.json"), &params, &["--chain", chain_dir.to_str().unwrap()]);
     assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
+    // a chain pinned by another genesis hash is refused; a path holding no chain is refused (and not created)
+    let wrong_genesis = ["--chain", chain_dir.to_str().unwrap(), "--genesis-hash", vk_hash];
+    let v = verify(&d.join("bundle.json"), &params, &wrong_genesis);
+    assert!(!v.status.success() && String::from_utf8_lossy(&v.stderr).contains("not the pinned"));
+    let nowhere = d.join("no-chain-here");
+    let v = verify(&d.join("bundle.json"), &params, &["--chain", nowhere.to_str().unwrap()]);
+    assert!(!v.status.success() && !nowhere.exists());
+    let v = verify(&d.join("bundle.json"), &params, &["--chain", chain_dir.to_str().unwrap(), "--genesis-hash", j["genesis_hash"].as_str().unwrap()]);
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
+    // parameters of another k, pinned by their own hash, with the genuine key: refused, no halo2 panic
+    let small = lineage_verifier::VerifierParams::from_srs(&lineage_circuits::halo2_proofs::poly::kzg::commitment::ParamsKZG::<
+        lineage_circuits::Bn256,
+    >::setup(4, rand::rngs::OsRng))
+    .to_bytes();
+    let sp = d.join("small-params.bin");
+    std::fs::write(&sp, &small).unwrap();
+    let small_hash = alloy_primitives::keccak256(&small).to_string();
+    let v = verify(&d.join("bundle.json"), &sp, &["--params-hash", &small_hash, "--vk-hash", vk_hash]);
+    let err = String::from_utf8_lossy(&v.stderr);
+    assert!(!v.status.success() && err.contains("is for verifier parameters") && !err.contains("panicked"), "{err}");
     // without a pin, nothing is trusted
     let v = verify(&d.join("bundle.json"), &params, &[]);
     assert!(!v.status.success());

@@ -42,3 +42,38 @@ impl fmt::Display for ProvenanceReport {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Claim;
+    use lineage_circuits::PublicInputs;
+    use lineage_core::{payout::Payout, Fr};
+
+    /// A crafted window index and shape used to overflow `index × size`.
+    #[test]
+    fn extreme_window_and_shape_do_not_overflow() {
+        let claim = Claim {
+            vk_hash: Default::default(),
+            datanet_root: Fr::from(1u64),
+            model_commitment: Fr::from(2u64),
+            query_commitment: Fr::from(3u64),
+            predicted_class: 0,
+            window_index: u64::MAX,
+            pool_wei: u128::MAX,
+            payouts: vec![Payout { contributor: alloy_primitives::Address::with_last_byte(1), amount_wei: u128::MAX }],
+            proof: vec![],
+        };
+        let public_inputs = PublicInputs {
+            datanet_root: Fr::from(1u64),
+            model_commitment: Fr::from(2u64),
+            query_commitment: Fr::from(3u64),
+            predicted_class: 0,
+            payout_commitment: Fr::from(4u64),
+            window_index: u64::MAX,
+        };
+        let report = ProvenanceReport { verified: VerifiedClaim { claim, public_inputs }, datanet_name: None, window_size: usize::MAX };
+        let text = report.to_string();
+        assert!(text.contains(&(u64::MAX as u128 * usize::MAX as u128).to_string()), "{text}");
+    }
+}
