@@ -13,7 +13,8 @@
 # reference); CPU vs GPU prove time of the attribution circuit at
 # k = 16, 18, 20, 22 (as many as fit the budget), with peak GPU memory.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+SELF=$(cd "$(dirname "$0")" && pwd)   # where this script lives (scripts/ or the kit folder)
+cd "$SELF/.."
 KIT=${KIT:-target/gpu-kit}
 BUDGET_S=${BUDGET_S:-460}   # the whole run; the device allows 8 minutes
 
@@ -29,9 +30,9 @@ build() {
   log=$(mktemp)
   cargo build -p lineage-prover --features gpu --example gpu_bench --tests --message-format=json-render-diagnostics > "$log"
   local test_bin
-  test_bin=$(grep -o '"executable":"[^"]*prove_verify-[^"]*"' "$log" | tail -1 | cut -d'"' -f4)
+  test_bin=$(grep -o '"executable":"[^"]*prove_verify-[^"]*"' "$log" | tail -1 | cut -d'"' -f4 || true)
   local bench_bin
-  bench_bin=$(grep -o '"executable":"[^"]*examples/gpu_bench[^"]*"' "$log" | tail -1 | cut -d'"' -f4)
+  bench_bin=$(grep -o '"executable":"[^"]*examples/gpu_bench[^"]*"' "$log" | tail -1 | cut -d'"' -f4 || true)
   rm -f "$log"
   [ -x "$test_bin" ] && [ -x "$bench_bin" ] || { echo "gpu-kit build: binaries not found" >&2; exit 1; }
   # candle with CUDA (inference and influence), in its own target dir: the
@@ -40,7 +41,7 @@ build() {
   CARGO_TARGET_DIR="${GPU_KIT_CUDA_TARGET:-$target/cuda}" \
     cargo build -p lineage-inference --features cuda --example gpu_infer --message-format=json-render-diagnostics > "$log"
   local infer_bin
-  infer_bin=$(grep -o '"executable":"[^"]*examples/gpu_infer[^"]*"' "$log" | tail -1 | cut -d'"' -f4)
+  infer_bin=$(grep -o '"executable":"[^"]*examples/gpu_infer[^"]*"' "$log" | tail -1 | cut -d'"' -f4 || true)
   rm -f "$log"
   [ -x "$infer_bin" ] || { echo "gpu-kit build: gpu_infer not found" >&2; exit 1; }
   rm -rf "$KIT" && mkdir -p "$KIT/lib" "$KIT/cache"
@@ -54,7 +55,7 @@ build() {
       case "$name" in
         # cuBLAS (540 MB with cublasLt), cuRAND and NVRTC are too large to carry:
         # candle dlopens them from the GPU machine's CUDA 13 (LD_LIBRARY_PATH in `run`)
-        libcudart.so*) if [ -f "$path" ]; then cp -n "$path" "$KIT/lib/"; fi ;;
+        libcudart.so*) if [ -f "$path" ] && [ ! -e "$KIT/lib/$name" ]; then cp "$path" "$KIT/lib/"; fi ;;
       esac
     done
   done
@@ -73,8 +74,10 @@ build() {
 
 run() {
   local here out
-  here=$(cd "$(dirname "$0")" && pwd)
-  [ -x "$here/gpu_bench" ] || here="$(pwd)/$KIT"
+  here=$SELF
+  if [ ! -x "$here/gpu_bench" ]; then
+    case "$KIT" in /*) here=$KIT ;; *) here="$(pwd)/$KIT" ;; esac
+  fi
   out=${OUT:-$here/out}
   mkdir -p "$out"
   local t0=$SECONDS

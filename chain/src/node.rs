@@ -126,8 +126,11 @@ impl Chain {
         let attribution = Arc::new(AttributionPrecompile::new(Self::verifier(&genesis)?));
         let chain = Self { store, genesis, attribution, pending: vec![] };
         let block0 = chain.block(0)?.ok_or_else(|| Error::Corrupt { key: "b/0".into(), reason: "missing genesis block".into() })?;
-        if block0.extra_data != keccak256(&g) {
-            return Err(Error::Corrupt { key: "m/genesis".into(), reason: "does not hash to the genesis block's extra_data".into() });
+        if block_hash(&block0) != block0.hash || block0.extra_data != keccak256(&g) {
+            return Err(Error::Corrupt {
+                key: "m/genesis".into(),
+                reason: "the genesis block's hash or extra_data does not match the genesis configuration".into(),
+            });
         }
         Ok(chain)
     }

@@ -208,6 +208,10 @@ fn registering_over_an_existing_model_or_on_someone_elses_datanet_reverts() {
     };
     // the owner cannot register the same model (or datanet) twice
     assert_reverts(&call(&mut chain, honest, reg(model, honest.address(), root), U256::ZERO, 200_000), "already registered");
+    // not even when the model's datanet root is 0 (a canonical field element)
+    assert!(call(&mut chain, honest, IAttribution::registerDatanetCall { root: B256::ZERO }.abi_encode(), U256::ZERO, 200_000).status);
+    assert!(call(&mut chain, honest, reg(fe(5), honest.address(), B256::ZERO), U256::ZERO, 200_000).status);
+    assert_reverts(&call(&mut chain, honest, reg(fe(5), honest.address(), root), U256::ZERO, 200_000), "already registered");
     assert_reverts(&call(&mut chain, honest, IAttribution::registerDatanetCall { root }.abi_encode(), U256::ZERO, 200_000), "already registered");
     // someone else cannot bind a model to the honest owner's datanet
     assert_reverts(&call(&mut chain, attacker, reg(fe(3), honest.address(), root), U256::ZERO, 200_000), "belongs to someone else");
@@ -434,6 +438,17 @@ fn the_genesis_hash_covers_the_verifier_parameters() {
         db.put(b"m/genesis", serde_json::to_vec(&g).unwrap()).unwrap();
     }
     assert!(matches!(Chain::open(a.path()), Err(lineage_chain::Error::Corrupt { .. })));
+    // so does a genesis block whose stored hash was replaced by a trusted one
+    let c = tempfile::tempdir().unwrap();
+    drop(new_chain(c.path(), vec![]));
+    {
+        let db = rocksdb::DB::open_default(c.path()).unwrap();
+        let key = [b"b/".as_slice(), &0u64.to_be_bytes()].concat();
+        let mut block: serde_json::Value = serde_json::from_slice(&db.get(&key).unwrap().unwrap()).unwrap();
+        block["hash"] = hb.to_string().into();
+        db.put(&key, serde_json::to_vec(&block).unwrap()).unwrap();
+    }
+    assert!(matches!(Chain::open(c.path()), Err(lineage_chain::Error::Corrupt { .. })));
 }
 
 // ---------------------------------------------------------------- invariant

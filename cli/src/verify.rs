@@ -33,7 +33,9 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub vk_hash: Option<B256>,
     /// Take the trusted parameters from this chain data directory's genesis
-    /// and accept only a key on its allowlist.
+    /// and accept only a key on its allowlist. Use your own node's data
+    /// directory: `--genesis-hash` pins genesis, but the allowlist is later
+    /// state, so for a directory someone handed you, also give `--vk-hash`.
     #[arg(long)]
     pub chain: Option<PathBuf>,
     /// With `--chain`: the genesis block hash you trust; a data directory

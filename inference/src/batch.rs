@@ -34,7 +34,11 @@ pub struct BatchModel {
 }
 
 /// Fixed-point pixels (`p · 2^(F−4)`) of images, as an `N × 64` f64 tensor.
+/// Pixels must lie in the spec's `0..=16` (the exactness bounds rest on it).
 pub fn pixel_tensor(images: &[&[u8]], device: &Device) -> Result<Tensor> {
+    for (index, im) in images.iter().enumerate() {
+        lineage_core::datanet::check_pixels(im).map_err(|reason| lineage_core::Error::Contribution { index, reason })?;
+    }
     let data: Vec<f64> = images.iter().flat_map(|im| im.iter().map(|p| fixed::pixel_to_fixed(*p) as f64)).collect();
     Ok(Tensor::from_vec(data, (images.len(), INPUT), device)?)
 }
@@ -99,6 +103,13 @@ impl Examples {
     pub fn new(model: &BatchModel, images: &[&[u8]], labels: &[u8], owners: &[usize], contributors: usize) -> Result<Self> {
         let dev = model.device();
         let n = images.len();
+        if labels.len() != n || owners.len() != n {
+            return Err(lineage_core::Error::ModelShape(format!("{n} images, {} labels, {} owners", labels.len(), owners.len())).into());
+        }
+        if let Some(i) = (0..n).find(|&i| labels[i] as usize >= OUTPUT || owners[i] >= contributors) {
+            let reason = format!("label {} or owner {} out of range", labels[i], owners[i]);
+            return Err(lineage_core::Error::Contribution { index: i, reason }.into());
+        }
         let (h, f) = model.forward(&pixel_tensor(images, dev)?)?;
         let s2 = (SCALE * SCALE) as f64;
         let mut y = vec![0f64; n * OUTPUT];

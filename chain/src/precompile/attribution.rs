@@ -375,10 +375,11 @@ impl AttributionPrecompile {
                 if self.sload(ctx, key_len(&c.vkHash))?.is_zero() {
                     return revert("verifying key is not registered");
                 }
-                let ms = model_datanet(&caller, &c.modelCommitment);
-                if !self.sload(ctx, ms)?.is_zero() {
+                // the key slot, never zero once registered (a root may be 0)
+                if !self.sload(ctx, model_vk(&caller, &c.modelCommitment))?.is_zero() {
                     return revert("model already registered by this owner");
                 }
+                let ms = model_datanet(&caller, &c.modelCommitment);
                 self.sstore(ctx, ms, U256::from_be_bytes(c.datanetRoot.0))?;
                 self.sstore(ctx, model_datanet_owner(&caller, &c.modelCommitment), address_word(&c.datanetOwner))?;
                 self.sstore(ctx, model_vk(&caller, &c.modelCommitment), U256::from_be_bytes(c.vkHash.0))?;
