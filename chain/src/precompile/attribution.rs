@@ -204,7 +204,9 @@ pub struct AttributionPrecompile {
 enum Outcome {
     Ok(Bytes),
     Revert(String),
+    /// Malformed input: consumes all the call's gas.
     Halt(String),
+    OutOfGas,
 }
 
 type DbResult<T> = Result<T, String>;
@@ -275,28 +277,34 @@ impl AttributionPrecompile {
 
     /// Entry point from the precompile provider.
     pub fn run<CTX: ContextTr>(&self, ctx: &mut CTX, inputs: &CallInputs) -> Result<InterpreterResult, String> {
+        let (gas, outcome) = self.evaluate(ctx, inputs)?;
+        let out = match outcome {
+            Outcome::Ok(output) => PrecompileOutput::new(gas, output, inputs.reservoir),
+            Outcome::Revert(reason) => PrecompileOutput::revert(gas, revert_data(&reason), inputs.reservoir),
+            Outcome::Halt(reason) => PrecompileOutput::halt(PrecompileHalt::other(reason), inputs.reservoir),
+            Outcome::OutOfGas => PrecompileOutput::halt(PrecompileHalt::OutOfGas, inputs.reservoir),
+        };
+        Ok(precompile_output_to_interpreter_result(out, inputs.gas_limit))
+    }
+
+    /// Decode (strictly), price, check gas, then do the work: the call's gas and outcome.
+    fn evaluate<CTX: ContextTr>(&self, ctx: &mut CTX, inputs: &CallInputs) -> DbResult<(u64, Outcome)> {
         let input = inputs.input.as_bytes(ctx).to_vec();
-        let halt = |h: PrecompileHalt| PrecompileOutput::halt(h, inputs.reservoir);
         let call = match IAttribution::IAttributionCalls::abi_decode_validate(&input) {
             Ok(c) if c.abi_encode() == input => c,
-            Ok(_) => return Ok(precompile_output_to_interpreter_result(halt(PrecompileHalt::other("malformed input: non-canonical ABI encoding")), inputs.gas_limit)),
-            Err(e) => return Ok(precompile_output_to_interpreter_result(halt(PrecompileHalt::other(format!("malformed input: {e}"))), inputs.gas_limit)),
+            Ok(_) => return Ok((0, Outcome::Halt("malformed input: non-canonical ABI encoding".into()))),
+            Err(e) => return Ok((0, Outcome::Halt(format!("malformed input: {e}")))),
         };
         let gas = gas_of(&call);
         if gas > inputs.gas_limit {
-            return Ok(precompile_output_to_interpreter_result(halt(PrecompileHalt::OutOfGas), inputs.gas_limit));
+            return Ok((gas, Outcome::OutOfGas));
         }
         // last line of defence: a panic (in halo2 or here) halts this call, never the node
         let outcome = match catch_unwind(AssertUnwindSafe(|| self.dispatch(ctx, inputs, call))) {
             Ok(r) => r?,
             Err(_) => Outcome::Halt("internal error: the precompile panicked on this input".into()),
         };
-        let out = match outcome {
-            Outcome::Ok(output) => PrecompileOutput::new(gas, output, inputs.reservoir),
-            Outcome::Revert(reason) => PrecompileOutput::revert(gas, revert_data(&reason), inputs.reservoir),
-            Outcome::Halt(reason) => halt(PrecompileHalt::other(reason)),
-        };
-        Ok(precompile_output_to_interpreter_result(out, inputs.gas_limit))
+        Ok((gas, outcome))
     }
 
     fn dispatch<CTX: ContextTr>(&self, ctx: &mut CTX, inputs: &CallInputs, call: IAttribution::IAttributionCalls) -> DbResult<Outcome> {
