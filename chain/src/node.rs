@@ -125,7 +125,7 @@ impl Chain {
             serde_json::from_slice(&g).map_err(|e| Error::Corrupt { key: "m/genesis".into(), reason: e.to_string() })?;
         let attribution = Arc::new(AttributionPrecompile::new(Self::verifier(&genesis)?));
         let chain = Self { store, genesis, attribution, pending: vec![] };
-        let block0 = chain.block(0)?.ok_or_else(|| Error::Corrupt { key: "b/0".into(), reason: "missing genesis block".into() })?;
+        let block0 = chain.genesis_block()?;
         if block_hash(&block0) != block0.hash || block0.extra_data != keccak256(&g) {
             return Err(Error::Corrupt {
                 key: "m/genesis".into(),
@@ -144,9 +144,13 @@ impl Chain {
         &self.attribution
     }
 
+    fn genesis_block(&self) -> Result<Block> {
+        self.block(0)?.ok_or_else(|| Error::Corrupt { key: "b/0".into(), reason: "missing genesis block".into() })
+    }
+
     /// Hash of block 0, which pins the genesis configuration.
     pub fn genesis_hash(&self) -> Result<B256> {
-        Ok(self.block(0)?.ok_or_else(|| Error::Corrupt { key: "b/0".into(), reason: "missing genesis block".into() })?.hash)
+        Ok(self.genesis_block()?.hash)
     }
 
     pub fn genesis(&self) -> &Genesis {

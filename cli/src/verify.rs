@@ -58,9 +58,15 @@ fn read_bounded(path: &PathBuf, max: usize, what: &str) -> eyre::Result<Vec<u8>>
     Ok(buf)
 }
 
+fn rejected(e: impl std::fmt::Display) -> eyre::Report {
+    eyre::eyre!("REJECTED: {e}")
+}
+
 pub fn run(a: VerifyArgs) -> eyre::Result<()> {
     let vk_bytes = read_bounded(&a.vk, MAX_VK_FILE_BYTES, "verifying key")?;
-    let (verifier, vk) = if let Some(dir) = &a.chain {
+    let read_params = |p: &PathBuf| read_bounded(p, PARAMS_BYTES, "verifier parameters");
+    // what to trust: the parameter file, its pinned hash, and the pinned key hash
+    let (params, params_hash, vk_hash) = if let Some(dir) = &a.chain {
         let chain = Chain::open(dir).wrap_err_with(|| format!("opening chain {}", dir.display()))?;
         if let Some(expected) = a.genesis_hash {
             let found = chain.genesis_hash()?;
@@ -71,16 +77,14 @@ pub fn run(a: VerifyArgs) -> eyre::Result<()> {
         let genesis_params = chain.genesis().verifier_params_bytes()?;
         let pinned = alloy_primitives::keccak256(&genesis_params);
         let params = match &a.params {
-            Some(p) => read_bounded(p, PARAMS_BYTES, "verifier parameters")?,
+            Some(p) => read_params(p)?,
             None => genesis_params,
         };
-        let verifier = Verifier::from_pinned_bytes(&params, &pinned).map_err(|e| eyre::eyre!("REJECTED: {e}"))?;
         let vk_hash = a.vk_hash.unwrap_or_else(|| alloy_primitives::keccak256(&vk_bytes));
         if chain.storage(ATTRIBUTION_PRECOMPILE, slots::key_allowed(&vk_hash))?.is_zero() {
             bail!("REJECTED: verifying key {vk_hash} is not on the allowlist of the chain at {}", dir.display());
         }
-        let vk = verifier.parse_pinned_key(&vk_bytes, &vk_hash).map_err(|e| eyre::eyre!("REJECTED: {e}"))?;
-        (verifier, vk)
+        (params, pinned, vk_hash)
     } else {
         let (Some(params_hash), Some(vk_hash)) = (a.params_hash, a.vk_hash) else {
             bail!("pin what you trust: give --params-hash and --vk-hash, or --chain");
@@ -88,20 +92,19 @@ pub fn run(a: VerifyArgs) -> eyre::Result<()> {
         let Some(p) = &a.params else {
             bail!("--params is required without --chain");
         };
-        let params = read_bounded(p, PARAMS_BYTES, "verifier parameters")?;
-        let verifier = Verifier::from_pinned_bytes(&params, &params_hash).map_err(|e| eyre::eyre!("REJECTED: {e}"))?;
-        let vk = verifier.parse_pinned_key(&vk_bytes, &vk_hash).map_err(|e| eyre::eyre!("REJECTED: {e}"))?;
-        (verifier, vk)
+        (read_params(p)?, params_hash, vk_hash)
     };
+    let verifier = Verifier::from_pinned_bytes(&params, &params_hash).map_err(rejected)?;
+    let vk = verifier.parse_pinned_key(&vk_bytes, &vk_hash).map_err(rejected)?;
     let bundle = read_bounded(&a.bundle, MAX_BUNDLE_BYTES, "proof bundle")?;
     let text = String::from_utf8(bundle).wrap_err("bundle is not UTF-8")?;
-    let claim = ClaimBundle::from_json(&text).and_then(|b| b.to_claim()).map_err(|e| eyre::eyre!("REJECTED: {e}"))?;
+    let claim = ClaimBundle::from_json(&text).and_then(|b| b.to_claim()).map_err(rejected)?;
     match verifier.verify(&claim, &vk) {
         Ok(verified) => {
             print!("{}", ProvenanceReport { verified, datanet_name: a.datanet_name, window_size: vk.shape.batch });
             println!("  pinned   verifier parameters {}", verifier.params_hash());
             Ok(())
         }
-        Err(e) => Err(eyre::eyre!("REJECTED: {e}")),
+        Err(e) => Err(rejected(e)),
     }
 }
