@@ -17,7 +17,7 @@ fn batches() -> Vec<usize> {
 fn prove_verify(c: &mut Criterion) {
     let datanet = lineage_inference::digits_datanet().unwrap();
     let model = lineage_inference::train(&datanet, &Default::default(), &candle_core::Device::Cpu).unwrap().quantize().unwrap();
-    let query = datanet.contributions[1795].payload.pixels.clone();
+    let query = lineage_inference::digits_heldout().unwrap().get(lineage_inference::DEFAULT_QUERY_INDEX).unwrap().pixels.clone();
     let client = ProverClient::builder().cpu().build().unwrap();
     let mut group = c.benchmark_group("attribution");
     group.sample_size(10).warm_up_time(Duration::from_secs(1));

@@ -204,6 +204,7 @@ impl AttributionInput {
             contributor: alloy_primitives::Address::with_last_byte(1),
             licence: "CC0-1.0".into(),
             payload: lineage_core::datanet::DigitPayload { label: 0, pixels: vec![0; 64] },
+            index: None,
         };
         Self {
             model,

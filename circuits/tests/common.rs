@@ -22,7 +22,7 @@ pub fn fixture_for(batch: usize, slots: usize) -> Fixture {
     let cfg = lineage_inference::TrainConfig { epochs: 150, ..Default::default() };
     let model = lineage_inference::train(&datanet, &cfg, &candle_core::Device::Cpu).unwrap().quantize().unwrap();
     let shape = CircuitShape::new(batch, slots, datanet.tree.depth()).unwrap();
-    let query = datanet.contributions[1790].payload.pixels.clone();
+    let query = lineage_inference::digits_heldout().unwrap().get(1789).unwrap().pixels.clone();
     for w in 0.. {
         let a = attribution::attribute(&model, &datanet, w * batch, batch, &query).unwrap();
         if a.totals.iter().any(|(_, t)| *t > 0) && a.totals.len() <= slots {

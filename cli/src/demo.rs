@@ -34,10 +34,10 @@ pub struct DemoArgs {
     /// Inference fee escrowed for the query, in OPEN (1 to 1,000,000).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub fee_open: u64,
-    /// Index of the query image in the digits set (the default, 1795, lies in
-    /// the last partial window and so is never among the attributed examples).
-    #[arg(long, default_value_t = 1795)]
-    pub query_index: usize,
+    /// The query: a held-out digits image, by its index in scikit-learn's
+    /// order (any index that is 4 mod 5; never training data).
+    #[arg(long, default_value_t = lineage_inference::DEFAULT_QUERY_INDEX)]
+    pub query_index: u32,
     /// Training epochs (1 to 100,000).
     #[arg(long, default_value_t = 400, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
     pub epochs: usize,
@@ -75,10 +75,15 @@ pub struct DemoReport {
     pub model_commitment: String,
     pub query_commitment: String,
     pub predicted_class: u64,
+    /// The query's index in scikit-learn's digits order (a held-out image).
+    pub query_index: u32,
     pub query_label: u8,
     pub window: [usize; 2],
     pub max_logit_error: f64,
+    /// Training-set accuracy of the fixed-point model.
     pub fixed_accuracy: f64,
+    /// Accuracy on the held-out query set (never training data).
+    pub heldout_accuracy: f64,
     pub float_fixed_agreement: f64,
     pub out_dir: String,
 }
@@ -137,34 +142,38 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
 
     // 2. model
     let cfg = lineage_inference::TrainConfig { epochs: args.epochs, ..Default::default() };
-    let (model, qreport) = steps.run("train the 64-16-10 MLP with candle and quantise it", || {
+    let heldout = lineage_inference::digits_heldout()?;
+    let (model, qreport, heldout_accuracy) = steps.run("train the 64-16-10 MLP with candle and quantise it", || {
         let float = lineage_inference::train(&datanet, &cfg, &candle_core::Device::Cpu)?;
         let q = float.quantize()?;
         let r = lineage_inference::quantization_report(&float, &q, &datanet);
-        Ok((q, r))
+        let held = lineage_inference::heldout_accuracy(&q, &heldout);
+        Ok((q, r, held))
     })?;
     println!(
-        "model    commitment {} — fixed-point accuracy {:.1}%, max |logit − float| {:.4}, float/fixed agreement {:.2}%",
+        "model    commitment {} — held-out accuracy {:.1}% ({} queries), training accuracy {:.1}%, max |logit − float| {:.4}, float/fixed agreement {:.2}%",
         fr_to_hex(&model.commitment()),
+        heldout_accuracy * 100.0,
+        heldout.queries.len(),
         qreport.fixed_accuracy * 100.0,
         qreport.max_logit_error,
         qreport.agreement * 100.0
     );
 
     // 3. attribution
-    let Some(query_ex) = datanet.contributions.get(args.query_index) else {
-        bail!("query index {} is outside the datanet ({} images)", args.query_index, datanet.contributions.len());
+    let Some(query_ex) = heldout.get(args.query_index) else {
+        bail!("image #{} is not a held-out query (held-out images are those whose index is 4 mod 5)", args.query_index);
     };
-    let query = query_ex.payload.pixels.clone();
+    let query = query_ex.pixels.clone();
     let pool_wei = args.fee_open as u128 * OPEN;
     let prepared = steps.run("attribute the query (TracIn, last layer, fixed point)", || {
         Ok(pipeline::prepare_best_window(&datanet, &model, &query, args.batch, args.slots, pool_wei)?)
     })?;
     let att = &prepared.attribution;
     println!(
-        "query    image #{} (label {}) → predicted class {}; window [{}, {}) of the datanet",
+        "query    held-out image #{} (label {}) → predicted class {}; window [{}, {}) of the datanet",
         args.query_index,
-        query_ex.payload.label,
+        query_ex.label,
         att.predicted,
         att.start,
         att.start + att.size
@@ -308,10 +317,12 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
         model_commitment: fr_to_hex(&public.model_commitment),
         query_commitment: fr_to_hex(&public.query_commitment),
         predicted_class: public.predicted_class,
-        query_label: query_ex.payload.label,
+        query_index: args.query_index,
+        query_label: query_ex.label,
         window: [att.start, att.start + att.size],
         max_logit_error: qreport.max_logit_error,
         fixed_accuracy: qreport.fixed_accuracy,
+        heldout_accuracy,
         float_fixed_agreement: qreport.agreement,
         out_dir: if args.out.is_some() { dir.display().to_string() } else { String::new() },
     })

@@ -43,6 +43,10 @@ pub struct Contribution {
     pub contributor: Address,
     pub licence: String,
     pub payload: DigitPayload,
+    /// Where the example came from in its source set (for the shipped digits:
+    /// its index in scikit-learn's order). Provenance only: not in the leaf.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<u32>,
 }
 
 /// The on-disk file.
@@ -136,6 +140,59 @@ impl Contribution {
     }
 }
 
+/// Format tag of a held-out query set.
+pub const QUERIES_FORMAT: &str = "lineage-queries";
+
+/// One held-out query image.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeldOutQuery {
+    /// Index in the source set (scikit-learn's order for the digits).
+    pub index: u32,
+    pub label: u8,
+    pub pixels: Vec<u8>,
+}
+
+/// A held-out query set shipped beside a datanet: images that are **not**
+/// training data, used to measure accuracy and to pick demo queries.
+/// File: `{ "format": "lineage-queries", "version": 1, "name", "description",
+/// "queries": [ { "index", "label", "pixels" } ] }`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuerySet {
+    pub format: String,
+    pub version: u32,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub queries: Vec<HeldOutQuery>,
+}
+
+impl QuerySet {
+    /// Parse and validate a query-set file's contents.
+    pub fn from_json(text: &str) -> Result<Self> {
+        let set: QuerySet = serde_json::from_str(text)?;
+        if set.format != QUERIES_FORMAT {
+            return Err(Error::DatanetFormat(format!("format is {:?}, expected {QUERIES_FORMAT:?}", set.format)));
+        }
+        if set.version != VERSION {
+            return Err(Error::Version { what: "query set", found: set.version, expected: VERSION });
+        }
+        for (i, q) in set.queries.iter().enumerate() {
+            check_pixels(&q.pixels).map_err(|reason| Error::Contribution { index: i, reason })?;
+            if q.label >= CLASSES {
+                return Err(Error::Contribution { index: i, reason: format!("label {} is not a digit", q.label) });
+            }
+        }
+        Ok(set)
+    }
+
+    /// The query with source index `index`.
+    pub fn get(&self, index: u32) -> Option<&HeldOutQuery> {
+        self.queries.iter().find(|q| q.index == index)
+    }
+}
+
 /// A validated, committed datanet.
 #[derive(Clone, Debug)]
 pub struct Datanet {
@@ -202,6 +259,7 @@ mod tests {
                 contributor: Address::with_last_byte(1 + (i % 3) as u8),
                 licence: "CC0-1.0".into(),
                 payload: DigitPayload { label: (i % 10) as u8, pixels: vec![(i % 17) as u8; 64] },
+                index: None,
             })
             .collect()
     }

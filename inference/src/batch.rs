@@ -187,7 +187,7 @@ mod tests {
         let owners: Vec<usize> = datanet.contributions.iter().map(|c| contributors.binary_search(&c.contributor).unwrap()).collect();
         let labels: Vec<u8> = datanet.contributions.iter().map(|c| c.payload.label).collect();
         let ex = Examples::new(&bm, &images, &labels, &owners, contributors.len()).unwrap();
-        let queries = [0usize, 500, 1795];
+        let queries = [0usize, 500, 1400];
         let q_images: Vec<&[u8]> = queries.iter().map(|i| images[*i]).collect();
         let inf = influence(&bm, &ex, &pixel_tensor(&q_images, &Device::Cpu).unwrap()).unwrap();
         let scores = inf.scores.to_vec2::<f64>().unwrap();

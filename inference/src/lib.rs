@@ -11,7 +11,7 @@ use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{Optimizer, ParamsAdamW};
 use lineage_core::{
     attribution,
-    datanet::Datanet,
+    datanet::{Datanet, QuerySet},
     fixed,
     model::{QuantizedModel, HIDDEN, INPUT, OUTPUT},
 };
@@ -162,12 +162,35 @@ pub fn quantization_report(float: &FloatModel, q: &QuantizedModel, datanet: &Dat
     QuantizationReport { max_logit_error: max_err, agreement: agree as f64 / n, fixed_accuracy: correct as f64 / n }
 }
 
-/// The digits datanet shipped with Lineage (`data/digits-datanet.json`).
+/// The digits datanet shipped with Lineage (`data/digits-datanet.json`):
+/// the training split, sorted by contributor (see `scripts/split-digits.py`).
 pub const DIGITS_DATANET_JSON: &str = include_str!("../../data/digits-datanet.json");
+
+/// The held-out digits queries shipped beside it (`data/digits-heldout.json`):
+/// never training data.
+pub const DIGITS_HELDOUT_JSON: &str = include_str!("../../data/digits-heldout.json");
+
+/// The default demo query: held-out image #1794 (scikit-learn order).
+pub const DEFAULT_QUERY_INDEX: u32 = 1794;
 
 /// Load the shipped digits datanet.
 pub fn digits_datanet() -> Result<Datanet> {
     Ok(Datanet::from_json(DIGITS_DATANET_JSON)?)
+}
+
+/// Load the shipped held-out digits queries.
+pub fn digits_heldout() -> Result<QuerySet> {
+    Ok(QuerySet::from_json(DIGITS_HELDOUT_JSON)?)
+}
+
+/// Accuracy of a quantised model on held-out queries (fixed point, the
+/// arithmetic the circuit proves).
+pub fn heldout_accuracy(q: &QuantizedModel, set: &QuerySet) -> f64 {
+    if set.queries.is_empty() {
+        return 0.0;
+    }
+    let correct = set.queries.iter().filter(|x| attribution::predict(q, &x.pixels) == x.label as usize).count();
+    correct as f64 / set.queries.len() as f64
 }
 
 #[cfg(test)]
@@ -175,9 +198,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn heldout_queries_are_not_training_data() {
+        let d = digits_datanet().unwrap();
+        let h = digits_heldout().unwrap();
+        assert_eq!(d.contributions.len() + h.queries.len(), 1797);
+        let mut idx: Vec<u32> = d.contributions.iter().map(|c| c.index.unwrap()).collect();
+        idx.extend(h.queries.iter().map(|q| q.index));
+        idx.sort();
+        assert_eq!(idx, (0..1797).collect::<Vec<u32>>(), "every image is in exactly one split");
+        assert!(h.queries.iter().all(|q| q.index % 5 == 4));
+        assert!(h.get(DEFAULT_QUERY_INDEX).is_some());
+        // the datanet is sorted by contributor: one contiguous segment each
+        assert!(d.contributions.windows(2).all(|w| w[0].contributor <= w[1].contributor));
+    }
+
+    #[test]
     fn trains_quantizes_and_bounds_fixed_point_error() {
         let d = digits_datanet().unwrap();
-        assert_eq!(d.contributions.len(), 1797);
+        assert_eq!(d.contributions.len(), 1438);
         assert!(d.contributors().len() >= 20);
         let cfg = TrainConfig { epochs: 300, ..Default::default() };
         let m = train(&d, &cfg, &Device::Cpu).unwrap();
@@ -187,5 +225,7 @@ mod tests {
         assert!(r.max_logit_error < 0.1, "max logit error {}", r.max_logit_error);
         assert!(r.agreement > 0.99, "agreement {}", r.agreement);
         assert!(r.fixed_accuracy > 0.9, "accuracy {}", r.fixed_accuracy);
+        let held = heldout_accuracy(&q, &digits_heldout().unwrap());
+        assert!(held > 0.9, "held-out accuracy {held}");
     }
 }

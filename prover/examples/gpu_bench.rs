@@ -39,7 +39,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let datanet = lineage_inference::digits_datanet()?;
     let cfg = lineage_inference::TrainConfig { epochs: 150, ..Default::default() };
     let model = lineage_inference::train(&datanet, &cfg, &candle_core::Device::Cpu)?.quantize()?;
-    let query = datanet.contributions[1795].payload.pixels.clone();
+    let query = lineage_inference::digits_heldout().unwrap().get(lineage_inference::DEFAULT_QUERY_INDEX).unwrap().pixels.clone();
     eprintln!("gpu_bench: model trained in {:.1} s", start.elapsed().as_secs_f64());
 
     let mut last_total = 0.0f64;

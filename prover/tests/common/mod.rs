@@ -10,12 +10,12 @@ pub struct Setup {
     pub claim: Claim,
 }
 
-/// A trained model's attribution of image #1795 over the best window of `batch` examples.
+/// A trained model's attribution of held-out image #1794 over the best window of `batch` examples.
 pub fn prepared(batch: usize, slots: usize) -> pipeline::Prepared {
     let datanet = lineage_inference::digits_datanet().unwrap();
     let cfg = lineage_inference::TrainConfig { epochs: 150, ..Default::default() };
     let model = lineage_inference::train(&datanet, &cfg, &candle_core::Device::Cpu).unwrap().quantize().unwrap();
-    let query = datanet.contributions[1795].payload.pixels.clone();
+    let query = lineage_inference::digits_heldout().unwrap().get(lineage_inference::DEFAULT_QUERY_INDEX).unwrap().pixels.clone();
     pipeline::prepare_best_window(&datanet, &model, &query, batch, slots, 1_000_000).unwrap()
 }
 
