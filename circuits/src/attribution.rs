@@ -11,11 +11,12 @@ use halo2_base::{
     AssignedValue,
     QuantumCell::Constant,
 };
+use crate::chips::forward::{ForwardChip, ForwardInstructions};
 use lineage_core::{
-    datanet::{licence_to_fr, QUERY_TAG},
+    datanet::licence_to_fr,
     field::{fr_from_address, fr_from_u128, Fr},
-    fixed::{FRAC_BITS, LOGIT_BITS, PIXEL_BITS, POOL_BITS, SCALE, SCORE_BITS, TOTAL_BITS},
-    model::{HIDDEN, INPUT, MODEL_TAG, OUTPUT, PARAMS_PER_WORD},
+    fixed::{POOL_BITS, SCALE, SCORE_BITS, TOTAL_BITS},
+    model::{HIDDEN, OUTPUT},
     payout::PAYOUT_TAG,
 };
 use lineage_gadgets::{
@@ -59,72 +60,19 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &CircuitShape, in
     let fp = FixedPointChip::new(&range);
     let ctx = builder.main(0);
     let hasher = HashChip::new(ctx);
+    let fwd = ForwardChip::new(&range, &hasher);
     let s2 = Fr::from((SCALE * SCALE) as u64);
 
-    // ---- 1. model parameters and commitment --------------------------------
-    let params: Vec<_> = input.model.params().map(|q| fp.load_param(ctx, q)).collect();
-    let mut words = vec![ctx.load_constant(Fr::from(MODEL_TAG))];
-    for chunk in params.chunks(PARAMS_PER_WORD) {
-        let limbs: Vec<_> = chunk.iter().map(|p| p.word).collect();
-        words.push(fp.pack(ctx, &limbs, 16));
-    }
-    let model_commitment = hasher.hash(ctx, &words);
-    let signed: Vec<_> = params.iter().map(|p| p.signed).collect();
-    let (w1, rest) = signed.split_at(HIDDEN * INPUT);
-    let (b1, rest) = rest.split_at(HIDDEN);
-    let (w2, b2) = rest.split_at(OUTPUT * HIDDEN);
-    // biases at scale 2^16
-    let b1s: Vec<_> = b1.iter().map(|b| gate.mul(ctx, *b, Constant(Fr::from(SCALE as u64)))).collect();
-    let b2s: Vec<_> = b2.iter().map(|b| gate.mul(ctx, *b, Constant(Fr::from(SCALE as u64)))).collect();
-
-    // hidden layer of one image: pixels p, x = p·2^(F−4)
-    let pixel_scale = Fr::from(1u64 << (FRAC_BITS - 4));
-    let hidden = |ctx: &mut halo2_base::Context<Fr>, px: &[AssignedValue<Fr>]| -> Vec<AssignedValue<Fr>> {
-        (0..HIDDEN)
-            .map(|j| {
-                let row = &w1[j * INPUT..(j + 1) * INPUT];
-                let ip = gate.inner_product(ctx, row.iter().copied(), px.iter().map(|c| halo2_base::QuantumCell::Existing(*c)));
-                let acc = gate.mul_add(ctx, ip, Constant(pixel_scale), b1s[j]);
-                fp.rescale_relu(ctx, acc)
-            })
-            .collect()
-    };
-    let load_image = |ctx: &mut halo2_base::Context<Fr>, pixels: &[u8]| {
-        let px = fp.load_pixels(ctx, pixels);
-        let p0 = fp.pack(ctx, &px[..32], PIXEL_BITS as usize);
-        let p1 = fp.pack(ctx, &px[32..], PIXEL_BITS as usize);
-        (px, p0, p1)
-    };
-
-    // ---- 2. query commitment and forward pass ------------------------------
-    let (qpx, qp0, qp1) = load_image(ctx, &input.query);
-    let tag = ctx.load_constant(Fr::from(QUERY_TAG));
-    let query_commitment = hasher.hash(ctx, &[tag, qp0, qp1]);
-    let hq = hidden(ctx, &qpx);
-    let fq: Vec<_> = (0..OUTPUT)
-        .map(|k| {
-            let ip = gate.inner_product(ctx, w2[k * HIDDEN..(k + 1) * HIDDEN].iter().copied(), hq.iter().map(|c| halo2_base::QuantumCell::Existing(*c)));
-            gate.add(ctx, ip, b2s[k])
-        })
-        .collect();
-
-    // ---- 3. predicted class = argmax (lowest index on ties) ----------------
-    let class = ctx.load_witness(Fr::from(input.predicted as u64));
-    range.check_less_than_safe(ctx, class, OUTPUT as u64);
-    let indicator = gate.idx_to_indicator(ctx, class, OUTPUT);
-    let fc = gate.select_by_indicator(ctx, fq.iter().copied(), indicator.iter().copied());
-    for (k, fk) in fq.iter().enumerate() {
-        // d = f_c − f_k − [k < c] must be ≥ 0
-        let below = range.is_less_than(ctx, Constant(Fr::from(k as u64)), class, 4);
-        let diff = gate.sub(ctx, fc, *fk);
-        let d = gate.sub(ctx, diff, below);
-        range.range_check(ctx, d, LOGIT_BITS as usize);
-    }
+    // ---- 1–3. model commitment, query commitment, forward pass, argmax ------
+    let model = fwd.load_model(ctx, &input.model);
+    let model_commitment = model.commitment;
+    let q = fwd.query(ctx, &model, &input.query, input.predicted);
+    let (query_commitment, hq, class, indicator) = (q.commitment, q.hidden, q.class, q.indicator);
     // last-layer row of the predicted class
     let w2c: Vec<_> = (0..HIDDEN)
-        .map(|j| gate.select_by_indicator(ctx, (0..OUTPUT).map(|k| w2[k * HIDDEN + j]), indicator.iter().copied()))
+        .map(|j| gate.select_by_indicator(ctx, (0..OUTPUT).map(|k| model.w2[k * HIDDEN + j]), indicator.iter().copied()))
         .collect();
-    let b2c = gate.select_by_indicator(ctx, b2s.iter().copied(), indicator.iter().copied());
+    let b2c = gate.select_by_indicator(ctx, model.b2.iter().copied(), indicator.iter().copied());
 
     // ---- 4 & 5. examples: leaves, scores ------------------------------------
     let mut leaves = Vec::with_capacity(shape.batch);
@@ -141,11 +89,11 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &CircuitShape, in
         let licence = ctx.load_witness(licence_to_fr(&ex.licence).unwrap_or(Fr::zero()));
         let label = ctx.load_witness(Fr::from(ex.payload.label as u64));
         range.check_less_than_safe(ctx, label, OUTPUT as u64);
-        let (px, p0, p1) = load_image(ctx, &ex.payload.pixels);
-        first_example_pixel.get_or_insert(px[0]);
-        leaves.push(hasher.hash(ctx, &[addr, licence, label, p0, p1]));
+        let img = fwd.load_image(ctx, &ex.payload.pixels);
+        first_example_pixel.get_or_insert(img.pixels[0]);
+        leaves.push(hasher.hash(ctx, &[addr, licence, label, img.packed[0], img.packed[1]]));
 
-        let hz = hidden(ctx, &px);
+        let hz = fwd.hidden(ctx, &model, &img.pixels);
         let ip = gate.inner_product(ctx, w2c.iter().copied(), hz.iter().map(|c| halo2_base::QuantumCell::Existing(*c)));
         let fcz = gate.add(ctx, ip, b2c);
         let is_c = gate.is_equal(ctx, label, class);
@@ -243,7 +191,7 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &CircuitShape, in
     let instances = vec![datanet_root, model_commitment, query_commitment, class, payout_commitment, window];
     builder.assigned_instances[0].extend(instances.iter().copied());
     Ok(Handles {
-        first_weight: w1[0],
+        first_weight: model.w1[0],
         first_example_pixel: first_example_pixel.expect("batch ≥ 2"),
         scores,
         shares,

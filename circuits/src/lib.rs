@@ -20,10 +20,16 @@
 //!    commitment**.
 //!
 //! Public instance column, in order: see [`PublicInputs::to_instances`].
+//!
+//! The [`query`] circuit is the whole-datanet successor of this window
+//! circuit: it attributes one query over every example of a datanet version
+//! from the version's committed feature table.
 
 mod attribution;
+pub mod chips;
 mod error;
 mod input;
+pub mod query;
 
 pub use attribution::{build_circuit, keygen_circuit, synthesize, Handles};
 pub use halo2_base::AssignedValue;

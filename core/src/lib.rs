@@ -10,6 +10,7 @@
 pub mod attribution;
 pub mod datanet;
 pub mod error;
+pub mod features;
 pub mod field;
 pub mod fixed;
 pub mod merkle;

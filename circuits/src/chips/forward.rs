@@ -1,0 +1,166 @@
+//! The forward-pass stage: model parameters and their commitment, image
+//! commitments, the fixed-point MLP and the argmax.
+
+use halo2_base::{
+    gates::{GateInstructions, RangeChip, RangeInstructions},
+    AssignedValue, Context,
+    QuantumCell::{Constant, Existing},
+};
+use lineage_core::{
+    datanet::QUERY_TAG,
+    field::Fr,
+    fixed::{FRAC_BITS, LOGIT_BITS, PIXEL_BITS, SCALE},
+    model::{QuantizedModel, HIDDEN, INPUT, MODEL_TAG, OUTPUT, PARAMS_PER_WORD},
+};
+use lineage_gadgets::{
+    fixed::{FixedPointChip, FixedPointInstructions},
+    hash::HashChip,
+};
+
+/// A model loaded into the circuit.
+#[derive(Clone, Debug)]
+pub struct LoadedModel {
+    /// Poseidon commitment of the parameters (`QuantizedModel::commitment`).
+    pub commitment: AssignedValue<Fr>,
+    /// Signed layer-1 weights, row-major `[HIDDEN][INPUT]`.
+    pub w1: Vec<AssignedValue<Fr>>,
+    /// Layer-1 biases at scale 2^16.
+    pub b1: Vec<AssignedValue<Fr>>,
+    /// Signed layer-2 weights, row-major `[OUTPUT][HIDDEN]`.
+    pub w2: Vec<AssignedValue<Fr>>,
+    /// Layer-2 biases at scale 2^16.
+    pub b2: Vec<AssignedValue<Fr>>,
+}
+
+/// A loaded image: its pixels and its two packed words.
+#[derive(Clone, Debug)]
+pub struct LoadedImage {
+    pub pixels: Vec<AssignedValue<Fr>>,
+    pub packed: [AssignedValue<Fr>; 2],
+}
+
+/// The query's forward pass.
+#[derive(Clone, Debug)]
+pub struct QueryForward {
+    /// `poseidon(QUERY_TAG, packed pixels)`.
+    pub commitment: AssignedValue<Fr>,
+    pub hidden: Vec<AssignedValue<Fr>>,
+    pub logits: Vec<AssignedValue<Fr>>,
+    /// The predicted class (argmax, ties to the lowest index).
+    pub class: AssignedValue<Fr>,
+    /// One-hot indicator of `class`.
+    pub indicator: Vec<AssignedValue<Fr>>,
+}
+
+/// Instructions of the forward-pass stage.
+pub trait ForwardInstructions {
+    /// Witness every parameter (16 signed bits each) and hash them into the
+    /// model commitment.
+    fn load_model(&self, ctx: &mut Context<Fr>, model: &QuantizedModel) -> LoadedModel;
+    /// Witness an image (pixels `0..=16`) and pack it into two words.
+    fn load_image(&self, ctx: &mut Context<Fr>, pixels: &[u8]) -> LoadedImage;
+    /// Hidden activations (scale 2^8) of loaded pixels.
+    fn hidden(&self, ctx: &mut Context<Fr>, m: &LoadedModel, px: &[AssignedValue<Fr>]) -> Vec<AssignedValue<Fr>>;
+    /// Logits (scale 2^16) of hidden activations.
+    fn logits(&self, ctx: &mut Context<Fr>, m: &LoadedModel, h: &[AssignedValue<Fr>]) -> Vec<AssignedValue<Fr>>;
+    /// Witness `predicted`, constrain it to be the argmax of `logits` (ties
+    /// to the lowest index) and return it with its one-hot indicator.
+    fn classify(&self, ctx: &mut Context<Fr>, logits: &[AssignedValue<Fr>], predicted: usize) -> (AssignedValue<Fr>, Vec<AssignedValue<Fr>>);
+    /// The query: commitment, forward pass and predicted class.
+    fn query(&self, ctx: &mut Context<Fr>, m: &LoadedModel, pixels: &[u8], predicted: usize) -> QueryForward;
+}
+
+/// The forward-pass chip.
+pub struct ForwardChip<'a> {
+    pub range: &'a RangeChip<Fr>,
+    pub fp: FixedPointChip<'a>,
+    pub hasher: &'a HashChip,
+}
+
+impl<'a> ForwardChip<'a> {
+    pub fn new(range: &'a RangeChip<Fr>, hasher: &'a HashChip) -> Self {
+        Self { range, fp: FixedPointChip::new(range), hasher }
+    }
+}
+
+impl ForwardInstructions for ForwardChip<'_> {
+    fn load_model(&self, ctx: &mut Context<Fr>, model: &QuantizedModel) -> LoadedModel {
+        let gate = self.range.gate();
+        let params: Vec<_> = model.params().map(|q| self.fp.load_param(ctx, q)).collect();
+        let mut words = vec![ctx.load_constant(Fr::from(MODEL_TAG))];
+        for chunk in params.chunks(PARAMS_PER_WORD) {
+            let limbs: Vec<_> = chunk.iter().map(|p| p.word).collect();
+            words.push(self.fp.pack(ctx, &limbs, 16));
+        }
+        let commitment = self.hasher.hash(ctx, &words);
+        let signed: Vec<_> = params.iter().map(|p| p.signed).collect();
+        let (w1, rest) = signed.split_at(HIDDEN * INPUT);
+        let (b1, rest) = rest.split_at(HIDDEN);
+        let (w2, b2) = rest.split_at(OUTPUT * HIDDEN);
+        let scale = Constant(Fr::from(SCALE as u64));
+        LoadedModel {
+            commitment,
+            w1: w1.to_vec(),
+            b1: b1.iter().map(|b| gate.mul(ctx, *b, scale)).collect(),
+            w2: w2.to_vec(),
+            b2: b2.iter().map(|b| gate.mul(ctx, *b, scale)).collect(),
+        }
+    }
+
+    fn load_image(&self, ctx: &mut Context<Fr>, pixels: &[u8]) -> LoadedImage {
+        let px = self.fp.load_pixels(ctx, pixels);
+        let p0 = self.fp.pack(ctx, &px[..32], PIXEL_BITS as usize);
+        let p1 = self.fp.pack(ctx, &px[32..], PIXEL_BITS as usize);
+        LoadedImage { pixels: px, packed: [p0, p1] }
+    }
+
+    fn hidden(&self, ctx: &mut Context<Fr>, m: &LoadedModel, px: &[AssignedValue<Fr>]) -> Vec<AssignedValue<Fr>> {
+        let gate = self.range.gate();
+        // pixel p means p/16, i.e. p·2^(F−4) at scale 2^F
+        let pixel_scale = Fr::from(1u64 << (FRAC_BITS - 4));
+        (0..HIDDEN)
+            .map(|j| {
+                let row = &m.w1[j * INPUT..(j + 1) * INPUT];
+                let ip = gate.inner_product(ctx, row.iter().copied(), px.iter().map(|c| Existing(*c)));
+                let acc = gate.mul_add(ctx, ip, Constant(pixel_scale), m.b1[j]);
+                self.fp.rescale_relu(ctx, acc)
+            })
+            .collect()
+    }
+
+    fn logits(&self, ctx: &mut Context<Fr>, m: &LoadedModel, h: &[AssignedValue<Fr>]) -> Vec<AssignedValue<Fr>> {
+        let gate = self.range.gate();
+        (0..OUTPUT)
+            .map(|k| {
+                let ip = gate.inner_product(ctx, m.w2[k * HIDDEN..(k + 1) * HIDDEN].iter().copied(), h.iter().map(|c| Existing(*c)));
+                gate.add(ctx, ip, m.b2[k])
+            })
+            .collect()
+    }
+
+    fn classify(&self, ctx: &mut Context<Fr>, logits: &[AssignedValue<Fr>], predicted: usize) -> (AssignedValue<Fr>, Vec<AssignedValue<Fr>>) {
+        let gate = self.range.gate();
+        let class = ctx.load_witness(Fr::from(predicted as u64));
+        self.range.check_less_than_safe(ctx, class, OUTPUT as u64);
+        let indicator = gate.idx_to_indicator(ctx, class, OUTPUT);
+        let fc = gate.select_by_indicator(ctx, logits.iter().copied(), indicator.iter().copied());
+        for (k, fk) in logits.iter().enumerate() {
+            // d = f_c − f_k − [k < c] must be ≥ 0
+            let below = self.range.is_less_than(ctx, Constant(Fr::from(k as u64)), class, 4);
+            let diff = gate.sub(ctx, fc, *fk);
+            let d = gate.sub(ctx, diff, below);
+            self.range.range_check(ctx, d, LOGIT_BITS as usize);
+        }
+        (class, indicator)
+    }
+
+    fn query(&self, ctx: &mut Context<Fr>, m: &LoadedModel, pixels: &[u8], predicted: usize) -> QueryForward {
+        let img = self.load_image(ctx, pixels);
+        let tag = ctx.load_constant(Fr::from(QUERY_TAG));
+        let commitment = self.hasher.hash(ctx, &[tag, img.packed[0], img.packed[1]]);
+        let hidden = self.hidden(ctx, m, &img.pixels);
+        let logits = self.logits(ctx, m, &hidden);
+        let (class, indicator) = self.classify(ctx, &logits, predicted);
+        QueryForward { commitment, hidden, logits, class, indicator }
+    }
+}

@@ -1,0 +1,197 @@
+//! The per-query circuit: one query attributed over **every** example of a
+//! datanet version, from the version's committed feature table.
+//!
+//! The feature table (`lineage_core::features`) is not a witness: it is a
+//! fixed column of this circuit, laid out vertically (`WIDTH` rows per
+//! example), so its KZG commitment is part of the verifying key. A key is
+//! therefore specific to one (datanet version, model) pair and covers all of
+//! its examples by construction: no window, no choice of examples, no tail
+//! left out. Examples beyond the table (up to the shape's capacity) are zero
+//! rows: score 0, no segment.
+//!
+//! Stages (each a chip in [`crate::chips`]):
+//!
+//! 1. **forward** — the model parameters hash to the public model
+//!    commitment; the query pixels hash to the public query commitment; the
+//!    fixed-point forward pass; the public predicted class is the argmax;
+//! 2. **score** — every row's score `r[c]·(⟨h_q, h⟩ + S²)` from its fixed
+//!    features, and its positive part;
+//! 3. **split** — running totals, the cumulative-floor split of the public
+//!    pool per contributor segment, and the payout digest at the public
+//!    challenge.
+//!
+//! Public instance column, in order: see [`QueryPublic::to_instances`].
+//!
+//! Cell layout of the feature column (one column, equality enabled, used only
+//! through copy constraints into the stages):
+//!
+//! ```text
+//!  row         features
+//!  28·i + 0    h_i[0]      ┐
+//!  …                       │ hidden activations
+//!  28·i + 15   h_i[15]     ┘
+//!  28·i + 16   r_i[0]      ┐
+//!  …                       │ residual vector
+//!  28·i + 25   r_i[9]      ┘
+//!  28·i + 26   a_i           contributor address
+//!  28·i + 27   e_i           end of segment
+//! ```
+
+mod circuit;
+
+pub use circuit::{QueryCircuit, QueryConfig, QueryHandles};
+
+use crate::{Error, Result};
+use lineage_core::{
+    features::{self, FeatureTable, WholeAttribution, WIDTH},
+    field::{fr_to_u128, fr_from_u128, Fr},
+    model::QuantizedModel,
+    payout::{self, Payout},
+};
+use serde::{Deserialize, Serialize};
+
+/// Number of public inputs of the per-query circuit.
+pub const QUERY_INSTANCES: usize = 6;
+/// Most examples one per-query circuit may cover.
+pub const MAX_CAPACITY: usize = 1 << 16;
+/// Smallest `k` the per-query circuit uses.
+pub const MIN_QUERY_K: u32 = 12;
+
+/// Everything that fixes the per-query circuit's constraint system, apart
+/// from the feature column's values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueryShape {
+    /// Examples the circuit covers (the datanet version's example count, or
+    /// more: extra rows are zero).
+    pub capacity: usize,
+    /// log2 of the number of rows.
+    pub k: u32,
+    /// Bits of the range-check lookup table.
+    pub lookup_bits: usize,
+}
+
+impl QueryShape {
+    /// A shape for `capacity` examples with a `k` that fits: the feature
+    /// column needs `WIDTH·capacity` rows, and the stages about 300 advice
+    /// cells per example, spread over at most about eight columns.
+    pub fn new(capacity: usize) -> Result<Self> {
+        if capacity == 0 || capacity > MAX_CAPACITY {
+            return Err(Error::Shape(format!("capacity {capacity} is outside 1..={MAX_CAPACITY}")));
+        }
+        let rows_needed = WIDTH * capacity + 64;
+        let cells = 300 * capacity + 60_000;
+        let mut k = MIN_QUERY_K;
+        while (1usize << k) < rows_needed || (1usize << k) * 8 < cells {
+            k += 1;
+        }
+        Self::with_k(capacity, k)
+    }
+
+    /// A shape at an explicit `k` (for measurements).
+    pub fn with_k(capacity: usize, k: u32) -> Result<Self> {
+        if capacity == 0 || capacity > MAX_CAPACITY {
+            return Err(Error::Shape(format!("capacity {capacity} is outside 1..={MAX_CAPACITY}")));
+        }
+        if !(MIN_QUERY_K..=crate::MAX_K).contains(&k) || (1usize << k) < WIDTH * capacity + 64 {
+            return Err(Error::Shape(format!("k = {k} cannot hold {capacity} examples")));
+        }
+        Ok(Self { capacity, k, lookup_bits: (k - 1) as usize })
+    }
+}
+
+/// The public inputs of one per-query proof.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueryPublic {
+    pub model_commitment: Fr,
+    pub query_commitment: Fr,
+    pub predicted_class: u64,
+    pub pool: u128,
+    /// `lineage_core::features::payout_challenge` of the claim.
+    pub challenge: Fr,
+    /// `lineage_core::features::payout_digest` of the payout list.
+    pub digest: Fr,
+}
+
+impl QueryPublic {
+    /// The instance column: `[model_commitment, query_commitment,
+    /// predicted_class, pool, challenge, digest]`.
+    pub fn to_instances(&self) -> Vec<Fr> {
+        vec![
+            self.model_commitment,
+            self.query_commitment,
+            Fr::from(self.predicted_class),
+            fr_from_u128(self.pool),
+            self.challenge,
+            self.digest,
+        ]
+    }
+
+    /// Parse an instance column (exactly [`QUERY_INSTANCES`] values; the
+    /// class and the pool must be small integers).
+    pub fn from_instances(v: &[Fr]) -> Option<Self> {
+        if v.len() != QUERY_INSTANCES {
+            return None;
+        }
+        let class = fr_to_u128(&v[2]).and_then(|u| u64::try_from(u).ok())?;
+        Some(Self {
+            model_commitment: v[0],
+            query_commitment: v[1],
+            predicted_class: class,
+            pool: fr_to_u128(&v[3])?,
+            challenge: v[4],
+            digest: v[5],
+        })
+    }
+}
+
+/// The full witness of one per-query proof (the feature table is the fixed
+/// column, not a witness).
+#[derive(Clone, Debug)]
+pub struct QueryInput {
+    pub model: QuantizedModel,
+    pub query: Vec<u8>,
+    pub predicted: usize,
+    pub pool: u128,
+    pub challenge: Fr,
+    /// The native attribution the proof re-computes.
+    pub attribution: WholeAttribution,
+    /// One payout per segment, in row order.
+    pub payouts: Vec<Payout>,
+}
+
+impl QueryInput {
+    /// Attribute `query` over `table` natively and assemble the witness of a
+    /// claim on request `request_id` paying `pool`.
+    pub fn new(model: &QuantizedModel, table: &FeatureTable, query: &[u8], pool: u128, request_id: alloy_primitives::U256) -> Result<Self> {
+        let attribution = features::attribute(model, table, query)?;
+        let payouts = payout::split(pool, &attribution.segments)?;
+        let challenge = features::payout_challenge(request_id, pool, &payouts);
+        Ok(Self { model: model.clone(), query: query.to_vec(), predicted: attribution.predicted, pool, challenge, attribution, payouts })
+    }
+
+    /// The public inputs this witness proves.
+    pub fn public(&self) -> Result<QueryPublic> {
+        Ok(QueryPublic {
+            model_commitment: self.model.commitment(),
+            query_commitment: lineage_core::datanet::query_commitment(&self.query)?,
+            predicted_class: self.predicted as u64,
+            pool: self.pool,
+            challenge: self.challenge,
+            digest: features::payout_digest(self.challenge, &self.payouts),
+        })
+    }
+
+    /// A structurally valid witness used only to fix the constraint system
+    /// during key generation (its values are never proven).
+    pub fn keygen_placeholder() -> Self {
+        Self {
+            model: QuantizedModel { w1: vec![0; 1024], b1: vec![0; 16], w2: vec![0; 160], b2: vec![0; 10] },
+            query: vec![0; 64],
+            predicted: 0,
+            pool: 0,
+            challenge: Fr::zero(),
+            attribution: WholeAttribution { predicted: 0, hidden: [0; 16], logits: [0; 10], scores: vec![], segments: vec![] },
+            payouts: vec![],
+        }
+    }
+}

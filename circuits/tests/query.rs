@@ -1,0 +1,192 @@
+//! MockProver tests of the per-query (whole-datanet) circuit: a valid witness
+//! passes and reproduces the native scores and payouts; a changed feature
+//! entry, a skipped or duplicated example, a moved segment boundary, a
+//! tampered score, share or total, and every public input fail with the
+//! exact expected failure.
+
+use alloy_primitives::U256;
+use lineage_circuits::{
+    halo2_base::halo2_proofs::plonk::Assigned,
+    halo2_proofs::dev::{MockProver, VerifyFailure},
+    query::{QueryCircuit, QueryHandles, QueryInput, QueryPublic, QueryShape},
+    AssignedValue, CircuitBuilderStage, Fr,
+};
+use lineage_core::{
+    datanet::Datanet,
+    features::{FeatureTable, END_OFFSET, WIDTH},
+    field::fr_from_u128,
+    model::QuantizedModel,
+};
+use std::sync::OnceLock;
+
+const POOL: u128 = 5_000_000_000_000_000_000;
+
+struct Fixture {
+    datanet: Datanet,
+    model: QuantizedModel,
+    table: FeatureTable,
+    shape: QueryShape,
+    query: Vec<u8>,
+    input: QueryInput,
+    public: QueryPublic,
+}
+
+/// Every 22nd example of the digits datanet (several contributors, still
+/// sorted), a trained model and a held-out query.
+fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let full = lineage_inference::digits_datanet().unwrap();
+        let cfg = lineage_inference::TrainConfig { epochs: 150, ..Default::default() };
+        let model = lineage_inference::train(&full, &cfg, &candle_core::Device::Cpu).unwrap().quantize().unwrap();
+        let subset = full.contributions.iter().step_by(22).cloned().collect();
+        let datanet = Datanet::new("subset".into(), subset).unwrap();
+        let table = FeatureTable::build(&model, &datanet).unwrap();
+        assert!(table.segments() >= 5, "the fixture spans several contributors");
+        let shape = QueryShape::new(table.len() + 2).unwrap(); // two zero rows after the table
+        let query = lineage_inference::digits_heldout().unwrap().get(1789).unwrap().pixels.clone();
+        let input = QueryInput::new(&model, &table, &query, POOL, U256::from(7)).unwrap();
+        let public = input.public().unwrap();
+        Fixture { datanet, model, table, shape, query, input, public }
+    })
+}
+
+fn build(table: &FeatureTable, input: &QueryInput) -> (QueryCircuit, QueryHandles) {
+    QueryCircuit::build(CircuitBuilderStage::Mock, &fixture().shape, table, input, None).unwrap()
+}
+
+fn verify(circuit: &QueryCircuit, instances: Vec<Fr>) -> Result<(), Vec<VerifyFailure>> {
+    MockProver::run(circuit.shape.k, circuit, vec![instances]).unwrap().verify()
+}
+
+fn tamper(circuit: &mut QueryCircuit, cell: AssignedValue<Fr>) {
+    let offset = cell.cell.unwrap().offset;
+    let ctx = circuit.builder.main(0);
+    let old = ctx.advice[offset].evaluate();
+    ctx.advice[offset] = Assigned::Trivial(old + Fr::one());
+}
+
+fn gate_failure(errs: &[VerifyFailure]) -> bool {
+    errs.iter().any(|e| matches!(e, VerifyFailure::ConstraintNotSatisfied { .. }))
+}
+
+/// A broken copy between an advice cell and the feature column.
+fn feature_copy_failure(errs: &[VerifyFailure]) -> bool {
+    errs.iter().any(|e| matches!(e, VerifyFailure::Permutation { .. }) && e.to_string().contains("Column('Fixed'"))
+}
+
+fn instance_failure(errs: &[VerifyFailure], row: usize) -> bool {
+    errs.iter().any(|e| {
+        matches!(e, VerifyFailure::Permutation { .. }) && {
+            let s = e.to_string();
+            s.contains("Column('Instance', 0") && s.ends_with(&format!("on row {row})"))
+        }
+    })
+}
+
+#[test]
+fn valid_witness_passes_and_matches_the_native_split() {
+    let f = fixture();
+    let (circuit, h) = build(&f.table, &f.input);
+    assert_eq!(verify(&circuit, f.public.to_instances()), Ok(()));
+    for (i, s) in f.input.attribution.scores.iter().enumerate() {
+        assert_eq!(*h.scores[i].value(), lineage_core::field::fr_from_i128(*s), "score {i}");
+    }
+    // zero rows after the table score 0
+    assert_eq!(*h.scores[f.table.len()].value(), Fr::zero());
+    let ends: Vec<usize> = (0..f.table.len()).filter(|i| f.table.rows[*i].end).collect();
+    assert_eq!(ends.len(), f.input.payouts.len());
+    for (e, p) in ends.iter().zip(&f.input.payouts) {
+        assert_eq!(*h.shares[*e].value(), fr_from_u128(p.amount_wei));
+    }
+    assert_eq!(f.input.payouts.iter().map(|p| p.amount_wei).sum::<u128>(), POOL);
+    assert_eq!(*h.total.value(), fr_from_u128(f.input.attribution.total()));
+    // every example of the datanet is covered, with its own contributor
+    assert_eq!(f.input.attribution.scores.len(), f.datanet.contributions.len());
+    let _ = (&f.model, &f.query);
+}
+
+#[test]
+fn changed_feature_entry_breaks_its_copy() {
+    let f = fixture();
+    for j in [0, 17, WIDTH * 3 + 5, WIDTH * 4 + END_OFFSET] {
+        let (mut circuit, _) = build(&f.table, &f.input);
+        circuit.column[j] += Fr::one();
+        let errs = verify(&circuit, f.public.to_instances()).unwrap_err();
+        assert!(feature_copy_failure(&errs), "entry {j}: {errs:?}");
+    }
+}
+
+/// A witness computed from `other` checked against the key's real table:
+/// the proof a prover would make by leaving out, repeating or regrouping
+/// examples.
+fn other_table_fails(other: FeatureTable) {
+    let f = fixture();
+    let input = QueryInput::new(&f.model, &other, &f.query, POOL, U256::from(7)).unwrap();
+    let (mut circuit, _) = build(&other, &input);
+    circuit.column = f.table.column(f.shape.capacity).unwrap();
+    let errs = verify(&circuit, input.public().unwrap().to_instances()).unwrap_err();
+    assert!(feature_copy_failure(&errs), "{errs:?}");
+}
+
+#[test]
+fn skipped_example_fails() {
+    let mut t = fixture().table.clone();
+    t.rows.remove(3);
+    other_table_fails(t);
+}
+
+#[test]
+fn duplicated_example_fails() {
+    let mut t = fixture().table.clone();
+    let r = t.rows[2];
+    t.rows[3] = r;
+    other_table_fails(t);
+}
+
+#[test]
+fn moved_segment_boundary_fails() {
+    let t0 = &fixture().table;
+    let mut t = t0.clone();
+    let e = (0..t.len()).find(|i| t.rows[*i].end).unwrap();
+    t.rows[e].end = false;
+    t.rows[e + 1].end = true;
+    other_table_fails(t);
+}
+
+#[test]
+fn tampered_score_share_or_total_fails_its_gate() {
+    let f = fixture();
+    let pick: [fn(&QueryHandles) -> AssignedValue<Fr>; 3] = [|h| h.scores[1], |h| h.shares[4], |h| h.total];
+    for (n, p) in pick.iter().enumerate() {
+        let (mut circuit, h) = build(&f.table, &f.input);
+        tamper(&mut circuit, p(&h));
+        let errs = verify(&circuit, f.public.to_instances()).unwrap_err();
+        assert!(gate_failure(&errs), "case {n}: {errs:?}");
+    }
+}
+
+#[test]
+fn every_public_input_is_bound() {
+    let f = fixture();
+    let (circuit, _) = build(&f.table, &f.input);
+    for row in 0..lineage_circuits::query::QUERY_INSTANCES {
+        let mut inst = f.public.to_instances();
+        inst[row] += Fr::one();
+        let errs = verify(&circuit, inst).unwrap_err();
+        assert!(instance_failure(&errs, row), "row {row}: {errs:?}");
+    }
+}
+
+#[test]
+fn a_claim_paying_another_list_has_another_digest() {
+    let f = fixture();
+    let mut payouts = f.input.payouts.clone();
+    payouts[0].amount_wei ^= 1;
+    let d = lineage_core::features::payout_digest(f.input.challenge, &payouts);
+    assert_ne!(d, f.public.digest);
+    let (circuit, _) = build(&f.table, &f.input);
+    let mut inst = f.public.to_instances();
+    inst[5] = d;
+    assert!(instance_failure(&verify(&circuit, inst).unwrap_err(), 5));
+}

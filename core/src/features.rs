@@ -1,0 +1,277 @@
+//! The feature table: everything per training example that a query does not
+//! change, computed once per (datanet version, model) — and the whole-datanet
+//! attribution and payout digest computed from it.
+//!
+//! Row `i` of the table describes example `i` of the datanet (file order):
+//!
+//! | entries | meaning | bound |
+//! |---|---|---|
+//! | `h[0..16]` | hidden activations of the example (scale 2^8) | `0 ≤ h < 2^24` |
+//! | `r[0..10]` | residual vector `r_k = [y = k]·S² − f_k(z)` (scale 2^16) | `|r| < 2^48` |
+//! | `a` | contributor address as an integer | `0 < a < 2^160` |
+//! | `e` | 1 if the example ends its contributor's segment, else 0 | bit |
+//!
+//! A *segment* is a maximal run of consecutive examples with one
+//! contributor; `e_i = 1` iff `i = n − 1` or `a_{i+1} ≠ a_i`. A datanet
+//! sorted by contributor has exactly one segment per contributor.
+//!
+//! The table is laid out *vertically*, [`WIDTH`] field elements per example
+//! ([`FeatureTable::column`]): entry `j` of example `i` is element
+//! `WIDTH·i + j`, in the order `h, r, a, e`; negative residuals are field
+//! negatives.
+//!
+//! **Score** of example `i` for a query with hidden activations `h_q` and
+//! predicted class `c`: `s_i = r_i[c] · (⟨h_q, h_i⟩ + S²)` — exactly
+//! [`crate::attribution::score`] (TracIn, last layer).
+//!
+//! **Split**: with `P_i = Σ_{j ≤ i} max(s_j, 0)` and `T = P_{n−1} > 0`, the
+//! segment ending at row `i` receives `⌊pool·P_i/T⌋ − ⌊pool·P_{i'}/T⌋` where
+//! `i'` is the end row of the previous segment (`⌊…⌋ = 0` before the
+//! first) — the cumulative-floor split of [`crate::payout`] over segments in
+//! row order. Shares sum exactly to the pool.
+//!
+//! **Payout digest**: the payout list `(a_s, m_s)`, `s = 0, 1, …`, is bound
+//! to a claim by `D(γ) = Σ_s a_s·γ^{2s+1} + m_s·γ^{2s+2}` at a challenge `γ`
+//! that hashes the list itself, the pool and the request
+//! ([`payout_challenge`]). Two different lists (addresses nonzero) are
+//! different polynomials in `γ`, so they agree at a challenge derived from
+//! one of them only with probability `≤ (2C + 2)/r`.
+
+use crate::{
+    attribution,
+    datanet::Datanet,
+    field::{fr_from_address, fr_from_i128, fr_from_u128, Fr},
+    fixed::SCALE,
+    model::{QuantizedModel, HIDDEN, OUTPUT},
+    payout::Payout,
+    Error, Result,
+};
+use alloy_primitives::{keccak256, Address, U256};
+use ff::Field;
+
+/// Field elements per example in the vertical layout.
+pub const WIDTH: usize = HIDDEN + OUTPUT + 2;
+/// Offset of the residual vector in a row.
+pub const RESIDUAL_OFFSET: usize = HIDDEN;
+/// Offset of the contributor address in a row.
+pub const ADDRESS_OFFSET: usize = HIDDEN + OUTPUT;
+/// Offset of the end-of-segment flag in a row.
+pub const END_OFFSET: usize = HIDDEN + OUTPUT + 1;
+/// Domain tag of the payout challenge.
+pub const CHALLENGE_TAG: &[u8] = b"lineage-payout-digest-v1";
+
+/// The query-independent features of one example.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FeatureRow {
+    pub hidden: [i64; HIDDEN],
+    pub residual: [i64; OUTPUT],
+    pub contributor: Address,
+    pub end: bool,
+}
+
+impl FeatureRow {
+    /// The row's [`WIDTH`] field elements.
+    pub fn to_fields(&self) -> [Fr; WIDTH] {
+        let mut v = [Fr::ZERO; WIDTH];
+        for (j, h) in self.hidden.iter().enumerate() {
+            v[j] = Fr::from(*h as u64);
+        }
+        for (k, r) in self.residual.iter().enumerate() {
+            v[RESIDUAL_OFFSET + k] = fr_from_i128(*r as i128);
+        }
+        v[ADDRESS_OFFSET] = fr_from_address(&self.contributor);
+        v[END_OFFSET] = Fr::from(self.end as u64);
+        v
+    }
+}
+
+/// The feature table of a (datanet, model) pair.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FeatureTable {
+    pub rows: Vec<FeatureRow>,
+}
+
+impl FeatureTable {
+    /// Compute the table of `datanet` under `model`.
+    pub fn build(model: &QuantizedModel, datanet: &Datanet) -> Result<Self> {
+        model.validate()?;
+        let s2 = SCALE * SCALE;
+        let n = datanet.contributions.len();
+        let rows = datanet
+            .contributions
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let hidden = attribution::hidden(model, &c.payload.pixels);
+                let f = attribution::logits(model, &hidden);
+                let mut residual = [0i64; OUTPUT];
+                for k in 0..OUTPUT {
+                    residual[k] = if c.payload.label as usize == k { s2 } else { 0 } - f[k];
+                }
+                let end = i + 1 == n || datanet.contributions[i + 1].contributor != c.contributor;
+                FeatureRow { hidden, residual, contributor: c.contributor, end }
+            })
+            .collect();
+        Ok(Self { rows })
+    }
+
+    /// Number of examples.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The vertical column: [`WIDTH`] elements per example, then zeros up to
+    /// `capacity` examples.
+    pub fn column(&self, capacity: usize) -> Result<Vec<Fr>> {
+        if self.rows.len() > capacity {
+            return Err(Error::DatanetFormat(format!("{} examples exceed the capacity of {capacity}", self.rows.len())));
+        }
+        let mut v = Vec::with_capacity(capacity * WIDTH);
+        for r in &self.rows {
+            v.extend(r.to_fields());
+        }
+        v.resize(capacity * WIDTH, Fr::ZERO);
+        Ok(v)
+    }
+
+    /// Number of segments (payout entries of every claim).
+    pub fn segments(&self) -> usize {
+        self.rows.iter().filter(|r| r.end).count()
+    }
+}
+
+/// A query's attribution over every example of a feature table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WholeAttribution {
+    pub predicted: usize,
+    pub hidden: [i64; HIDDEN],
+    pub logits: [i64; OUTPUT],
+    /// One score per example.
+    pub scores: Vec<i128>,
+    /// Per segment, in row order: its contributor and positive-influence total.
+    pub segments: Vec<(Address, u128)>,
+}
+
+impl WholeAttribution {
+    /// Positive-influence total over all examples.
+    pub fn total(&self) -> u128 {
+        self.segments.iter().map(|(_, t)| *t).sum()
+    }
+}
+
+/// Attribute `query` over every example of `table` (model `model`).
+pub fn attribute(model: &QuantizedModel, table: &FeatureTable, query: &[u8]) -> Result<WholeAttribution> {
+    crate::datanet::check_pixels(query).map_err(|reason| Error::Contribution { index: 0, reason })?;
+    let hq = attribution::hidden(model, query);
+    let fq = attribution::logits(model, &hq);
+    let c = attribution::argmax(&fq);
+    let s2 = (SCALE * SCALE) as i128;
+    let mut scores = Vec::with_capacity(table.len());
+    let mut segments = Vec::new();
+    let mut acc = 0u128;
+    for row in &table.rows {
+        let dot: i128 = (0..HIDDEN).map(|j| hq[j] as i128 * row.hidden[j] as i128).sum::<i128>() + s2;
+        let s = row.residual[c] as i128 * dot;
+        scores.push(s);
+        acc += s.max(0) as u128;
+        if row.end {
+            segments.push((row.contributor, acc));
+            acc = 0;
+        }
+    }
+    Ok(WholeAttribution { predicted: c, hidden: hq, logits: fq, scores, segments })
+}
+
+/// The payout challenge `γ` of a claim: keccak256 of
+/// `CHALLENGE_TAG ‖ request_id (32 B) ‖ pool (32 B) ‖ (address (20 B) ‖ amount (32 B))*`,
+/// top three bits cleared (so it is a canonical field element).
+pub fn payout_challenge(request_id: U256, pool: u128, payouts: &[Payout]) -> Fr {
+    let mut bytes = Vec::with_capacity(CHALLENGE_TAG.len() + 64 + payouts.len() * 52);
+    bytes.extend_from_slice(CHALLENGE_TAG);
+    bytes.extend_from_slice(&request_id.to_be_bytes::<32>());
+    bytes.extend_from_slice(&U256::from(pool).to_be_bytes::<32>());
+    for p in payouts {
+        bytes.extend_from_slice(p.contributor.as_slice());
+        bytes.extend_from_slice(&U256::from(p.amount_wei).to_be_bytes::<32>());
+    }
+    let mut h = keccak256(&bytes).0;
+    h[0] &= 0x1f;
+    crate::field::fr_from_be_bytes(&h).expect("below 2^253")
+}
+
+/// The payout digest `D(γ) = Σ_s a_s·γ^{2s+1} + m_s·γ^{2s+2}`.
+pub fn payout_digest(challenge: Fr, payouts: &[Payout]) -> Fr {
+    let mut d = Fr::ZERO;
+    let mut pw = challenge;
+    for p in payouts {
+        d += fr_from_address(&p.contributor) * pw;
+        pw *= challenge;
+        d += fr_from_u128(p.amount_wei) * pw;
+        pw *= challenge;
+    }
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::datanet::{Contribution, DigitPayload};
+
+    fn model() -> QuantizedModel {
+        let w = |n: usize, m: i32| (0..n).map(|i| ((i as i32 * 37 + m) % 201) - 100).collect::<Vec<_>>();
+        QuantizedModel { w1: w(1024, 3), b1: w(16, 5), w2: w(160, 7), b2: w(10, 11) }
+    }
+
+    fn datanet() -> Datanet {
+        let c = (0..12)
+            .map(|i| Contribution {
+                contributor: Address::with_last_byte(1 + (i / 5) as u8),
+                licence: "CC0-1.0".into(),
+                payload: DigitPayload { label: (i % 10) as u8, pixels: (0..64).map(|p| ((p * 7 + i * 3) % 17) as u8).collect() },
+                index: None,
+            })
+            .collect();
+        Datanet::new("t".into(), c).unwrap()
+    }
+
+    #[test]
+    fn table_scores_equal_the_reference_scores() {
+        let (m, d) = (model(), datanet());
+        let t = FeatureTable::build(&m, &d).unwrap();
+        assert_eq!(t.segments(), 3);
+        assert_eq!(t.rows.iter().map(|r| r.end).collect::<Vec<_>>().iter().filter(|e| **e).count(), 3);
+        assert!(t.rows[4].end && t.rows[9].end && t.rows[11].end);
+        let q: Vec<u8> = (0..64).map(|p| (p % 17) as u8).collect();
+        let a = attribute(&m, &t, &q).unwrap();
+        let hq = attribution::hidden(&m, &q);
+        for (i, c) in d.contributions.iter().enumerate() {
+            assert_eq!(a.scores[i], attribution::score(&m, &hq, a.predicted, &c.payload));
+        }
+        let col = t.column(16).unwrap();
+        assert_eq!(col.len(), 16 * WIDTH);
+        assert_eq!(col[WIDTH * 11 + END_OFFSET], Fr::ONE);
+        assert_eq!(col[WIDTH * 12], Fr::ZERO);
+        assert!(t.column(11).is_err());
+    }
+
+    #[test]
+    fn digest_binds_every_entry() {
+        let a = |b| Address::with_last_byte(b);
+        let list = vec![Payout { contributor: a(1), amount_wei: 5 }, Payout { contributor: a(2), amount_wei: 7 }];
+        let g = payout_challenge(U256::from(1), 12, &list);
+        let d = payout_digest(g, &list);
+        let mut swapped = list.clone();
+        swapped.swap(0, 1);
+        assert_ne!(payout_digest(g, &swapped), d);
+        let mut more = list.clone();
+        more[1].amount_wei += 1;
+        assert_ne!(payout_digest(g, &more), d);
+        assert_ne!(payout_challenge(U256::from(2), 12, &list), g);
+        assert_ne!(payout_challenge(U256::from(1), 13, &list), g);
+    }
+}
