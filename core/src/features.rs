@@ -1,6 +1,6 @@
 //! The feature table: everything per training example that a query does not
 //! change, computed once per (datanet version, model) — and the whole-datanet
-//! attribution and payout digest computed from it.
+//! attribution and segment digest computed from it.
 //!
 //! Row `i` of the table describes example `i` of the datanet (file order):
 //!
@@ -24,18 +24,17 @@
 //! predicted class `c`: `s_i = r_i[c] · (⟨h_q, h_i⟩ + S²)` — exactly
 //! [`crate::attribution::score`] (TracIn, last layer).
 //!
-//! **Split**: with `P_i = Σ_{j ≤ i} max(s_j, 0)` and `T = P_{n−1} > 0`, the
-//! segment ending at row `i` receives `⌊pool·P_i/T⌋ − ⌊pool·P_{i'}/T⌋` where
-//! `i'` is the end row of the previous segment (`⌊…⌋ = 0` before the
-//! first) — the cumulative-floor split of [`crate::payout`] over segments in
-//! row order. Shares sum exactly to the pool.
+//! **Segment totals**: `t_s = Σ max(s_i, 0)` over the rows of segment `s`.
+//! The proof outputs the list `(a_s, t_s)` in row order; the payouts are its
+//! cumulative-floor split ([`crate::payout::split`]), a public function of
+//! the list and the pool that the chain and the auditor compute natively.
 //!
-//! **Payout digest**: the payout list `(a_s, m_s)`, `s = 0, 1, …`, is bound
-//! to a claim by `D(γ) = Σ_s a_s·γ^{2s+1} + m_s·γ^{2s+2}` at a challenge `γ`
-//! that hashes the list itself, the pool and the request
-//! ([`payout_challenge`]). Two different lists (addresses nonzero) are
-//! different polynomials in `γ`, so they agree at a challenge derived from
-//! one of them only with probability `≤ (2C + 2)/r`.
+//! **Digest**: the list is bound to a claim by
+//! `D(γ) = Σ_s a_s·γ^{2s+1} + t_s·γ^{2s+2}` at a challenge `γ` that hashes
+//! the list itself, the pool and the request ([`segment_challenge`]). Two
+//! different lists (addresses nonzero, totals below 2^128) are different
+//! polynomials in `γ`, so they agree at a challenge derived from one of them
+//! only with probability `≤ (2C + 2)/r`.
 
 use crate::{
     attribution,
@@ -43,7 +42,6 @@ use crate::{
     field::{fr_from_address, fr_from_i128, fr_from_u128, Fr},
     fixed::SCALE,
     model::{QuantizedModel, HIDDEN, OUTPUT},
-    payout::Payout,
     Error, Result,
 };
 use alloy_primitives::{keccak256, Address, U256};
@@ -57,8 +55,8 @@ pub const RESIDUAL_OFFSET: usize = HIDDEN;
 pub const ADDRESS_OFFSET: usize = HIDDEN + OUTPUT;
 /// Offset of the end-of-segment flag in a row.
 pub const END_OFFSET: usize = HIDDEN + OUTPUT + 1;
-/// Domain tag of the payout challenge.
-pub const CHALLENGE_TAG: &[u8] = b"lineage-payout-digest-v1";
+/// Domain tag of the segment challenge.
+pub const CHALLENGE_TAG: &[u8] = b"lineage-segment-digest-v1";
 
 /// The query-independent features of one example.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -187,31 +185,31 @@ pub fn attribute(model: &QuantizedModel, table: &FeatureTable, query: &[u8]) -> 
     Ok(WholeAttribution { predicted: c, hidden: hq, logits: fq, scores, segments })
 }
 
-/// The payout challenge `γ` of a claim: keccak256 of
-/// `CHALLENGE_TAG ‖ request_id (32 B) ‖ pool (32 B) ‖ (address (20 B) ‖ amount (32 B))*`,
+/// The challenge `γ` of a claim: keccak256 of
+/// `CHALLENGE_TAG ‖ request_id (32 B) ‖ pool (32 B) ‖ (address (20 B) ‖ total (32 B))*`,
 /// top three bits cleared (so it is a canonical field element).
-pub fn payout_challenge(request_id: U256, pool: u128, payouts: &[Payout]) -> Fr {
-    let mut bytes = Vec::with_capacity(CHALLENGE_TAG.len() + 64 + payouts.len() * 52);
+pub fn segment_challenge(request_id: U256, pool: u128, segments: &[(Address, u128)]) -> Fr {
+    let mut bytes = Vec::with_capacity(CHALLENGE_TAG.len() + 64 + segments.len() * 52);
     bytes.extend_from_slice(CHALLENGE_TAG);
     bytes.extend_from_slice(&request_id.to_be_bytes::<32>());
     bytes.extend_from_slice(&U256::from(pool).to_be_bytes::<32>());
-    for p in payouts {
-        bytes.extend_from_slice(p.contributor.as_slice());
-        bytes.extend_from_slice(&U256::from(p.amount_wei).to_be_bytes::<32>());
+    for (a, t) in segments {
+        bytes.extend_from_slice(a.as_slice());
+        bytes.extend_from_slice(&U256::from(*t).to_be_bytes::<32>());
     }
     let mut h = keccak256(&bytes).0;
     h[0] &= 0x1f;
     crate::field::fr_from_be_bytes(&h).expect("below 2^253")
 }
 
-/// The payout digest `D(γ) = Σ_s a_s·γ^{2s+1} + m_s·γ^{2s+2}`.
-pub fn payout_digest(challenge: Fr, payouts: &[Payout]) -> Fr {
+/// The segment digest `D(γ) = Σ_s a_s·γ^{2s+1} + t_s·γ^{2s+2}`.
+pub fn segment_digest(challenge: Fr, segments: &[(Address, u128)]) -> Fr {
     let mut d = Fr::ZERO;
     let mut pw = challenge;
-    for p in payouts {
-        d += fr_from_address(&p.contributor) * pw;
+    for (a, t) in segments {
+        d += fr_from_address(a) * pw;
         pw *= challenge;
-        d += fr_from_u128(p.amount_wei) * pw;
+        d += fr_from_u128(*t) * pw;
         pw *= challenge;
     }
     d
@@ -262,16 +260,16 @@ mod tests {
     #[test]
     fn digest_binds_every_entry() {
         let a = |b| Address::with_last_byte(b);
-        let list = vec![Payout { contributor: a(1), amount_wei: 5 }, Payout { contributor: a(2), amount_wei: 7 }];
-        let g = payout_challenge(U256::from(1), 12, &list);
-        let d = payout_digest(g, &list);
+        let list = vec![(a(1), 5u128), (a(2), 7)];
+        let g = segment_challenge(U256::from(1), 12, &list);
+        let d = segment_digest(g, &list);
         let mut swapped = list.clone();
         swapped.swap(0, 1);
-        assert_ne!(payout_digest(g, &swapped), d);
+        assert_ne!(segment_digest(g, &swapped), d);
         let mut more = list.clone();
-        more[1].amount_wei += 1;
-        assert_ne!(payout_digest(g, &more), d);
-        assert_ne!(payout_challenge(U256::from(2), 12, &list), g);
-        assert_ne!(payout_challenge(U256::from(1), 13, &list), g);
+        more[1].1 += 1;
+        assert_ne!(segment_digest(g, &more), d);
+        assert_ne!(segment_challenge(U256::from(2), 12, &list), g);
+        assert_ne!(segment_challenge(U256::from(1), 13, &list), g);
     }
 }

@@ -13,6 +13,7 @@
 #[cfg(feature = "gpu")]
 pub mod gpu;
 pub mod pipeline;
+pub mod query;
 pub mod srs;
 
 use halo2_base::{

@@ -83,13 +83,20 @@ impl Verifier {
         if vk.params_hash != self.hash {
             return Err(Error::KeyForOtherParams { expected: self.hash, found: vk.params_hash });
         }
-        if vk.vk.get_domain().k() != self.params.k {
-            return Err(Error::KeyBounds(format!("key has k = {}, parameters have k = {}", vk.vk.get_domain().k(), self.params.k)));
+        self.verify_with_key(&vk.vk, instances, proof)
+    }
+
+    /// Verify a SHPLONK proof against a halo2 verifying key already held in
+    /// memory (one the caller generated or parsed and pinned itself). Checks
+    /// the key's `k`, the proof's size bound and trailing bytes.
+    pub fn verify_with_key(&self, vk: &VerifyingKey<G1Affine>, instances: &[Fr], proof: &[u8]) -> Result<()> {
+        if vk.get_domain().k() != self.params.k {
+            return Err(Error::KeyBounds(format!("key has k = {}, parameters have k = {}", vk.get_domain().k(), self.params.k)));
         }
         if proof.len() > MAX_PROOF_BYTES {
             return Err(Error::malformed("proof", format!("{} bytes exceeds the {MAX_PROOF_BYTES}-byte maximum", proof.len())));
         }
-        let consumed = std::panic::catch_unwind(|| verify_raw(&self.kzg, &vk.vk, instances, proof))
+        let consumed = std::panic::catch_unwind(|| verify_raw(&self.kzg, vk, instances, proof))
             .map_err(|_| Error::ProofRejected("the halo2 verifier panicked on this proof".into()))??;
         if consumed != proof.len() {
             return Err(Error::TrailingBytes { extra: proof.len() - consumed });

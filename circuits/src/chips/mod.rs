@@ -3,9 +3,9 @@
 //! * [`forward`]: model commitment, image commitments, the fixed-point MLP
 //!   and the argmax;
 //! * [`score`]: one example's influence score from its committed features;
-//! * [`split`]: running positive-influence totals, the cumulative-floor
-//!   split per contributor segment, and the payout digest.
+//! * [`segments`]: per-contributor segment totals of positive influence
+//!   and their digest (the payouts are their public split).
 
 pub mod forward;
 pub mod score;
-pub mod split;
+pub mod segments;

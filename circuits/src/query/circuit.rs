@@ -5,7 +5,7 @@ use crate::{
     chips::{
         forward::{ForwardChip, ForwardInstructions},
         score::{ScoreChip, ScoreInstructions},
-        split::{SplitChip, SplitInstructions},
+        segments::{SegmentChip, SegmentInstructions},
     },
     Error, Result,
 };
@@ -22,7 +22,7 @@ use halo2_base::{
 };
 use lineage_core::{
     features::{FeatureTable, ADDRESS_OFFSET, END_OFFSET, WIDTH},
-    field::{fr_from_u128, Fr},
+    field::Fr,
 };
 use lineage_gadgets::hash::HashChip;
 
@@ -42,10 +42,8 @@ pub struct QueryConfig {
 pub struct QueryHandles {
     /// Every example's score.
     pub scores: Vec<AssignedValue<Fr>>,
-    /// Every example's share cell (meaningful on end rows).
-    pub shares: Vec<AssignedValue<Fr>>,
-    /// The positive-influence total.
-    pub total: AssignedValue<Fr>,
+    /// Every row's running segment total (the segment's total on its end row).
+    pub totals: Vec<AssignedValue<Fr>>,
     /// The public instance cells, in instance order.
     pub instances: Vec<AssignedValue<Fr>>,
 }
@@ -110,7 +108,7 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &QueryShape, colu
     let hasher = HashChip::new(ctx);
     let fwd = ForwardChip::new(&range, &hasher);
     let scorer = ScoreChip::new(&range);
-    let splitter = SplitChip::new(&range);
+    let segmenter = SegmentChip::new(&range);
 
     // 1. forward pass
     let model = fwd.load_model(ctx, &input.model);
@@ -131,14 +129,13 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &QueryShape, colu
         ends.push(row[END_OFFSET]);
     }
 
-    // 3. split and payout digest
-    let pool = ctx.load_witness(fr_from_u128(input.pool));
+    // 3. segment totals and their digest
     let challenge = ctx.load_witness(input.challenge);
-    let out = splitter.split(ctx, pool, challenge, &positives, &addresses, &ends);
+    let out = segmenter.segments(ctx, challenge, &positives, &addresses, &ends);
 
-    let instances = vec![model.commitment, q.commitment, q.class, pool, challenge, out.digest];
+    let instances = vec![model.commitment, q.commitment, q.class, challenge, out.digest];
     builder.assigned_instances[0].extend(instances.iter().copied());
-    Ok(QueryHandles { scores, shares: out.shares, total: out.total, instances })
+    Ok(QueryHandles { scores, totals: out.totals, instances })
 }
 
 impl Circuit<Fr> for QueryCircuit {

@@ -16,9 +16,12 @@
 //!    fixed-point forward pass; the public predicted class is the argmax;
 //! 2. **score** — every row's score `r[c]·(⟨h_q, h⟩ + S²)` from its fixed
 //!    features, and its positive part;
-//! 3. **split** — running totals, the cumulative-floor split of the public
-//!    pool per contributor segment, and the payout digest at the public
-//!    challenge.
+//! 3. **segments** — every contributor segment's total of positive
+//!    influence, digested with its address at the public challenge. The
+//!    payouts are the cumulative-floor split of the pool over these totals:
+//!    a public function of public data, computed natively by the chain and
+//!    the auditor (`lineage_core::payout::split`), so the circuit spends no
+//!    cells on division.
 //!
 //! Public instance column, in order: see [`QueryPublic::to_instances`].
 //!
@@ -44,14 +47,14 @@ pub use circuit::{QueryCircuit, QueryConfig, QueryHandles};
 use crate::{Error, Result};
 use lineage_core::{
     features::{self, FeatureTable, WholeAttribution, WIDTH},
-    field::{fr_to_u128, fr_from_u128, Fr},
+    field::{fr_to_u128, Fr},
     model::QuantizedModel,
     payout::{self, Payout},
 };
 use serde::{Deserialize, Serialize};
 
 /// Number of public inputs of the per-query circuit.
-pub const QUERY_INSTANCES: usize = 6;
+pub const QUERY_INSTANCES: usize = 5;
 /// Most examples one per-query circuit may cover.
 pub const MAX_CAPACITY: usize = 1 << 16;
 /// Smallest `k` the per-query circuit uses.
@@ -72,14 +75,14 @@ pub struct QueryShape {
 
 impl QueryShape {
     /// A shape for `capacity` examples with a `k` that fits: the feature
-    /// column needs `WIDTH·capacity` rows, and the stages about 300 advice
+    /// column needs `WIDTH·capacity` rows, and the stages about 150 advice
     /// cells per example, spread over at most about eight columns.
     pub fn new(capacity: usize) -> Result<Self> {
         if capacity == 0 || capacity > MAX_CAPACITY {
             return Err(Error::Shape(format!("capacity {capacity} is outside 1..={MAX_CAPACITY}")));
         }
         let rows_needed = WIDTH * capacity + 64;
-        let cells = 300 * capacity + 60_000;
+        let cells = 150 * capacity + 60_000;
         let mut k = MIN_QUERY_K;
         while (1usize << k) < rows_needed || (1usize << k) * 8 < cells {
             k += 1;
@@ -105,29 +108,21 @@ pub struct QueryPublic {
     pub model_commitment: Fr,
     pub query_commitment: Fr,
     pub predicted_class: u64,
-    pub pool: u128,
-    /// `lineage_core::features::payout_challenge` of the claim.
+    /// `lineage_core::features::segment_challenge` of the claim.
     pub challenge: Fr,
-    /// `lineage_core::features::payout_digest` of the payout list.
+    /// `lineage_core::features::segment_digest` of the segment totals.
     pub digest: Fr,
 }
 
 impl QueryPublic {
     /// The instance column: `[model_commitment, query_commitment,
-    /// predicted_class, pool, challenge, digest]`.
+    /// predicted_class, challenge, digest]`.
     pub fn to_instances(&self) -> Vec<Fr> {
-        vec![
-            self.model_commitment,
-            self.query_commitment,
-            Fr::from(self.predicted_class),
-            fr_from_u128(self.pool),
-            self.challenge,
-            self.digest,
-        ]
+        vec![self.model_commitment, self.query_commitment, Fr::from(self.predicted_class), self.challenge, self.digest]
     }
 
     /// Parse an instance column (exactly [`QUERY_INSTANCES`] values; the
-    /// class and the pool must be small integers).
+    /// class must be a small integer).
     pub fn from_instances(v: &[Fr]) -> Option<Self> {
         if v.len() != QUERY_INSTANCES {
             return None;
@@ -137,9 +132,8 @@ impl QueryPublic {
             model_commitment: v[0],
             query_commitment: v[1],
             predicted_class: class,
-            pool: fr_to_u128(&v[3])?,
-            challenge: v[4],
-            digest: v[5],
+            challenge: v[3],
+            digest: v[4],
         })
     }
 }
@@ -155,7 +149,8 @@ pub struct QueryInput {
     pub challenge: Fr,
     /// The native attribution the proof re-computes.
     pub attribution: WholeAttribution,
-    /// One payout per segment, in row order.
+    /// One payout per segment, in row order (the split of `pool` over the
+    /// segment totals).
     pub payouts: Vec<Payout>,
 }
 
@@ -165,7 +160,7 @@ impl QueryInput {
     pub fn new(model: &QuantizedModel, table: &FeatureTable, query: &[u8], pool: u128, request_id: alloy_primitives::U256) -> Result<Self> {
         let attribution = features::attribute(model, table, query)?;
         let payouts = payout::split(pool, &attribution.segments)?;
-        let challenge = features::payout_challenge(request_id, pool, &payouts);
+        let challenge = features::segment_challenge(request_id, pool, &attribution.segments);
         Ok(Self { model: model.clone(), query: query.to_vec(), predicted: attribution.predicted, pool, challenge, attribution, payouts })
     }
 
@@ -175,9 +170,8 @@ impl QueryInput {
             model_commitment: self.model.commitment(),
             query_commitment: lineage_core::datanet::query_commitment(&self.query)?,
             predicted_class: self.predicted as u64,
-            pool: self.pool,
             challenge: self.challenge,
-            digest: features::payout_digest(self.challenge, &self.payouts),
+            digest: features::segment_digest(self.challenge, &self.attribution.segments),
         })
     }
 
