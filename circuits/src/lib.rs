@@ -27,9 +27,11 @@
 
 mod attribution;
 pub mod chips;
+pub mod chunk;
 mod error;
 mod input;
 pub mod query;
+pub mod table;
 
 pub use attribution::{build_circuit, keygen_circuit, synthesize, Handles};
 pub use halo2_base::AssignedValue;

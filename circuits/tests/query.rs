@@ -52,11 +52,11 @@ fn fixture() -> &'static Fixture {
 }
 
 fn build(table: &FeatureTable, input: &QueryInput) -> (QueryCircuit, QueryHandles) {
-    QueryCircuit::build(CircuitBuilderStage::Mock, &fixture().shape, table, input, None).unwrap()
+    lineage_circuits::query::build(CircuitBuilderStage::Mock, &fixture().shape, table, input, None).unwrap()
 }
 
 fn verify(circuit: &QueryCircuit, instances: Vec<Fr>) -> Result<(), Vec<VerifyFailure>> {
-    MockProver::run(circuit.shape.k, circuit, vec![instances]).unwrap().verify()
+    MockProver::run(circuit.k, circuit, vec![instances]).unwrap().verify()
 }
 
 fn tamper(circuit: &mut QueryCircuit, cell: AssignedValue<Fr>) {

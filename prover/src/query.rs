@@ -49,7 +49,7 @@ impl ProverClient {
     /// exactly `shape.k`).
     pub fn keygen_query(&self, shape: &QueryShape, table: &FeatureTable, params: ParamsKZG<Bn256>) -> Result<QueryKeys> {
         let start = Instant::now();
-        let circuit = QueryCircuit::keygen(shape, table)?;
+        let circuit = lineage_circuits::query::keygen_circuit(shape, table)?;
         let vk = keygen_vk(&params, &circuit).map_err(|e| Error::Halo2(format!("keygen_vk: {e:?}")))?;
         let pk = keygen_pk(&params, vk.clone(), &circuit).map_err(|e| Error::Halo2(format!("keygen_pk: {e:?}")))?;
         Ok(QueryKeys {
@@ -69,7 +69,7 @@ impl ProverClient {
     pub fn prove_query(&self, keys: &QueryKeys, table: &FeatureTable, input: &QueryInput) -> Result<QueryProof> {
         let start = Instant::now();
         let public = input.public()?;
-        let (circuit, _) = QueryCircuit::build(
+        let (circuit, _) = lineage_circuits::query::build(
             CircuitBuilderStage::Prover,
             &keys.shape,
             table,

@@ -9,33 +9,17 @@ use crate::{
     },
     Error, Result,
 };
+use crate::table::{feature_value, TableCircuit};
 use halo2_base::{
-    gates::circuit::{builder::BaseCircuitBuilder, BaseCircuitParams, BaseConfig, CircuitBuilderStage},
+    gates::circuit::{builder::BaseCircuitBuilder, BaseCircuitParams, CircuitBuilderStage},
     gates::flex_gate::MultiPhaseThreadBreakPoints,
-    halo2_proofs::{
-        circuit::{Layouter, SimpleFloorPlanner},
-        plonk::{Assigned, Circuit, Column, ConstraintSystem, Error as PlonkError, Fixed},
-    },
-    utils::halo2::raw_assign_fixed,
-    virtual_region::copy_constraints::EXTERNAL_CELL_TYPE_ID,
-    AssignedValue, ContextCell,
+    AssignedValue,
 };
 use lineage_core::{
     features::{FeatureTable, ADDRESS_OFFSET, END_OFFSET, WIDTH},
     field::Fr,
 };
 use lineage_gadgets::hash::HashChip;
-
-/// Context id of the feature column's cells in halo2-base's copy manager
-/// (distinct from the id 0 that `load_external_cell` uses).
-const FEATURE_CONTEXT: usize = 0x4645_4154; // "FEAT"
-
-/// The configuration: halo2-base's columns plus the feature column.
-#[derive(Clone, Debug)]
-pub struct QueryConfig {
-    pub base: BaseConfig<Fr>,
-    pub features: Column<Fixed>,
-}
 
 /// Cells of interest, for tests and diagnostics.
 #[derive(Clone, Debug)]
@@ -48,29 +32,18 @@ pub struct QueryHandles {
     pub instances: Vec<AssignedValue<Fr>>,
 }
 
-/// The per-query circuit.
-#[derive(Clone, Debug)]
-pub struct QueryCircuit {
-    pub builder: BaseCircuitBuilder<Fr>,
-    /// The feature column's values (`WIDTH · capacity`).
-    pub column: Vec<Fr>,
-    pub shape: QueryShape,
-}
+/// The per-query circuit: the stages below over the feature column.
+pub type QueryCircuit = TableCircuit;
 
-fn feature_cell(i: usize) -> ContextCell {
-    ContextCell::new(EXTERNAL_CELL_TYPE_ID, FEATURE_CONTEXT, i)
-}
-
-impl QueryCircuit {
-    /// Build the circuit for `stage`. Keygen and mock stages compute the
+/// Build the per-query circuit for `stage`. Keygen and mock stages compute the
     /// parameters; the prover stage needs those recorded at key generation.
-    pub fn build(
+pub fn build(
         stage: CircuitBuilderStage,
         shape: &QueryShape,
         table: &FeatureTable,
         input: &QueryInput,
         prover_config: Option<(BaseCircuitParams, MultiPhaseThreadBreakPoints)>,
-    ) -> Result<(Self, QueryHandles)> {
+    ) -> Result<(QueryCircuit, QueryHandles)> {
         let column = table.column(shape.capacity)?;
         let mut builder = match (stage, prover_config) {
             (CircuitBuilderStage::Prover, Some((params, bp))) => BaseCircuitBuilder::prover(params, bp),
@@ -86,14 +59,13 @@ impl QueryCircuit {
         if stage != CircuitBuilderStage::Prover {
             builder.calculate_params(Some(20));
         }
-        Ok((Self { builder, column, shape: *shape }, handles))
-    }
+        Ok((TableCircuit { builder, column, k: shape.k }, handles))
+}
 
-    /// The key-generation circuit of `table` (placeholder witness; the
-    /// feature column is real, since it is part of the key).
-    pub fn keygen(shape: &QueryShape, table: &FeatureTable) -> Result<Self> {
-        Ok(Self::build(CircuitBuilderStage::Keygen, shape, table, &QueryInput::keygen_placeholder(), None)?.0)
-    }
+/// The key-generation circuit of `table` (placeholder witness; the feature
+/// column is real, since it is part of the key).
+pub fn keygen_circuit(shape: &QueryShape, table: &FeatureTable) -> Result<QueryCircuit> {
+    Ok(build(CircuitBuilderStage::Keygen, shape, table, &QueryInput::keygen_placeholder(), None)?.0)
 }
 
 /// Lay out the stages in `builder` and register the public instances. The
@@ -115,7 +87,7 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &QueryShape, colu
     let q = fwd.query(ctx, &model, &input.query, input.predicted);
 
     // 2. scores of every row, from the fixed feature column
-    let feature = |i: usize| AssignedValue { value: Assigned::Trivial(column[i]), cell: Some(feature_cell(i)) };
+    let feature = |i: usize| feature_value(column, i);
     let mut scores = Vec::with_capacity(shape.capacity);
     let mut positives = Vec::with_capacity(shape.capacity);
     let mut addresses = Vec::with_capacity(shape.capacity);
@@ -136,48 +108,4 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &QueryShape, colu
     let instances = vec![model.commitment, q.commitment, q.class, challenge, out.digest];
     builder.assigned_instances[0].extend(instances.iter().copied());
     Ok(QueryHandles { scores, totals: out.totals, instances })
-}
-
-impl Circuit<Fr> for QueryCircuit {
-    type Config = QueryConfig;
-    type FloorPlanner = SimpleFloorPlanner;
-    type Params = BaseCircuitParams;
-
-    fn params(&self) -> Self::Params {
-        self.builder.config_params.clone()
-    }
-
-    fn without_witnesses(&self) -> Self {
-        unimplemented!("the per-query circuit is always built with its witness and feature column")
-    }
-
-    fn configure_with_params(meta: &mut ConstraintSystem<Fr>, params: Self::Params) -> Self::Config {
-        let base = BaseConfig::configure(meta, params);
-        let features = meta.fixed_column();
-        meta.enable_equality(features);
-        QueryConfig { base, features }
-    }
-
-    fn configure(_: &mut ConstraintSystem<Fr>) -> Self::Config {
-        unreachable!("the per-query circuit is configured with parameters")
-    }
-
-    fn synthesize(&self, config: Self::Config, mut layouter: impl Layouter<Fr>) -> std::result::Result<(), PlonkError> {
-        let witness_only = self.builder.witness_gen_only();
-        layouter.assign_region(
-            || "feature table",
-            |mut region| {
-                let copy_manager = self.builder.core().copy_manager.clone();
-                let mut cm = copy_manager.lock().map_err(|_| PlonkError::Synthesis)?;
-                for (i, v) in self.column.iter().enumerate() {
-                    let cell = raw_assign_fixed(&mut region, config.features, i, *v);
-                    if !witness_only {
-                        cm.assigned_advices.insert(feature_cell(i), cell);
-                    }
-                }
-                Ok(())
-            },
-        )?;
-        <BaseCircuitBuilder<Fr> as Circuit<Fr>>::synthesize(&self.builder, config.base, layouter)
-    }
 }

@@ -42,7 +42,7 @@
 
 mod circuit;
 
-pub use circuit::{QueryCircuit, QueryConfig, QueryHandles};
+pub use circuit::{build, keygen_circuit, synthesize, QueryCircuit, QueryHandles};
 
 use crate::{Error, Result};
 use lineage_core::{

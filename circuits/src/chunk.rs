@@ -1,0 +1,324 @@
+//! The feature-chunk circuit: proves, once per (datanet version, model),
+//! that one chunk of the feature table is correct.
+//!
+//! Chunk `j` covers the aligned window of `m` examples `[j·m, (j+1)·m)` of
+//! the datanet (`m` a power of two). For its `active ≤ m` real examples
+//! (the rest are the Merkle tree's zero padding) it proves:
+//!
+//! 1. the model parameters hash to the public **model commitment**;
+//! 2. each example's leaf (`lineage_core::datanet`), and the window's
+//!    public **subtree root** over the leaves, inactive leaves being 0;
+//! 3. each example's feature row (`lineage_core::features`): hidden
+//!    activations, residual vector, contributor (nonzero) and end-of-segment
+//!    flag — the next contributor of the last example being the public
+//!    **next contributor** (the first of chunk `j + 1`, or 0 at the end);
+//! 4. that the feature column equals these rows on the chunk's rows and is
+//!    zero on every other row of the table (copy constraints, so the column's
+//!    commitment in this chunk's key is exactly this chunk's share).
+//!
+//! Public instance column: see [`ChunkPublic::to_instances`]. The chain
+//! combines the chunks: their subtree roots must hash up to the registered
+//! datanet root, consecutive chunks must agree on the contributor at their
+//! boundary, and the per-query key's feature commitment must be the sum of
+//! the chunks' ones.
+
+use crate::{
+    chips::forward::{ForwardChip, ForwardInstructions},
+    table::{feature_value, TableCircuit},
+    Error, Result,
+};
+use halo2_base::{
+    gates::{
+        circuit::{builder::BaseCircuitBuilder, BaseCircuitParams, CircuitBuilderStage},
+        flex_gate::MultiPhaseThreadBreakPoints,
+        GateInstructions, RangeInstructions,
+    },
+    AssignedValue,
+    QuantumCell::Constant,
+};
+use lineage_core::{
+    datanet::{licence_to_fr, Contribution, Datanet, DigitPayload},
+    features::WIDTH,
+    field::{fr_from_address, fr_to_u128, Fr},
+    fixed::SCALE,
+    model::{QuantizedModel, OUTPUT},
+};
+use lineage_gadgets::hash::HashChip;
+use serde::{Deserialize, Serialize};
+
+/// Number of public inputs of a chunk proof.
+pub const CHUNK_INSTANCES: usize = 5;
+/// Bits of an address.
+const ADDR_BITS: usize = 160;
+
+/// Everything that fixes a chunk circuit's constraint system (and so its
+/// key, apart from the feature column's values).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkShape {
+    /// Examples per chunk (`m`, a power of two).
+    pub size: usize,
+    /// Which chunk (`j`).
+    pub index: usize,
+    /// Examples of the table (the per-query circuit's capacity).
+    pub capacity: usize,
+    /// log2 of the number of rows (the per-query circuit's).
+    pub k: u32,
+    pub lookup_bits: usize,
+}
+
+impl ChunkShape {
+    /// Chunk `index` of `size` examples of a table of `capacity`, at the
+    /// per-query circuit's `k`.
+    pub fn new(size: usize, index: usize, capacity: usize, k: u32) -> Result<Self> {
+        if !size.is_power_of_two() || size > crate::MAX_BATCH {
+            return Err(Error::Shape(format!("chunk size {size} is not a power of two ≤ {}", crate::MAX_BATCH)));
+        }
+        if index * size >= capacity {
+            return Err(Error::Shape(format!("chunk {index} of {size} starts beyond the {capacity} examples")));
+        }
+        if !(crate::query::MIN_QUERY_K..=crate::MAX_K).contains(&k) || (1usize << k) < WIDTH * capacity + 64 {
+            return Err(Error::Shape(format!("k = {k} cannot hold {capacity} examples")));
+        }
+        Ok(Self { size, index, capacity, k, lookup_bits: (k - 1) as usize })
+    }
+
+    /// First example of the chunk.
+    pub fn start(&self) -> usize {
+        self.index * self.size
+    }
+
+    /// Number of chunks covering `capacity` examples.
+    pub fn count(size: usize, capacity: usize) -> usize {
+        capacity.div_ceil(size)
+    }
+}
+
+/// The public inputs of one chunk proof.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChunkPublic {
+    pub subtree_root: Fr,
+    pub model_commitment: Fr,
+    /// Real examples in the chunk (`1..=size`).
+    pub active: u64,
+    /// Contributor of the chunk's first example.
+    pub first_contributor: Fr,
+    /// Contributor of the example after the chunk (0 if none).
+    pub next_contributor: Fr,
+}
+
+impl ChunkPublic {
+    /// `[subtree_root, model_commitment, active, first_contributor, next_contributor]`.
+    pub fn to_instances(&self) -> Vec<Fr> {
+        vec![self.subtree_root, self.model_commitment, Fr::from(self.active), self.first_contributor, self.next_contributor]
+    }
+
+    /// Parse an instance column ([`CHUNK_INSTANCES`] values).
+    pub fn from_instances(v: &[Fr]) -> Option<Self> {
+        if v.len() != CHUNK_INSTANCES {
+            return None;
+        }
+        Some(Self {
+            subtree_root: v[0],
+            model_commitment: v[1],
+            active: fr_to_u128(&v[2]).and_then(|u| u64::try_from(u).ok())?,
+            first_contributor: v[3],
+            next_contributor: v[4],
+        })
+    }
+}
+
+/// The witness of one chunk proof.
+#[derive(Clone, Debug)]
+pub struct ChunkInput {
+    pub model: QuantizedModel,
+    /// The chunk's real examples (`1..=size`).
+    pub examples: Vec<Contribution>,
+    /// Contributor of the example after the chunk, if any.
+    pub next: Option<alloy_primitives::Address>,
+}
+
+impl ChunkInput {
+    /// Chunk `shape.index` of `datanet`.
+    pub fn new(shape: &ChunkShape, model: &QuantizedModel, datanet: &Datanet) -> Result<Self> {
+        let n = datanet.contributions.len();
+        if n > shape.capacity {
+            return Err(Error::Shape(format!("datanet has {n} examples, the table holds {}", shape.capacity)));
+        }
+        let (a, b) = (shape.start(), (shape.start() + shape.size).min(n));
+        if a >= b {
+            return Err(Error::Shape(format!("chunk {} has no examples", shape.index)));
+        }
+        Ok(Self {
+            model: model.clone(),
+            examples: datanet.contributions[a..b].to_vec(),
+            next: datanet.contributions.get(b).map(|c| c.contributor),
+        })
+    }
+
+    /// The public inputs this witness proves.
+    pub fn public(&self, shape: &ChunkShape) -> Result<ChunkPublic> {
+        let mut leaves = self.examples.iter().map(Contribution::leaf).collect::<lineage_core::Result<Vec<_>>>()?;
+        leaves.resize(shape.size, Fr::zero());
+        Ok(ChunkPublic {
+            subtree_root: lineage_core::merkle::MerkleTree::new(&leaves).root(),
+            model_commitment: self.model.commitment(),
+            active: self.examples.len() as u64,
+            first_contributor: fr_from_address(&self.examples[0].contributor),
+            next_contributor: self.next.map(|a| fr_from_address(&a)).unwrap_or(Fr::zero()),
+        })
+    }
+
+    /// A structurally valid witness used only at key generation.
+    pub fn keygen_placeholder(shape: &ChunkShape) -> Self {
+        let ex = Contribution {
+            contributor: alloy_primitives::Address::with_last_byte(1),
+            licence: "CC0-1.0".into(),
+            payload: DigitPayload { label: 0, pixels: vec![0; 64] },
+            index: None,
+        };
+        Self {
+            model: QuantizedModel { w1: vec![0; 1024], b1: vec![0; 16], w2: vec![0; 160], b2: vec![0; 10] },
+            examples: vec![ex; shape.size],
+            next: None,
+        }
+    }
+}
+
+/// Lay out the chunk in `builder`; `column` is the chunk's feature column
+/// (the table's rows on the chunk, zero elsewhere).
+pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &ChunkShape, column: &[Fr], input: &ChunkInput) -> Result<()> {
+    if column.len() != WIDTH * shape.capacity {
+        return Err(Error::Shape(format!("feature column has {} values, the shape takes {}", column.len(), WIDTH * shape.capacity)));
+    }
+    if input.examples.is_empty() || input.examples.len() > shape.size {
+        return Err(Error::Shape(format!("{} examples in a chunk of {}", input.examples.len(), shape.size)));
+    }
+    let range = builder.range_chip();
+    let gate = range.gate();
+    let ctx = builder.main(0);
+    let hasher = HashChip::new(ctx);
+    let fwd = ForwardChip::new(&range, &hasher);
+    let s2 = Fr::from((SCALE * SCALE) as u64);
+    let m = shape.size;
+    let count_bits = (usize::BITS - m.leading_zeros()) as usize + 1;
+
+    let model = fwd.load_model(ctx, &input.model);
+    let active = ctx.load_witness(Fr::from(input.examples.len() as u64));
+    range.check_less_than_safe(ctx, active, m as u64 + 1);
+    let active_is_zero = gate.is_zero(ctx, active);
+    gate.assert_is_const(ctx, &active_is_zero, &Fr::zero());
+    let next_contributor = ctx.load_witness(input.next.map(|a| fr_from_address(&a)).unwrap_or(Fr::zero()));
+    range.range_check(ctx, next_contributor, ADDR_BITS);
+
+    let padding = ChunkInput::keygen_placeholder(shape).examples[0].clone();
+    let mut leaves = Vec::with_capacity(m);
+    let mut rows: Vec<Vec<AssignedValue<Fr>>> = Vec::with_capacity(m);
+    let mut addrs = Vec::with_capacity(m);
+    let mut acts = Vec::with_capacity(m);
+    for i in 0..m {
+        let ex = input.examples.get(i).unwrap_or(&padding);
+        let act = range.is_less_than(ctx, Constant(Fr::from(i as u64)), active, count_bits);
+        let addr = ctx.load_witness(fr_from_address(&ex.contributor));
+        range.range_check(ctx, addr, ADDR_BITS);
+        // an active example's contributor is never address 0
+        let addr_is_zero = gate.is_zero(ctx, addr);
+        let bad = gate.mul(ctx, addr_is_zero, act);
+        gate.assert_is_const(ctx, &bad, &Fr::zero());
+        let licence = ctx.load_witness(licence_to_fr(&ex.licence).unwrap_or(Fr::zero()));
+        let label = ctx.load_witness(Fr::from(ex.payload.label as u64));
+        range.check_less_than_safe(ctx, label, OUTPUT as u64);
+        let img = fwd.load_image(ctx, &ex.payload.pixels);
+        let leaf = hasher.hash(ctx, &[addr, licence, label, img.packed[0], img.packed[1]]);
+        leaves.push(gate.mul(ctx, leaf, act));
+
+        let h = fwd.hidden(ctx, &model, &img.pixels);
+        let f = fwd.logits(ctx, &model, &h);
+        let onehot = gate.idx_to_indicator(ctx, label, OUTPUT);
+        let mut row = Vec::with_capacity(WIDTH);
+        for hj in &h {
+            row.push(gate.mul(ctx, *hj, act));
+        }
+        for (k, fk) in f.iter().enumerate() {
+            // r_k = [y = k]·S² − f_k
+            let neg_f = gate.neg(ctx, *fk);
+            let r = gate.mul_add(ctx, onehot[k], Constant(s2), neg_f);
+            row.push(gate.mul(ctx, r, act));
+        }
+        row.push(gate.mul(ctx, addr, act));
+        rows.push(row);
+        addrs.push(addr);
+        acts.push(act);
+    }
+    // end flags: e_i = act_i · [next_i ≠ a_i], next_i = act_{i+1}·a_{i+1}
+    // inside the chunk and the public next contributor after it
+    for i in 0..m {
+        let next = if i + 1 < m { gate.mul(ctx, addrs[i + 1], acts[i + 1]) } else { next_contributor };
+        let same = gate.is_equal(ctx, next, addrs[i]);
+        let differs = gate.not(ctx, same);
+        let e = gate.mul(ctx, differs, acts[i]);
+        rows[i].push(e);
+    }
+    let subtree_root = hasher.subtree_root(ctx, &leaves);
+
+    // bind the feature column: the chunk's rows to its features, every
+    // other row of the table to zero
+    let zero = ctx.load_zero();
+    let base = WIDTH * shape.start();
+    for idx in 0..WIDTH * shape.capacity {
+        let cell = feature_value(column, idx);
+        if (base..base + WIDTH * m).contains(&idx) {
+            let (i, j) = ((idx - base) / WIDTH, (idx - base) % WIDTH);
+            ctx.constrain_equal(&rows[i][j], &cell);
+        } else {
+            ctx.constrain_equal(&zero, &cell);
+        }
+    }
+
+    let instances = [subtree_root, model.commitment, active, addrs[0], next_contributor];
+    builder.assigned_instances[0].extend(instances);
+    Ok(())
+}
+
+/// The chunk's share of the feature column: the table's rows on the chunk,
+/// zero elsewhere.
+pub fn chunk_column(shape: &ChunkShape, table: &lineage_core::features::FeatureTable) -> Result<Vec<Fr>> {
+    let mut column = table.column(shape.capacity)?;
+    let (a, b) = (WIDTH * shape.start(), WIDTH * (shape.start() + shape.size).min(shape.capacity));
+    for (idx, v) in column.iter_mut().enumerate() {
+        if !(a..b).contains(&idx) {
+            *v = Fr::zero();
+        }
+    }
+    Ok(column)
+}
+
+/// Build chunk `shape.index` for `stage`.
+pub fn build(
+    stage: CircuitBuilderStage,
+    shape: &ChunkShape,
+    column: Vec<Fr>,
+    input: &ChunkInput,
+    prover_config: Option<(BaseCircuitParams, MultiPhaseThreadBreakPoints)>,
+) -> Result<TableCircuit> {
+    let mut builder = match (stage, prover_config) {
+        (CircuitBuilderStage::Prover, Some((params, bp))) => BaseCircuitBuilder::prover(params, bp),
+        (CircuitBuilderStage::Prover, None) => {
+            return Err(Error::Shape("the prover stage needs the keygen parameters and break points".into()))
+        }
+        (stage, _) => BaseCircuitBuilder::from_stage(stage)
+            .use_k(shape.k as usize)
+            .use_lookup_bits(shape.lookup_bits)
+            .use_instance_columns(1),
+    };
+    synthesize(&mut builder, shape, &column, input)?;
+    if stage != CircuitBuilderStage::Prover {
+        builder.calculate_params(Some(20));
+    }
+    Ok(TableCircuit { builder, column, k: shape.k })
+}
+
+/// The key-generation circuit of a chunk whose share of the feature column
+/// is `column`.
+pub fn keygen_circuit(shape: &ChunkShape, column: Vec<Fr>) -> Result<TableCircuit> {
+    build(CircuitBuilderStage::Keygen, shape, column, &ChunkInput::keygen_placeholder(shape), None)
+}
