@@ -26,7 +26,7 @@ fn query(c: &mut Criterion) {
     let client = ProverClient::builder().cpu().build().unwrap();
     let params = srs::cached_dev_srs(&srs::default_cache_dir(), shape.k).unwrap();
     let keys = client.keygen_query(&shape, &table, params).unwrap();
-    let cp = &keys.circuit_params;
+    let cp = &keys.keys.circuit_params;
     eprintln!(
         "examples {}: segments {}, k = {}, advice columns {:?}, lookup advice {:?}, fixed {} (+1 feature column), keygen {:.1} s",
         table.len(),
@@ -35,7 +35,7 @@ fn query(c: &mut Criterion) {
         cp.num_advice_per_phase,
         cp.num_lookup_advice_per_phase,
         cp.num_fixed,
-        keys.keygen_time.as_secs_f64()
+        keys.keys.keygen_time.as_secs_f64()
     );
     let mut group = c.benchmark_group("query");
     group.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(60));
@@ -44,11 +44,11 @@ fn query(c: &mut Criterion) {
     });
     let proof = client.prove_query(&keys, &table, &input).unwrap();
     eprintln!("examples {}: proof {} bytes", table.len(), proof.bytes.len());
-    let verifier = lineage_verifier::Verifier::from_pinned_bytes(&keys.verifier_params.to_bytes(), &keys.verifier_params.hash()).unwrap();
+    let verifier = lineage_verifier::Verifier::from_pinned_bytes(&keys.keys.verifier_params.to_bytes(), &keys.keys.verifier_params.hash()).unwrap();
     let inst = proof.public.to_instances();
     group.measurement_time(Duration::from_secs(10));
     group.bench_function(BenchmarkId::new("verify", table.len()), |b| {
-        b.iter(|| verifier.verify_with_key(&keys.vk, &inst, &proof.bytes).unwrap())
+        b.iter(|| verifier.verify_with_key(&keys.keys.vk, &inst, &proof.bytes).unwrap())
     });
     group.finish();
 }

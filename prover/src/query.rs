@@ -1,7 +1,8 @@
-//! Keys and proofs of the per-query (whole-datanet) circuit.
+//! Keys and proofs of the whole-datanet circuits: the feature chunks (proven
+//! once per datanet version and model) and the per-query circuit.
 //!
-//! The feature table is a fixed column, so keys are generated once per
-//! (datanet version, model) pair and reused for every query.
+//! The feature table is a fixed column of both, so keys are generated once
+//! per (datanet version, model) pair and reused for every query.
 
 use crate::{Error, ProverClient, Result};
 use halo2_base::{
@@ -16,17 +17,18 @@ use halo2_base::{
     },
 };
 use lineage_circuits::{
-    query::{QueryCircuit, QueryInput, QueryPublic, QueryShape},
+    chunk::{self, ChunkInput, ChunkPublic, ChunkShape},
+    query::{QueryInput, QueryPublic, QueryShape},
+    table::TableCircuit,
     Bn256, G1Affine,
 };
-use lineage_core::features::FeatureTable;
+use lineage_core::{datanet::Datanet, features::FeatureTable, model::QuantizedModel};
 use lineage_verifier::VerifierParams;
 use rand::SeedableRng;
 use std::time::{Duration, Instant};
 
-/// Keys of the per-query circuit of one feature table.
-pub struct QueryKeys {
-    pub shape: QueryShape,
+/// Keys of one table circuit (a feature chunk or the per-query circuit).
+pub struct TableKeys {
     pub params: ParamsKZG<Bn256>,
     pub pk: ProvingKey<G1Affine>,
     pub vk: VerifyingKey<G1Affine>,
@@ -36,24 +38,13 @@ pub struct QueryKeys {
     pub keygen_time: Duration,
 }
 
-/// A per-query proof with its public inputs.
-#[derive(Clone, Debug)]
-pub struct QueryProof {
-    pub bytes: Vec<u8>,
-    pub public: QueryPublic,
-    pub prove_time: Duration,
-}
-
-impl ProverClient {
-    /// Generate the per-query keys of `table` over `params` (an SRS of
-    /// exactly `shape.k`).
-    pub fn keygen_query(&self, shape: &QueryShape, table: &FeatureTable, params: ParamsKZG<Bn256>) -> Result<QueryKeys> {
+impl TableKeys {
+    /// Generate keys for a key-generation circuit.
+    fn generate(circuit: &TableCircuit, params: ParamsKZG<Bn256>) -> Result<Self> {
         let start = Instant::now();
-        let circuit = lineage_circuits::query::keygen_circuit(shape, table)?;
-        let vk = keygen_vk(&params, &circuit).map_err(|e| Error::Halo2(format!("keygen_vk: {e:?}")))?;
-        let pk = keygen_pk(&params, vk.clone(), &circuit).map_err(|e| Error::Halo2(format!("keygen_pk: {e:?}")))?;
-        Ok(QueryKeys {
-            shape: *shape,
+        let vk = keygen_vk(&params, circuit).map_err(|e| Error::Halo2(format!("keygen_vk: {e:?}")))?;
+        let pk = keygen_pk(&params, vk.clone(), circuit).map_err(|e| Error::Halo2(format!("keygen_pk: {e:?}")))?;
+        Ok(Self {
             verifier_params: VerifierParams::from_srs(&params),
             params,
             pk,
@@ -64,30 +55,95 @@ impl ProverClient {
         })
     }
 
+    /// The parameters and break points the prover stage needs.
+    fn prover_config(&self) -> Option<(BaseCircuitParams, MultiPhaseThreadBreakPoints)> {
+        Some((self.circuit_params.clone(), self.break_points.clone()))
+    }
+
+    /// Index of the feature column among the key's fixed commitments.
+    pub fn feature_column_index(&self) -> usize {
+        lineage_circuits::table::feature_column_index(&self.circuit_params)
+    }
+
+    /// A SHPLONK proof of a prover-stage circuit.
+    fn prove(&self, circuit: TableCircuit, instances: &[lineage_circuits::Fr]) -> Result<Vec<u8>> {
+        let rng = rand_chacha::ChaCha20Rng::from_entropy();
+        let mut transcript = Blake2bWrite::<_, G1Affine, Challenge255<_>>::init(vec![]);
+        create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, Challenge255<_>, _, _, _>(
+            &self.params,
+            &self.pk,
+            &[circuit],
+            &[&[instances]],
+            rng,
+            &mut transcript,
+        )
+        .map_err(|e| Error::Halo2(format!("create_proof: {e:?}")))?;
+        Ok(transcript.finalize())
+    }
+}
+
+/// Keys of the per-query circuit of one feature table.
+pub struct QueryKeys {
+    pub shape: QueryShape,
+    pub keys: TableKeys,
+}
+
+/// Keys of one feature chunk.
+pub struct ChunkKeys {
+    pub shape: ChunkShape,
+    pub keys: TableKeys,
+}
+
+/// A per-query proof with its public inputs.
+#[derive(Clone, Debug)]
+pub struct QueryProof {
+    pub bytes: Vec<u8>,
+    pub public: QueryPublic,
+    pub prove_time: Duration,
+}
+
+/// A feature-chunk proof with its public inputs.
+#[derive(Clone, Debug)]
+pub struct ChunkProof {
+    pub bytes: Vec<u8>,
+    pub public: ChunkPublic,
+    pub prove_time: Duration,
+}
+
+impl ProverClient {
+    /// Generate the per-query keys of `table` over `params` (an SRS of
+    /// exactly `shape.k`).
+    pub fn keygen_query(&self, shape: &QueryShape, table: &FeatureTable, params: ParamsKZG<Bn256>) -> Result<QueryKeys> {
+        let circuit = lineage_circuits::query::keygen_circuit(shape, table)?;
+        Ok(QueryKeys { shape: *shape, keys: TableKeys::generate(&circuit, params)? })
+    }
+
     /// Prove one query's attribution over every example of `table` (the
     /// table the keys were generated for). CPU only for now.
     pub fn prove_query(&self, keys: &QueryKeys, table: &FeatureTable, input: &QueryInput) -> Result<QueryProof> {
         let start = Instant::now();
         let public = input.public()?;
-        let (circuit, _) = lineage_circuits::query::build(
-            CircuitBuilderStage::Prover,
-            &keys.shape,
-            table,
-            input,
-            Some((keys.circuit_params.clone(), keys.break_points.clone())),
-        )?;
-        let instances = public.to_instances();
-        let rng = rand_chacha::ChaCha20Rng::from_entropy();
-        let mut transcript = Blake2bWrite::<_, G1Affine, Challenge255<_>>::init(vec![]);
-        create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, Challenge255<_>, _, _, _>(
-            &keys.params,
-            &keys.pk,
-            &[circuit],
-            &[&[&instances]],
-            rng,
-            &mut transcript,
-        )
-        .map_err(|e| Error::Halo2(format!("create_proof: {e:?}")))?;
-        Ok(QueryProof { bytes: transcript.finalize(), public, prove_time: start.elapsed() })
+        let (circuit, _) =
+            lineage_circuits::query::build(CircuitBuilderStage::Prover, &keys.shape, table, input, keys.keys.prover_config())?;
+        let bytes = keys.keys.prove(circuit, &public.to_instances())?;
+        Ok(QueryProof { bytes, public, prove_time: start.elapsed() })
+    }
+
+    /// Generate the keys of chunk `shape.index` of `table` (its share of the
+    /// feature column is part of the key).
+    pub fn keygen_chunk(&self, shape: &ChunkShape, table: &FeatureTable, params: ParamsKZG<Bn256>) -> Result<ChunkKeys> {
+        let circuit = chunk::keygen_circuit(shape, chunk::chunk_column(shape, table)?)?;
+        Ok(ChunkKeys { shape: *shape, keys: TableKeys::generate(&circuit, params)? })
+    }
+
+    /// Prove chunk `keys.shape.index` of `datanet` under `model`.
+    pub fn prove_chunk(&self, keys: &ChunkKeys, table: &FeatureTable, datanet: &Datanet, model: &QuantizedModel) -> Result<ChunkProof> {
+        let start = Instant::now();
+        let input = ChunkInput::new(&keys.shape, model, datanet)?;
+        let public = input.public(&keys.shape)?;
+        let column = chunk::chunk_column(&keys.shape, table)?;
+        let circuit = chunk::build(CircuitBuilderStage::Prover, &keys.shape, column, &input, keys.keys.prover_config())?;
+        let bytes = keys.keys.prove(circuit, &public.to_instances())?;
+        Ok(ChunkProof { bytes, public, prove_time: start.elapsed() })
     }
 }

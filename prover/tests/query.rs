@@ -24,29 +24,29 @@ fn query_proof_verifies_and_binds_its_table_and_inputs() {
     let params = srs::cached_dev_srs(&srs::default_cache_dir(), shape.k).unwrap();
     let keys = client.keygen_query(&shape, &table, params.clone()).unwrap();
     let proof = client.prove_query(&keys, &table, &input).unwrap();
-    let verifier = Verifier::from_pinned_bytes(&keys.verifier_params.to_bytes(), &keys.verifier_params.hash()).unwrap();
+    let verifier = Verifier::from_pinned_bytes(&keys.keys.verifier_params.to_bytes(), &keys.keys.verifier_params.hash()).unwrap();
     let inst = proof.public.to_instances();
-    verifier.verify_with_key(&keys.vk, &inst, &proof.bytes).unwrap();
+    verifier.verify_with_key(&keys.keys.vk, &inst, &proof.bytes).unwrap();
 
     for row in 0..inst.len() {
         let mut bad = inst.clone();
         bad[row] += Fr::one();
-        assert!(matches!(verifier.verify_with_key(&keys.vk, &bad, &proof.bytes), Err(Error::ProofRejected(_))), "row {row}");
+        assert!(matches!(verifier.verify_with_key(&keys.keys.vk, &bad, &proof.bytes), Err(Error::ProofRejected(_))), "row {row}");
     }
     // the same datanet with one example left out has another key: the proof
     // (and any proof for the subset) does not verify against the other
     let mut subset = table.clone();
     subset.rows.remove(1);
     let other = client.keygen_query(&shape, &subset, params).unwrap();
-    assert_ne!(other.vk.transcript_repr(), keys.vk.transcript_repr());
-    assert!(matches!(verifier.verify_with_key(&other.vk, &inst, &proof.bytes), Err(Error::ProofRejected(_))));
+    assert_ne!(other.keys.vk.transcript_repr(), keys.keys.vk.transcript_repr());
+    assert!(matches!(verifier.verify_with_key(&other.keys.vk, &inst, &proof.bytes), Err(Error::ProofRejected(_))));
     let sub_input = QueryInput::new(&model, &subset, &query, 1_000_000, U256::from(3)).unwrap();
     let sub_proof = client.prove_query(&other, &subset, &sub_input).unwrap();
-    verifier.verify_with_key(&other.vk, &sub_proof.public.to_instances(), &sub_proof.bytes).unwrap();
-    assert!(verifier.verify_with_key(&keys.vk, &sub_proof.public.to_instances(), &sub_proof.bytes).is_err());
+    verifier.verify_with_key(&other.keys.vk, &sub_proof.public.to_instances(), &sub_proof.bytes).unwrap();
+    assert!(verifier.verify_with_key(&keys.keys.vk, &sub_proof.public.to_instances(), &sub_proof.bytes).is_err());
 
-    assert!(verifier.verify_with_key(&keys.vk, &inst, &proof.bytes[..proof.bytes.len() - 1]).is_err());
+    assert!(verifier.verify_with_key(&keys.keys.vk, &inst, &proof.bytes[..proof.bytes.len() - 1]).is_err());
     let mut padded = proof.bytes.clone();
     padded.push(0);
-    assert!(matches!(verifier.verify_with_key(&keys.vk, &inst, &padded), Err(Error::TrailingBytes { extra: 1 })));
+    assert!(matches!(verifier.verify_with_key(&keys.keys.vk, &inst, &padded), Err(Error::TrailingBytes { extra: 1 })));
 }

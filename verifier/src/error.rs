@@ -28,6 +28,8 @@ pub enum Error {
     TooManyPayouts { found: usize, slots: usize },
     #[error("payout contributors are not in strictly ascending address order")]
     PayoutOrder,
+    #[error("the per-query key's feature commitment is not the sum of the {chunks} feature-chunk keys' ones: the key does not hold the proven feature table")]
+    FeatureCommitmentMismatch { chunks: usize },
     #[error(transparent)]
     Core(#[from] lineage_core::Error),
     #[error("io error on {path}: {source}")]

@@ -8,6 +8,7 @@
 
 mod claim;
 mod error;
+pub mod features;
 mod keys;
 mod pinned;
 mod report;
