@@ -64,8 +64,7 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &CircuitShape, in
     let s2 = Fr::from((SCALE * SCALE) as u64);
 
     // ---- 1–3. model commitment, query commitment, forward pass, argmax ------
-    let model = fwd.load_model(ctx, &input.model);
-    let model_commitment = model.commitment;
+    let (model, model_commitment) = fwd.load_model(ctx, &input.model);
     let q = fwd.query(ctx, &model, &input.query, input.predicted);
     let (query_commitment, hq, class, indicator) = (q.commitment, q.hidden, q.class, q.indicator);
     // last-layer row of the predicted class

@@ -14,7 +14,9 @@
 //!    **next contributor** (the first of chunk `j + 1`, or 0 at the end);
 //! 4. that the feature column equals these rows on the chunk's rows and is
 //!    zero on every other row of the table (copy constraints, so the column's
-//!    commitment in this chunk's key is exactly this chunk's share).
+//!    commitment in this chunk's key is exactly this chunk's share); chunk 0
+//!    also writes the model's parameters after the rows (the per-query
+//!    circuit's weights), every other chunk zeros there.
 //!
 //! Public instance column: see [`ChunkPublic::to_instances`]. The chain
 //! combines the chunks: their subtree roots must hash up to the registered
@@ -38,7 +40,7 @@ use halo2_base::{
 };
 use lineage_core::{
     datanet::{licence_to_fr, Contribution, Datanet, DigitPayload},
-    features::WIDTH,
+    features::{column_len, WIDTH},
     field::{fr_from_address, fr_to_u128, Fr},
     fixed::SCALE,
     model::{QuantizedModel, OUTPUT},
@@ -76,7 +78,7 @@ impl ChunkShape {
         if index * size >= capacity {
             return Err(Error::Shape(format!("chunk {index} of {size} starts beyond the {capacity} examples")));
         }
-        if !(crate::query::MIN_QUERY_K..=crate::MAX_K).contains(&k) || (1usize << k) < WIDTH * capacity + 64 {
+        if !(crate::query::MIN_QUERY_K..=crate::MAX_K).contains(&k) || (1usize << k) < crate::table::feature_rows(column_len(capacity)) + 64 {
             return Err(Error::Shape(format!("k = {k} cannot hold {capacity} examples")));
         }
         Ok(Self { size, index, capacity, k, lookup_bits: (k - 1) as usize })
@@ -187,8 +189,8 @@ impl ChunkInput {
 /// Lay out the chunk in `builder`; `column` is the chunk's feature column
 /// (the table's rows on the chunk, zero elsewhere).
 pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &ChunkShape, column: &[Fr], input: &ChunkInput) -> Result<()> {
-    if column.len() != WIDTH * shape.capacity {
-        return Err(Error::Shape(format!("feature column has {} values, the shape takes {}", column.len(), WIDTH * shape.capacity)));
+    if column.len() != column_len(shape.capacity) {
+        return Err(Error::Shape(format!("feature column has {} values, the shape takes {}", column.len(), column_len(shape.capacity))));
     }
     if input.examples.is_empty() || input.examples.len() > shape.size {
         return Err(Error::Shape(format!("{} examples in a chunk of {}", input.examples.len(), shape.size)));
@@ -202,7 +204,7 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &ChunkShape, colu
     let m = shape.size;
     let count_bits = (usize::BITS - m.leading_zeros()) as usize + 1;
 
-    let model = fwd.load_model(ctx, &input.model);
+    let (model, model_commitment) = fwd.load_model(ctx, &input.model);
     let active = ctx.load_witness(Fr::from(input.examples.len() as u64));
     range.check_less_than_safe(ctx, active, m as u64 + 1);
     let active_is_zero = gate.is_zero(ctx, active);
@@ -260,32 +262,37 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &ChunkShape, colu
     }
     let subtree_root = hasher.subtree_root(ctx, &leaves);
 
-    // bind the feature column: the chunk's rows to its features, every
-    // other row of the table to zero
+    // bind the feature column: the chunk's rows to its features, the model
+    // rows to the parameters (chunk 0), every other row to zero
     let zero = ctx.load_zero();
     let base = WIDTH * shape.start();
-    for idx in 0..WIDTH * shape.capacity {
+    let params_at = WIDTH * shape.capacity;
+    for idx in 0..column_len(shape.capacity) {
         let cell = feature_value(column, idx);
         if (base..base + WIDTH * m).contains(&idx) {
             let (i, j) = ((idx - base) / WIDTH, (idx - base) % WIDTH);
             ctx.constrain_equal(&rows[i][j], &cell);
+        } else if idx >= params_at && shape.index == 0 {
+            ctx.constrain_equal(&model.params[idx - params_at], &cell);
         } else {
             ctx.constrain_equal(&zero, &cell);
         }
     }
 
-    let instances = [subtree_root, model.commitment, active, addrs[0], next_contributor];
+    let instances = [subtree_root, model_commitment, active, addrs[0], next_contributor];
     builder.assigned_instances[0].extend(instances);
     Ok(())
 }
 
-/// The chunk's share of the feature column: the table's rows on the chunk,
-/// zero elsewhere.
+/// The chunk's share of the feature column: the table's rows on the chunk
+/// (and the model's parameters for chunk 0), zero elsewhere.
 pub fn chunk_column(shape: &ChunkShape, table: &lineage_core::features::FeatureTable) -> Result<Vec<Fr>> {
     let mut column = table.column(shape.capacity)?;
     let (a, b) = (WIDTH * shape.start(), WIDTH * (shape.start() + shape.size).min(shape.capacity));
+    let params_at = WIDTH * shape.capacity;
     for (idx, v) in column.iter_mut().enumerate() {
-        if !(a..b).contains(&idx) {
+        let params_here = idx >= params_at && shape.index == 0;
+        if !(a..b).contains(&idx) && !params_here {
             *v = Fr::zero();
         }
     }

@@ -1,4 +1,5 @@
 //! A halo2-base circuit with one more column: the fixed **feature column**
+//! (folded into [`FEATURE_COLUMNS`] fixed columns)
 //! (`lineage_core::features`, vertical layout), equality-enabled so that
 //! halo2-base cells can be copy-constrained to its rows.
 //!
@@ -29,13 +30,30 @@ use lineage_core::field::Fr;
 /// (distinct from the id 0 that `load_external_cell` uses).
 const FEATURE_CONTEXT: usize = 0x4645_4154; // "FEAT"
 
-/// Index of the feature column among the fixed commitments of a verifying
-/// key of a circuit with these parameters (selectors, compressed at key
-/// generation, come after every fixed column).
-pub fn feature_column_index(params: &BaseCircuitParams) -> usize {
+/// Fixed columns the feature column is folded into: element `i` of a
+/// column of `len` elements sits in column `i / R`, row `i % R`,
+/// `R = ⌈len / FEATURE_COLUMNS⌉` ([`feature_position`]). Two columns halve
+/// the rows a table needs, and so the circuits' `k`.
+pub const FEATURE_COLUMNS: usize = 2;
+
+/// Rows the feature columns need for a column of `len` elements.
+pub fn feature_rows(len: usize) -> usize {
+    len.div_ceil(FEATURE_COLUMNS)
+}
+
+/// (fixed column, row) of element `i` of a column of `len` elements.
+pub fn feature_position(len: usize, i: usize) -> (usize, usize) {
+    let r = feature_rows(len).max(1);
+    (i / r, i % r)
+}
+
+/// Indices of the feature columns among the fixed commitments of a
+/// verifying key of a circuit with these parameters (selectors, compressed
+/// at key generation, come after every fixed column).
+pub fn feature_column_indices(params: &BaseCircuitParams) -> [usize; FEATURE_COLUMNS] {
     let mut cs = ConstraintSystem::<Fr>::default();
     let config = TableCircuit::configure_with_params(&mut cs, params.clone());
-    config.features.index()
+    config.features.map(|c| c.index())
 }
 
 /// The external cell of row `i` of the feature column.
@@ -52,7 +70,7 @@ pub fn feature_value(column: &[Fr], i: usize) -> AssignedValue<Fr> {
 #[derive(Clone, Debug)]
 pub struct TableConfig {
     pub base: BaseConfig<Fr>,
-    pub features: Column<Fixed>,
+    pub features: [Column<Fixed>; FEATURE_COLUMNS],
 }
 
 /// A halo2-base circuit plus the feature column.
@@ -80,8 +98,11 @@ impl Circuit<Fr> for TableCircuit {
 
     fn configure_with_params(meta: &mut ConstraintSystem<Fr>, params: Self::Params) -> Self::Config {
         let base = BaseConfig::configure(meta, params);
-        let features = meta.fixed_column();
-        meta.enable_equality(features);
+        let features = [(); FEATURE_COLUMNS].map(|_| {
+            let c = meta.fixed_column();
+            meta.enable_equality(c);
+            c
+        });
         TableConfig { base, features }
     }
 
@@ -96,8 +117,10 @@ impl Circuit<Fr> for TableCircuit {
             |mut region| {
                 let copy_manager = self.builder.core().copy_manager.clone();
                 let mut cm = copy_manager.lock().map_err(|_| PlonkError::Synthesis)?;
+                let len = self.column.len();
                 for (i, v) in self.column.iter().enumerate() {
-                    let cell = raw_assign_fixed(&mut region, config.features, i, *v);
+                    let (c, row) = feature_position(len, i);
+                    let cell = raw_assign_fixed(&mut region, config.features[c], row, *v);
                     if !witness_only {
                         cm.assigned_advices.insert(feature_cell(i), cell);
                     }

@@ -79,7 +79,7 @@ fn every_chunk_passes_and_the_shares_add_up_to_the_table() {
     let f = fixture();
     let chunks = ChunkShape::count(SIZE, f.table.len());
     assert_eq!(chunks, 3);
-    let mut sum = vec![Fr::zero(); WIDTH * f.capacity];
+    let mut sum = vec![Fr::zero(); lineage_core::features::column_len(f.capacity)];
     for j in 0..chunks {
         let (column, input, public) = honest(j);
         for (s, c) in sum.iter_mut().zip(&column) {
@@ -114,12 +114,17 @@ fn changed_entry_inside_the_chunk_breaks_its_copy() {
         let errs = run(j, column, &input, public.to_instances()).unwrap_err();
         assert!(feature_copy_failure(&errs), "chunk {j}: {errs:?}");
     }
+    // chunk 0 also binds the model's parameters
+    let (mut column, input, public) = honest(0);
+    column[WIDTH * fixture().capacity + 100] += Fr::one();
+    assert!(feature_copy_failure(&run(0, column, &input, public.to_instances()).unwrap_err()));
 }
 
 #[test]
 fn nonzero_entry_outside_the_chunk_breaks_its_copy() {
-    // chunk 1 claiming (part of) chunk 0's rows, or a row past the datanet
-    for idx in [5, WIDTH * 19 + 1] {
+    // chunk 1 claiming (part of) chunk 0's rows, a row past the datanet, or
+    // a model parameter (only chunk 0 writes those)
+    for idx in [5, WIDTH * 19 + 1, WIDTH * fixture().capacity + 2] {
         let (mut column, input, public) = honest(1);
         column[idx] = Fr::from(42);
         let errs = run(1, column, &input, public.to_instances()).unwrap_err();

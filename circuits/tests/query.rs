@@ -109,7 +109,8 @@ fn valid_witness_passes_and_matches_the_native_split() {
 #[test]
 fn changed_feature_entry_breaks_its_copy() {
     let f = fixture();
-    for j in [0, 17, WIDTH * 3 + 5, WIDTH * 4 + END_OFFSET] {
+    // a hidden activation, a residual, an end flag, a model parameter
+    for j in [0, 17, WIDTH * 3 + 5, WIDTH * 4 + END_OFFSET, WIDTH * f.shape.capacity + 7] {
         let (mut circuit, _) = build(&f.table, &f.input);
         circuit.column[j] += Fr::one();
         let errs = verify(&circuit, f.public.to_instances()).unwrap_err();
@@ -182,12 +183,12 @@ fn every_public_input_is_bound() {
 #[test]
 fn a_claim_with_other_totals_has_another_digest() {
     let f = fixture();
-    let mut segments = f.input.attribution.segments.clone();
+    let mut segments = lineage_core::features::claim_segments(&f.input.attribution);
     segments[0].1 ^= 1;
     let d = lineage_core::features::segment_digest(f.input.challenge, &segments);
     assert_ne!(d, f.public.digest);
     let (circuit, _) = build(&f.table, &f.input);
     let mut inst = f.public.to_instances();
-    inst[4] = d;
-    assert!(instance_failure(&verify(&circuit, inst).unwrap_err(), 4));
+    inst[3] = d;
+    assert!(instance_failure(&verify(&circuit, inst).unwrap_err(), 3));
 }

@@ -18,7 +18,10 @@
 //! The table is laid out *vertically*, [`WIDTH`] field elements per example
 //! ([`FeatureTable::column`]): entry `j` of example `i` is element
 //! `WIDTH·i + j`, in the order `h, r, a, e`; negative residuals are field
-//! negatives.
+//! negatives. After `capacity` examples (zero rows past the datanet) come
+//! the model's [`NUM_PARAMS`] signed parameters in `QuantizedModel::params`
+//! order: the per-query circuit reads its weights from the table too, so the
+//! table fixes the model as well as the data.
 //!
 //! **Score** of example `i` for a query with hidden activations `h_q` and
 //! predicted class `c`: `s_i = r_i[c] · (⟨h_q, h_i⟩ + S²)` — exactly
@@ -29,19 +32,21 @@
 //! cumulative-floor split ([`crate::payout::split`]), a public function of
 //! the list and the pool that the chain and the auditor compute natively.
 //!
-//! **Digest**: the list is bound to a claim by
-//! `D(γ) = Σ_s a_s·γ^{2s+1} + t_s·γ^{2s+2}` at a challenge `γ` that hashes
-//! the list itself, the pool and the request ([`segment_challenge`]). Two
-//! different lists (addresses nonzero, totals below 2^128) are different
-//! polynomials in `γ`, so they agree at a challenge derived from one of them
-//! only with probability `≤ (2C + 2)/r`.
+//! **Digest**: the list, with each segment's end row `i_s`, is bound to a
+//! claim by `D(γ) = Σ_s a_s·γ^{2i_s+1} + t_s·γ^{2i_s+2}` at a challenge `γ`
+//! that hashes the list itself, the pool and the request
+//! ([`segment_challenge`]). Two different lists (addresses nonzero, totals
+//! below 2^128, end rows strictly increasing and below the capacity) are
+//! different polynomials in `γ` of degree at most `2·capacity`, so they agree
+//! at a challenge derived from one of them only with probability
+//! `≤ 2·capacity/r`.
 
 use crate::{
     attribution,
     datanet::Datanet,
     field::{fr_from_address, fr_from_i128, fr_from_u128, Fr},
     fixed::SCALE,
-    model::{QuantizedModel, HIDDEN, OUTPUT},
+    model::{QuantizedModel, HIDDEN, NUM_PARAMS, OUTPUT},
     Error, Result,
 };
 use alloy_primitives::{keccak256, Address, U256};
@@ -87,6 +92,13 @@ impl FeatureRow {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FeatureTable {
     pub rows: Vec<FeatureRow>,
+    /// The model's parameters, in `QuantizedModel::params` order.
+    pub params: Vec<i32>,
+}
+
+/// Length of the column of a table of `capacity` examples.
+pub fn column_len(capacity: usize) -> usize {
+    WIDTH * capacity + NUM_PARAMS
 }
 
 impl FeatureTable {
@@ -110,7 +122,7 @@ impl FeatureTable {
                 FeatureRow { hidden, residual, contributor: c.contributor, end }
             })
             .collect();
-        Ok(Self { rows })
+        Ok(Self { rows, params: model.params().collect() })
     }
 
     /// Number of examples.
@@ -123,17 +135,22 @@ impl FeatureTable {
         self.rows.is_empty()
     }
 
-    /// The vertical column: [`WIDTH`] elements per example, then zeros up to
-    /// `capacity` examples.
+    /// The vertical column: [`WIDTH`] elements per example, zeros up to
+    /// `capacity` examples, then the model's parameters
+    /// ([`column_len`]`(capacity)` elements).
     pub fn column(&self, capacity: usize) -> Result<Vec<Fr>> {
         if self.rows.len() > capacity {
             return Err(Error::DatanetFormat(format!("{} examples exceed the capacity of {capacity}", self.rows.len())));
         }
-        let mut v = Vec::with_capacity(capacity * WIDTH);
+        if self.params.len() != NUM_PARAMS {
+            return Err(Error::ModelShape(format!("{} parameters, expected {NUM_PARAMS}", self.params.len())));
+        }
+        let mut v = Vec::with_capacity(column_len(capacity));
         for r in &self.rows {
             v.extend(r.to_fields());
         }
         v.resize(capacity * WIDTH, Fr::ZERO);
+        v.extend(self.params.iter().map(|q| fr_from_i128(*q as i128)));
         Ok(v)
     }
 
@@ -153,6 +170,8 @@ pub struct WholeAttribution {
     pub scores: Vec<i128>,
     /// Per segment, in row order: its contributor and positive-influence total.
     pub segments: Vec<(Address, u128)>,
+    /// Per segment, its end row.
+    pub ends: Vec<usize>,
 }
 
 impl WholeAttribution {
@@ -171,46 +190,55 @@ pub fn attribute(model: &QuantizedModel, table: &FeatureTable, query: &[u8]) -> 
     let s2 = (SCALE * SCALE) as i128;
     let mut scores = Vec::with_capacity(table.len());
     let mut segments = Vec::new();
+    let mut ends = Vec::new();
     let mut acc = 0u128;
-    for row in &table.rows {
+    for (i, row) in table.rows.iter().enumerate() {
         let dot: i128 = (0..HIDDEN).map(|j| hq[j] as i128 * row.hidden[j] as i128).sum::<i128>() + s2;
         let s = row.residual[c] as i128 * dot;
         scores.push(s);
         acc += s.max(0) as u128;
         if row.end {
             segments.push((row.contributor, acc));
+            ends.push(i);
             acc = 0;
         }
     }
-    Ok(WholeAttribution { predicted: c, hidden: hq, logits: fq, scores, segments })
+    Ok(WholeAttribution { predicted: c, hidden: hq, logits: fq, scores, segments, ends })
 }
 
-/// The challenge `γ` of a claim: keccak256 of
-/// `CHALLENGE_TAG ‖ request_id (32 B) ‖ pool (32 B) ‖ (address (20 B) ‖ total (32 B))*`,
+/// One segment of a claim: its contributor, its total and its end row.
+pub type Segment = (Address, u128, u32);
+
+/// The segments of an attribution, as a claim lists them.
+pub fn claim_segments(a: &WholeAttribution) -> Vec<Segment> {
+    a.segments.iter().zip(&a.ends).map(|((addr, t), e)| (*addr, *t, *e as u32)).collect()
+}
+
+/// The challenge `γ` of a claim: keccak256 of `CHALLENGE_TAG ‖ request_id
+/// (32 B) ‖ pool (32 B) ‖ (address (20 B) ‖ total (32 B) ‖ end row (4 B))*`,
 /// top three bits cleared (so it is a canonical field element).
-pub fn segment_challenge(request_id: U256, pool: u128, segments: &[(Address, u128)]) -> Fr {
-    let mut bytes = Vec::with_capacity(CHALLENGE_TAG.len() + 64 + segments.len() * 52);
+pub fn segment_challenge(request_id: U256, pool: u128, segments: &[Segment]) -> Fr {
+    let mut bytes = Vec::with_capacity(CHALLENGE_TAG.len() + 64 + segments.len() * 56);
     bytes.extend_from_slice(CHALLENGE_TAG);
     bytes.extend_from_slice(&request_id.to_be_bytes::<32>());
     bytes.extend_from_slice(&U256::from(pool).to_be_bytes::<32>());
-    for (a, t) in segments {
+    for (a, t, e) in segments {
         bytes.extend_from_slice(a.as_slice());
         bytes.extend_from_slice(&U256::from(*t).to_be_bytes::<32>());
+        bytes.extend_from_slice(&e.to_be_bytes());
     }
     let mut h = keccak256(&bytes).0;
     h[0] &= 0x1f;
     crate::field::fr_from_be_bytes(&h).expect("below 2^253")
 }
 
-/// The segment digest `D(γ) = Σ_s a_s·γ^{2s+1} + t_s·γ^{2s+2}`.
-pub fn segment_digest(challenge: Fr, segments: &[(Address, u128)]) -> Fr {
+/// The segment digest `D(γ) = Σ_s a_s·γ^{2i_s+1} + t_s·γ^{2i_s+2}` (`i_s`
+/// the end row of segment `s`).
+pub fn segment_digest(challenge: Fr, segments: &[Segment]) -> Fr {
     let mut d = Fr::ZERO;
-    let mut pw = challenge;
-    for (a, t) in segments {
-        d += fr_from_address(a) * pw;
-        pw *= challenge;
-        d += fr_from_u128(*t) * pw;
-        pw *= challenge;
+    for (a, t, e) in segments {
+        let w = challenge.pow_vartime([2 * *e as u64 + 1]);
+        d += fr_from_address(a) * w + fr_from_u128(*t) * w * challenge;
     }
     d
 }
@@ -250,25 +278,31 @@ mod tests {
         for (i, c) in d.contributions.iter().enumerate() {
             assert_eq!(a.scores[i], attribution::score(&m, &hq, a.predicted, &c.payload));
         }
+        assert_eq!(a.ends, vec![4, 9, 11]);
         let col = t.column(16).unwrap();
-        assert_eq!(col.len(), 16 * WIDTH);
+        assert_eq!(col.len(), column_len(16));
         assert_eq!(col[WIDTH * 11 + END_OFFSET], Fr::ONE);
         assert_eq!(col[WIDTH * 12], Fr::ZERO);
+        assert_eq!(col[WIDTH * 16], fr_from_i128(m.w1[0] as i128));
         assert!(t.column(11).is_err());
     }
 
     #[test]
     fn digest_binds_every_entry() {
         let a = |b| Address::with_last_byte(b);
-        let list = vec![(a(1), 5u128), (a(2), 7)];
+        let list = vec![(a(1), 5u128, 3u32), (a(2), 7, 9)];
         let g = segment_challenge(U256::from(1), 12, &list);
         let d = segment_digest(g, &list);
+        // (the list is a set of end rows: claims list them strictly increasing)
         let mut swapped = list.clone();
-        swapped.swap(0, 1);
+        (swapped[0].1, swapped[1].1) = (swapped[1].1, swapped[0].1);
         assert_ne!(segment_digest(g, &swapped), d);
         let mut more = list.clone();
         more[1].1 += 1;
         assert_ne!(segment_digest(g, &more), d);
+        let mut moved = list.clone();
+        moved[1].2 += 1;
+        assert_ne!(segment_digest(g, &moved), d);
         assert_ne!(segment_challenge(U256::from(2), 12, &list), g);
         assert_ne!(segment_challenge(U256::from(1), 13, &list), g);
     }

@@ -60,9 +60,9 @@ impl TableKeys {
         Some((self.circuit_params.clone(), self.break_points.clone()))
     }
 
-    /// Index of the feature column among the key's fixed commitments.
-    pub fn feature_column_index(&self) -> usize {
-        lineage_circuits::table::feature_column_index(&self.circuit_params)
+    /// Indices of the feature columns among the key's fixed commitments.
+    pub fn feature_column_indices(&self) -> [usize; lineage_circuits::table::FEATURE_COLUMNS] {
+        lineage_circuits::table::feature_column_indices(&self.circuit_params)
     }
 
     /// A SHPLONK proof of a prover-stage circuit.

@@ -32,19 +32,20 @@ fn chunk_keys_add_up_to_the_query_key() {
         verifier.verify_with_key(&keys.keys.vk, &proof.public.to_instances(), &proof.bytes).unwrap();
         chunk_keys.push(keys);
     }
-    let chunks: Vec<_> = chunk_keys.iter().map(|k| (&k.keys.vk, k.keys.feature_column_index())).collect();
+    let indices: Vec<_> = chunk_keys.iter().map(|k| k.keys.feature_column_indices()).collect();
+    let chunks: Vec<_> = chunk_keys.iter().zip(&indices).map(|(k, i)| (&k.keys.vk, &i[..])).collect();
 
     let query = client.keygen_query(&qshape, &table, params.clone()).unwrap();
-    check_feature_commitments((&query.keys.vk, query.keys.feature_column_index()), &chunks).unwrap();
+    check_feature_commitments((&query.keys.vk, &query.keys.feature_column_indices()[..]), &chunks).unwrap();
 
     // a per-query key over a table with one feature changed is refused
     let mut forged = table.clone();
     forged.rows[5].residual[3] += 1;
     let bad = client.keygen_query(&qshape, &forged, params).unwrap();
     assert!(matches!(
-        check_feature_commitments((&bad.keys.vk, bad.keys.feature_column_index()), &chunks),
+        check_feature_commitments((&bad.keys.vk, &bad.keys.feature_column_indices()[..]), &chunks),
         Err(Error::FeatureCommitmentMismatch { chunks: 3 })
     ));
     // so is the sum with a chunk missing
-    assert!(check_feature_commitments((&query.keys.vk, query.keys.feature_column_index()), &chunks[..2]).is_err());
+    assert!(check_feature_commitments((&query.keys.vk, &query.keys.feature_column_indices()[..]), &chunks[..2]).is_err());
 }

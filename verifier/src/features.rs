@@ -25,15 +25,18 @@ pub fn feature_commitment(vk: &VerifyingKey<G1Affine>, index: usize) -> Result<G
         .ok_or_else(|| Error::KeyBounds(format!("key has {} fixed commitments, no column {index}", vk.fixed_commitments().len())))
 }
 
-/// Check that `query`'s feature commitment (its fixed column at the given
-/// index) is the sum of the `chunks`' ones.
-pub fn check_feature_commitments(query: (&VerifyingKey<G1Affine>, usize), chunks: &[(&VerifyingKey<G1Affine>, usize)]) -> Result<()> {
-    let mut sum = G1::default();
-    for (vk, index) in chunks {
-        sum += feature_commitment(vk, *index)?;
-    }
-    if sum.to_affine() != feature_commitment(query.0, query.1)? {
-        return Err(Error::FeatureCommitmentMismatch { chunks: chunks.len() });
+/// Check that `query`'s feature commitments (its fixed columns at the given
+/// indices) are the sums of the `chunks`' ones, column by column.
+pub fn check_feature_commitments(query: (&VerifyingKey<G1Affine>, &[usize]), chunks: &[(&VerifyingKey<G1Affine>, &[usize])]) -> Result<()> {
+    for (c, q_index) in query.1.iter().enumerate() {
+        let mut sum = G1::default();
+        for (vk, indices) in chunks {
+            let index = indices.get(c).ok_or_else(|| Error::KeyBounds(format!("chunk key lists no feature column {c}")))?;
+            sum += feature_commitment(vk, *index)?;
+        }
+        if sum.to_affine() != feature_commitment(query.0, *q_index)? {
+            return Err(Error::FeatureCommitmentMismatch { chunks: chunks.len() });
+        }
     }
     Ok(())
 }

@@ -20,8 +20,8 @@ use lineage_gadgets::{
 /// A model loaded into the circuit.
 #[derive(Clone, Debug)]
 pub struct LoadedModel {
-    /// Poseidon commitment of the parameters (`QuantizedModel::commitment`).
-    pub commitment: AssignedValue<Fr>,
+    /// Every signed parameter, in `QuantizedModel::params` order.
+    pub params: Vec<AssignedValue<Fr>>,
     /// Signed layer-1 weights, row-major `[HIDDEN][INPUT]`.
     pub w1: Vec<AssignedValue<Fr>>,
     /// Layer-1 biases at scale 2^16.
@@ -55,8 +55,11 @@ pub struct QueryForward {
 /// Instructions of the forward-pass stage.
 pub trait ForwardInstructions {
     /// Witness every parameter (16 signed bits each) and hash them into the
-    /// model commitment.
-    fn load_model(&self, ctx: &mut Context<Fr>, model: &QuantizedModel) -> LoadedModel;
+    /// model commitment (`QuantizedModel::commitment`), returned second.
+    fn load_model(&self, ctx: &mut Context<Fr>, model: &QuantizedModel) -> (LoadedModel, AssignedValue<Fr>);
+    /// A model from signed parameter cells already bound elsewhere (in
+    /// `QuantizedModel::params` order; no range checks, no commitment).
+    fn model_from_params(&self, ctx: &mut Context<Fr>, params: Vec<AssignedValue<Fr>>) -> LoadedModel;
     /// Witness an image (pixels `0..=16`) and pack it into two words.
     fn load_image(&self, ctx: &mut Context<Fr>, pixels: &[u8]) -> LoadedImage;
     /// Hidden activations (scale 2^8) of loaded pixels.
@@ -84,8 +87,7 @@ impl<'a> ForwardChip<'a> {
 }
 
 impl ForwardInstructions for ForwardChip<'_> {
-    fn load_model(&self, ctx: &mut Context<Fr>, model: &QuantizedModel) -> LoadedModel {
-        let gate = self.range.gate();
+    fn load_model(&self, ctx: &mut Context<Fr>, model: &QuantizedModel) -> (LoadedModel, AssignedValue<Fr>) {
         let params: Vec<_> = model.params().map(|q| self.fp.load_param(ctx, q)).collect();
         let mut words = vec![ctx.load_constant(Fr::from(MODEL_TAG))];
         for chunk in params.chunks(PARAMS_PER_WORD) {
@@ -93,18 +95,18 @@ impl ForwardInstructions for ForwardChip<'_> {
             words.push(self.fp.pack(ctx, &limbs, 16));
         }
         let commitment = self.hasher.hash(ctx, &words);
-        let signed: Vec<_> = params.iter().map(|p| p.signed).collect();
+        (self.model_from_params(ctx, params.iter().map(|p| p.signed).collect()), commitment)
+    }
+
+    fn model_from_params(&self, ctx: &mut Context<Fr>, signed: Vec<AssignedValue<Fr>>) -> LoadedModel {
+        let gate = self.range.gate();
         let (w1, rest) = signed.split_at(HIDDEN * INPUT);
         let (b1, rest) = rest.split_at(HIDDEN);
         let (w2, b2) = rest.split_at(OUTPUT * HIDDEN);
         let scale = Constant(Fr::from(SCALE as u64));
-        LoadedModel {
-            commitment,
-            w1: w1.to_vec(),
-            b1: b1.iter().map(|b| gate.mul(ctx, *b, scale)).collect(),
-            w2: w2.to_vec(),
-            b2: b2.iter().map(|b| gate.mul(ctx, *b, scale)).collect(),
-        }
+        let b1 = b1.iter().map(|b| gate.mul(ctx, *b, scale)).collect();
+        let b2 = b2.iter().map(|b| gate.mul(ctx, *b, scale)).collect();
+        LoadedModel { w1: w1.to_vec(), b1, w2: w2.to_vec(), b2, params: signed }
     }
 
     fn load_image(&self, ctx: &mut Context<Fr>, pixels: &[u8]) -> LoadedImage {

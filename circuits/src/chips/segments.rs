@@ -5,8 +5,8 @@
 //!
 //! ```text
 //!  t_i     = p_i + (1 − e_{i−1})·t_{i−1}        (t_{−1} = 0, e_{−1} = 0)
-//!  D      += e_i · (a_i·w_i + t_i·w_i·γ)          (w_0 = γ)
-//!  w_{i+1} = e_i ? w_i·γ² : w_i
+//!  D      += e_i · (a_i·w_i + t_i·w_i·γ)          (w_i = γ^{2i+1})
+//!  w_{i+1} = w_i·γ²
 //! ```
 //!
 //! On an end row `t_i` is the segment's total. Every row pays the same cells
@@ -77,8 +77,7 @@ impl SegmentInstructions for SegmentChip<'_> {
             let at = gate.mul(ctx, *a_i, w);
             let term = gate.mul_add(ctx, t, wg, at);
             digest = gate.mul_add(ctx, *e_i, term, digest);
-            let wgg = gate.mul(ctx, wg, challenge);
-            w = gate.select(ctx, wgg, w, *e_i);
+            w = gate.mul(ctx, wg, challenge);
         }
         SegmentOutput { totals, digest }
     }

@@ -16,7 +16,8 @@ use halo2_base::{
     AssignedValue,
 };
 use lineage_core::{
-    features::{FeatureTable, ADDRESS_OFFSET, END_OFFSET, WIDTH},
+    features::{column_len, FeatureTable, ADDRESS_OFFSET, END_OFFSET, WIDTH},
+    model::NUM_PARAMS,
     field::Fr,
 };
 use lineage_gadgets::hash::HashChip;
@@ -72,8 +73,8 @@ pub fn keygen_circuit(shape: &QueryShape, table: &FeatureTable) -> Result<QueryC
 /// feature cells enter as external cells bound to the fixed column in
 /// [`QueryCircuit::synthesize`].
 pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &QueryShape, column: &[Fr], input: &QueryInput) -> Result<QueryHandles> {
-    if column.len() != WIDTH * shape.capacity {
-        return Err(Error::Shape(format!("feature column has {} values, the shape takes {}", column.len(), WIDTH * shape.capacity)));
+    if column.len() != column_len(shape.capacity) {
+        return Err(Error::Shape(format!("feature column has {} values, the shape takes {}", column.len(), column_len(shape.capacity))));
     }
     let range = builder.range_chip();
     let ctx = builder.main(0);
@@ -82,12 +83,13 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &QueryShape, colu
     let scorer = ScoreChip::new(&range);
     let segmenter = SegmentChip::new(&range);
 
-    // 1. forward pass
-    let model = fwd.load_model(ctx, &input.model);
+    // 1. forward pass, with the parameters from the table
+    let feature = |i: usize| feature_value(column, i);
+    let params = (0..NUM_PARAMS).map(|p| feature(WIDTH * shape.capacity + p)).collect();
+    let model = fwd.model_from_params(ctx, params);
     let q = fwd.query(ctx, &model, &input.query, input.predicted);
 
     // 2. scores of every row, from the fixed feature column
-    let feature = |i: usize| feature_value(column, i);
     let mut scores = Vec::with_capacity(shape.capacity);
     let mut positives = Vec::with_capacity(shape.capacity);
     let mut addresses = Vec::with_capacity(shape.capacity);
@@ -105,7 +107,7 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &QueryShape, colu
     let challenge = ctx.load_witness(input.challenge);
     let out = segmenter.segments(ctx, challenge, &positives, &addresses, &ends);
 
-    let instances = vec![model.commitment, q.commitment, q.class, challenge, out.digest];
+    let instances = vec![q.commitment, q.class, challenge, out.digest];
     builder.assigned_instances[0].extend(instances.iter().copied());
     Ok(QueryHandles { scores, totals: out.totals, instances })
 }

@@ -11,9 +11,11 @@
 //!
 //! Stages (each a chip in [`crate::chips`]):
 //!
-//! 1. **forward** — the model parameters hash to the public model
-//!    commitment; the query pixels hash to the public query commitment; the
-//!    fixed-point forward pass; the public predicted class is the argmax;
+//! 1. **forward** — the query pixels hash to the public query commitment;
+//!    the fixed-point forward pass with the model parameters read from the
+//!    table (so the key fixes the model; the chunk proofs tie those
+//!    parameters to the model commitment); the public predicted class is the
+//!    argmax;
 //! 2. **score** — every row's score `r[c]·(⟨h_q, h⟩ + S²)` from its fixed
 //!    features, and its positive part;
 //! 3. **segments** — every contributor segment's total of positive
@@ -38,6 +40,7 @@
 //!  28·i + 25   r_i[9]      ┘
 //!  28·i + 26   a_i           contributor address
 //!  28·i + 27   e_i           end of segment
+//!  28·C + p    θ_p           model parameter p (C = capacity)
 //! ```
 
 mod circuit;
@@ -46,7 +49,7 @@ pub use circuit::{build, keygen_circuit, synthesize, QueryCircuit, QueryHandles}
 
 use crate::{Error, Result};
 use lineage_core::{
-    features::{self, FeatureTable, WholeAttribution, WIDTH},
+    features::{self, FeatureTable, WholeAttribution},
     field::{fr_to_u128, Fr},
     model::QuantizedModel,
     payout::{self, Payout},
@@ -54,7 +57,7 @@ use lineage_core::{
 use serde::{Deserialize, Serialize};
 
 /// Number of public inputs of the per-query circuit.
-pub const QUERY_INSTANCES: usize = 5;
+pub const QUERY_INSTANCES: usize = 4;
 /// Most examples one per-query circuit may cover.
 pub const MAX_CAPACITY: usize = 1 << 16;
 /// Smallest `k` the per-query circuit uses.
@@ -75,16 +78,17 @@ pub struct QueryShape {
 
 impl QueryShape {
     /// A shape for `capacity` examples with a `k` that fits: the feature
-    /// column needs `WIDTH·capacity` rows, and the stages about 150 advice
-    /// cells per example, spread over at most about eight columns.
+    /// columns need `(WIDTH·capacity + NUM_PARAMS) / FEATURE_COLUMNS` rows,
+    /// and the stages about 155 advice cells per example plus 25k for the
+    /// query (measured), spread over at most about ten columns.
     pub fn new(capacity: usize) -> Result<Self> {
         if capacity == 0 || capacity > MAX_CAPACITY {
             return Err(Error::Shape(format!("capacity {capacity} is outside 1..={MAX_CAPACITY}")));
         }
-        let rows_needed = WIDTH * capacity + 64;
-        let cells = 150 * capacity + 60_000;
+        let rows_needed = crate::table::feature_rows(features::column_len(capacity)) + 64;
+        let cells = 155 * capacity + 25_000;
         let mut k = MIN_QUERY_K;
-        while (1usize << k) < rows_needed || (1usize << k) * 8 < cells {
+        while (1usize << k) < rows_needed || (1usize << k) * 10 < cells {
             k += 1;
         }
         Self::with_k(capacity, k)
@@ -95,7 +99,7 @@ impl QueryShape {
         if capacity == 0 || capacity > MAX_CAPACITY {
             return Err(Error::Shape(format!("capacity {capacity} is outside 1..={MAX_CAPACITY}")));
         }
-        if !(MIN_QUERY_K..=crate::MAX_K).contains(&k) || (1usize << k) < WIDTH * capacity + 64 {
+        if !(MIN_QUERY_K..=crate::MAX_K).contains(&k) || (1usize << k) < crate::table::feature_rows(features::column_len(capacity)) + 64 {
             return Err(Error::Shape(format!("k = {k} cannot hold {capacity} examples")));
         }
         Ok(Self { capacity, k, lookup_bits: (k - 1) as usize })
@@ -105,7 +109,6 @@ impl QueryShape {
 /// The public inputs of one per-query proof.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QueryPublic {
-    pub model_commitment: Fr,
     pub query_commitment: Fr,
     pub predicted_class: u64,
     /// `lineage_core::features::segment_challenge` of the claim.
@@ -115,10 +118,10 @@ pub struct QueryPublic {
 }
 
 impl QueryPublic {
-    /// The instance column: `[model_commitment, query_commitment,
-    /// predicted_class, challenge, digest]`.
+    /// The instance column: `[query_commitment, predicted_class, challenge,
+    /// digest]`. (The model and the datanet are fixed by the key.)
     pub fn to_instances(&self) -> Vec<Fr> {
-        vec![self.model_commitment, self.query_commitment, Fr::from(self.predicted_class), self.challenge, self.digest]
+        vec![self.query_commitment, Fr::from(self.predicted_class), self.challenge, self.digest]
     }
 
     /// Parse an instance column (exactly [`QUERY_INSTANCES`] values; the
@@ -127,14 +130,8 @@ impl QueryPublic {
         if v.len() != QUERY_INSTANCES {
             return None;
         }
-        let class = fr_to_u128(&v[2]).and_then(|u| u64::try_from(u).ok())?;
-        Some(Self {
-            model_commitment: v[0],
-            query_commitment: v[1],
-            predicted_class: class,
-            challenge: v[3],
-            digest: v[4],
-        })
+        let class = fr_to_u128(&v[1]).and_then(|u| u64::try_from(u).ok())?;
+        Some(Self { query_commitment: v[0], predicted_class: class, challenge: v[2], digest: v[3] })
     }
 }
 
@@ -160,18 +157,17 @@ impl QueryInput {
     pub fn new(model: &QuantizedModel, table: &FeatureTable, query: &[u8], pool: u128, request_id: alloy_primitives::U256) -> Result<Self> {
         let attribution = features::attribute(model, table, query)?;
         let payouts = payout::split(pool, &attribution.segments)?;
-        let challenge = features::segment_challenge(request_id, pool, &attribution.segments);
+        let challenge = features::segment_challenge(request_id, pool, &features::claim_segments(&attribution));
         Ok(Self { model: model.clone(), query: query.to_vec(), predicted: attribution.predicted, pool, challenge, attribution, payouts })
     }
 
     /// The public inputs this witness proves.
     pub fn public(&self) -> Result<QueryPublic> {
         Ok(QueryPublic {
-            model_commitment: self.model.commitment(),
             query_commitment: lineage_core::datanet::query_commitment(&self.query)?,
             predicted_class: self.predicted as u64,
             challenge: self.challenge,
-            digest: features::segment_digest(self.challenge, &self.attribution.segments),
+            digest: features::segment_digest(self.challenge, &features::claim_segments(&self.attribution)),
         })
     }
 
@@ -184,7 +180,7 @@ impl QueryInput {
             predicted: 0,
             pool: 0,
             challenge: Fr::zero(),
-            attribution: WholeAttribution { predicted: 0, hidden: [0; 16], logits: [0; 10], scores: vec![], segments: vec![] },
+            attribution: WholeAttribution { predicted: 0, hidden: [0; 16], logits: [0; 10], scores: vec![], segments: vec![], ends: vec![] },
             payouts: vec![],
         }
     }
