@@ -28,6 +28,7 @@
 mod attribution;
 pub mod chips;
 pub mod chunk;
+pub mod inference;
 mod error;
 mod input;
 pub mod query;

@@ -23,7 +23,7 @@ use lineage_circuits::{
     Bn256, G1Affine,
 };
 use lineage_core::{datanet::Datanet, features::FeatureTable, model::QuantizedModel};
-use lineage_verifier::VerifierParams;
+use lineage_verifier::{TableKeyFile, TableKind, VerifierParams};
 use rand::SeedableRng;
 use std::time::{Duration, Instant};
 
@@ -88,10 +88,26 @@ pub struct QueryKeys {
     pub keys: TableKeys,
 }
 
+impl QueryKeys {
+    /// The verifying-key file an auditor or the chain receives.
+    pub fn file(&self) -> TableKeyFile {
+        let k = &self.keys;
+        TableKeyFile::new(TableKind::Query(self.shape), k.circuit_params.clone(), k.verifier_params.hash(), k.vk.clone())
+    }
+}
+
 /// Keys of one feature chunk.
 pub struct ChunkKeys {
     pub shape: ChunkShape,
     pub keys: TableKeys,
+}
+
+impl ChunkKeys {
+    /// The verifying-key file an auditor or the chain receives.
+    pub fn file(&self) -> TableKeyFile {
+        let k = &self.keys;
+        TableKeyFile::new(TableKind::Chunk(self.shape), k.circuit_params.clone(), k.verifier_params.hash(), k.vk.clone())
+    }
 }
 
 /// A per-query proof with its public inputs.
@@ -127,6 +143,24 @@ impl ProverClient {
             lineage_circuits::query::build(CircuitBuilderStage::Prover, &keys.shape, table, input, keys.keys.prover_config())?;
         let bytes = keys.keys.prove(circuit, &public.to_instances())?;
         Ok(QueryProof { bytes, public, prove_time: start.elapsed() })
+    }
+
+    /// Generate the inference-circuit keys of `model` (its parameters are
+    /// the key's fixed column) over `params` (an SRS of exactly
+    /// `lineage_circuits::inference::inference_k()`).
+    pub fn keygen_inference(&self, model: &QuantizedModel, params: ParamsKZG<Bn256>) -> Result<TableKeys> {
+        let predicted = lineage_core::attribution::predict(model, &[0; 64]);
+        let circuit = lineage_circuits::inference::build(CircuitBuilderStage::Keygen, model, &[0; 64], predicted, None)?;
+        TableKeys::generate(&circuit, params)
+    }
+
+    /// Prove the forward pass of `model` on `query`; returns the proof and
+    /// its public inputs `[query_commitment, predicted_class]`.
+    pub fn prove_inference(&self, keys: &TableKeys, model: &QuantizedModel, query: &[u8]) -> Result<(Vec<u8>, Vec<lineage_circuits::Fr>)> {
+        let predicted = lineage_core::attribution::predict(model, query);
+        let public = lineage_circuits::inference::public_inputs(query, predicted)?;
+        let circuit = lineage_circuits::inference::build(CircuitBuilderStage::Prover, model, query, predicted, keys.prover_config())?;
+        Ok((keys.prove(circuit, &public)?, public))
     }
 
     /// Generate the keys of chunk `shape.index` of `table` (its share of the

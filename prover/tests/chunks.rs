@@ -6,7 +6,10 @@
 use lineage_circuits::{chunk::ChunkShape, query::QueryShape};
 use lineage_core::{datanet::Datanet, features::FeatureTable};
 use lineage_prover::{srs, ProverClient};
-use lineage_verifier::{features::check_feature_commitments, Error, Verifier};
+use lineage_verifier::{
+    features::{check_feature_commitments, check_table_keys},
+    Error, TableKeyFile, Verifier,
+};
 
 #[test]
 fn chunk_keys_add_up_to_the_query_key() {
@@ -48,4 +51,36 @@ fn chunk_keys_add_up_to_the_query_key() {
     ));
     // so is the sum with a chunk missing
     assert!(check_feature_commitments((&query.keys.vk, &query.keys.feature_column_indices()[..]), &chunks[..2]).is_err());
+
+    // the same checks from the files an auditor receives, each pinned by hash
+    let (vp, k) = (verifier.params_hash(), qshape.k);
+    let parse = |f: &TableKeyFile| TableKeyFile::from_pinned_bytes(&f.to_bytes(), &f.hash, k, &vp).unwrap();
+    let chunk_files: Vec<_> = chunk_keys.iter().map(|c| parse(&c.file())).collect();
+    let (qf, bf) = (parse(&query.file()), parse(&bad.file()));
+    check_table_keys(&qf, &chunk_files).unwrap();
+    assert!(matches!(check_table_keys(&bf, &chunk_files), Err(Error::FeatureCommitmentMismatch { .. })));
+    assert!(check_table_keys(&qf, &[chunk_files[1].clone(), chunk_files[0].clone(), chunk_files[2].clone()]).is_err());
+    // templates: equal for any table of one shape, different across chunks and kinds
+    assert_eq!(qf.template_hash(), bf.template_hash());
+    assert_ne!(qf.hash, bf.hash);
+    assert_ne!(chunk_files[0].template_hash(), chunk_files[1].template_hash());
+    assert_ne!(chunk_files[1].template_hash(), qf.template_hash());
+    let bytes = qf.to_bytes();
+    eprintln!("per-query key file: {} bytes; chunk key file: {} bytes", bytes.len(), chunk_files[0].to_bytes().len());
+    // hostile files: truncated, padded, another k, another shape, unknown field
+    assert!(TableKeyFile::from_bytes(&bytes[..bytes.len() - 1], k, &vp).is_err());
+    let mut padded = bytes.clone();
+    padded.push(b' ');
+    assert!(TableKeyFile::from_bytes(&padded, k, &vp).is_err());
+    assert!(matches!(TableKeyFile::from_bytes(&bytes, k + 1, &vp), Err(Error::KeyBounds(_))));
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    let other_shape = text.replacen(&format!("\"capacity\":{}", qshape.capacity), &format!("\"capacity\":{}", qshape.capacity + 1), 1);
+    // (a key relabelled with another capacity parses, but its template hash
+    // changes, so no allowlist of the real shapes accepts it)
+    let relabelled = TableKeyFile::from_bytes(other_shape.as_bytes(), k, &vp).unwrap();
+    assert_ne!(relabelled.template_hash(), qf.template_hash());
+    let impossible = text.replacen(&format!("\"capacity\":{}", qshape.capacity), "\"capacity\":100000", 1);
+    assert!(matches!(TableKeyFile::from_bytes(impossible.as_bytes(), k, &vp), Err(Error::KeyBounds(_))));
+    let extra = text.replacen("{\"format\"", "{\"x\":1,\"format\"", 1);
+    assert!(matches!(TableKeyFile::from_bytes(extra.as_bytes(), k, &vp), Err(Error::Malformed { .. })));
 }

@@ -40,3 +40,21 @@ pub fn check_feature_commitments(query: (&VerifyingKey<G1Affine>, &[usize]), chu
     }
     Ok(())
 }
+
+/// [`check_feature_commitments`] over parsed table-key files: `query` must
+/// be a per-query key and `chunks` its datanet's chunk keys, in order.
+pub fn check_table_keys(query: &crate::TableKeyFile, chunks: &[crate::TableKeyFile]) -> Result<()> {
+    if !matches!(query.kind, crate::TableKind::Query(_)) {
+        return Err(Error::KeyBounds("not a per-query key".into()));
+    }
+    for (j, c) in chunks.iter().enumerate() {
+        match c.kind {
+            crate::TableKind::Chunk(s) if s.index == j => {}
+            _ => return Err(Error::KeyBounds(format!("key {j} is not chunk {j}"))),
+        }
+    }
+    let q = query.feature_indices();
+    let idx: Vec<_> = chunks.iter().map(|c| c.feature_indices()).collect();
+    let list: Vec<_> = chunks.iter().zip(&idx).map(|(c, i)| (&c.vk, &i[..])).collect();
+    check_feature_commitments((&query.vk, &q[..]), &list)
+}

@@ -12,6 +12,7 @@ pub mod features;
 mod keys;
 mod pinned;
 mod report;
+pub mod table_keys;
 
 pub use claim::{Claim, ClaimBundle, VerifiedClaim, BUNDLE_FORMAT, BUNDLE_VERSION, MAX_BUNDLE_BYTES};
 pub use error::{Error, Result};
@@ -21,5 +22,6 @@ pub use keys::{
 };
 pub use pinned::{KzgParams, Verifier, MAX_PROOF_BYTES};
 pub use report::ProvenanceReport;
+pub use table_keys::{TableKeyFile, TableKind};
 
 pub use lineage_circuits::{CircuitShape, MAX_SLOTS};
