@@ -28,7 +28,8 @@ fn model_and_query() -> (QuantizedModel, Vec<u8>) {
 fn inference(c: &mut Criterion) {
     let (model, query) = model_and_query();
     let client = ProverClient::builder().cpu().build().unwrap();
-    let params = srs::cached_dev_srs(&srs::default_cache_dir(), inference_k()).unwrap();
+    let k = std::env::var("LINEAGE_BENCH_K").ok().and_then(|s| s.parse().ok()).unwrap_or_else(inference_k);
+    let params = srs::cached_dev_srs(&srs::default_cache_dir(), k).unwrap();
     let keys = client.keygen_inference(&model, params).unwrap();
     let cp = &keys.circuit_params;
     let mut pk_bytes = Vec::new();
@@ -42,7 +43,7 @@ fn inference(c: &mut Criterion) {
         keys.keygen_time.as_secs_f64(),
         pk_bytes.len(),
         proof.len(),
-        public[1]
+        public[10]
     );
     if let Ok(out) = std::env::var("LINEAGE_PEER_OUT") {
         let sizes = serde_json::json!({

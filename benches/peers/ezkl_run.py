@@ -84,7 +84,15 @@ proof = json.load(open(p("proof.json")))
 raw = proof.get("proof") or proof.get("hex_proof") or ""
 proof_bytes = len(raw) if isinstance(raw, list) else (len(raw) - 2) // 2 if str(raw).startswith("0x") else len(str(raw)) // 2
 witness = json.load(open(p("witness.json")))
-outputs = [ezkl.felt_to_float(x, 2 ** json.load(open(p("settings.json")))["model_output_scales"][0]) for x in witness["outputs"][0]]
+R = 21888242871839275222246405745257275088548364400416034343698204186575808495617  # BN254 scalar modulus
+
+
+def signed(felt_hex):  # witness field elements are little-endian hex
+    v = int.from_bytes(bytes.fromhex(felt_hex), "little")
+    return v - R if v > R // 2 else v
+
+
+outputs = [signed(x) for x in witness["outputs"][0]]
 result = {
     "logrows": logrows,
     "pk_bytes": os.path.getsize(p("pk.key")),

@@ -60,12 +60,12 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &CircuitShape, in
     let fp = FixedPointChip::new(&range);
     let ctx = builder.main(0);
     let hasher = HashChip::new(ctx);
-    let fwd = ForwardChip::new(&range, &hasher);
+    let fwd = ForwardChip::new(&range);
     let s2 = Fr::from((SCALE * SCALE) as u64);
 
     // ---- 1–3. model commitment, query commitment, forward pass, argmax ------
-    let (model, model_commitment) = fwd.load_model(ctx, &input.model);
-    let q = fwd.query(ctx, &model, &input.query, input.predicted);
+    let (model, model_commitment) = fwd.load_model(ctx, &hasher, &input.model);
+    let q = fwd.query(ctx, &hasher, &model, &input.query, input.predicted);
     let (query_commitment, hq, class, indicator) = (q.commitment, q.hidden, q.class, q.indicator);
     // last-layer row of the predicted class
     let w2c: Vec<_> = (0..HIDDEN)

@@ -199,12 +199,12 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &ChunkShape, colu
     let gate = range.gate();
     let ctx = builder.main(0);
     let hasher = HashChip::new(ctx);
-    let fwd = ForwardChip::new(&range, &hasher);
+    let fwd = ForwardChip::new(&range);
     let s2 = Fr::from((SCALE * SCALE) as u64);
     let m = shape.size;
     let count_bits = (usize::BITS - m.leading_zeros()) as usize + 1;
 
-    let (model, model_commitment) = fwd.load_model(ctx, &input.model);
+    let (model, model_commitment) = fwd.load_model(ctx, &hasher, &input.model);
     let active = ctx.load_witness(Fr::from(input.examples.len() as u64));
     range.check_less_than_safe(ctx, active, m as u64 + 1);
     let active_is_zero = gate.is_zero(ctx, active);

@@ -28,11 +28,14 @@ fn run(model: &QuantizedModel, column_of: &QuantizedModel, predicted: usize, ins
 fn forward_pass_is_proven_and_bound() {
     let m = model();
     let c = attribution::predict(&m, &query());
-    let inst = public_inputs(&query(), c).unwrap();
+    let inst = public_inputs(&m, &query()).unwrap();
+    assert_eq!(inst[10], Fr::from(c as u64));
     assert_eq!(run(&m, &m, c, inst.clone()), Ok(()));
     // another class is not the argmax: a range check fails
     let other = (c + 1) % 10;
-    let errs = run(&m, &m, other, public_inputs(&query(), other).unwrap()).unwrap_err();
+    let mut other_inst = inst.clone();
+    other_inst[10] = Fr::from(other as u64);
+    let errs = run(&m, &m, other, other_inst).unwrap_err();
     assert!(errs.iter().any(|e| matches!(e, VerifyFailure::Lookup { .. })), "{errs:?}");
     // a weight of the key that the witness did not use breaks its copy
     let mut changed = m.clone();

@@ -12,7 +12,10 @@ use halo2_base::{
     },
     halo2_proofs::{
         plonk::{create_proof, keygen_pk, keygen_vk, ProvingKey, VerifyingKey},
-        poly::kzg::{commitment::{KZGCommitmentScheme, ParamsKZG}, multiopen::ProverSHPLONK},
+        poly::{
+            commitment::Params,
+            kzg::{commitment::{KZGCommitmentScheme, ParamsKZG}, multiopen::ProverSHPLONK},
+        },
         transcript::{Blake2bWrite, Challenge255, TranscriptWriterBuffer},
     },
 };
@@ -146,20 +149,22 @@ impl ProverClient {
     }
 
     /// Generate the inference-circuit keys of `model` (its parameters are
-    /// the key's fixed column) over `params` (an SRS of exactly
-    /// `lineage_circuits::inference::inference_k()`).
+    /// the key's fixed column) over `params` (an SRS of `k` at least
+    /// `lineage_circuits::inference::inference_k()`; the circuit takes its `k`).
     pub fn keygen_inference(&self, model: &QuantizedModel, params: ParamsKZG<Bn256>) -> Result<TableKeys> {
         let predicted = lineage_core::attribution::predict(model, &[0; 64]);
-        let circuit = lineage_circuits::inference::build(CircuitBuilderStage::Keygen, model, &[0; 64], predicted, None)?;
+        let circuit =
+            lineage_circuits::inference::build_with_k(CircuitBuilderStage::Keygen, params.k(), model, &[0; 64], predicted, None)?;
         TableKeys::generate(&circuit, params)
     }
 
     /// Prove the forward pass of `model` on `query`; returns the proof and
-    /// its public inputs `[query_commitment, predicted_class]`.
+    /// its public inputs (the logits and the predicted class).
     pub fn prove_inference(&self, keys: &TableKeys, model: &QuantizedModel, query: &[u8]) -> Result<(Vec<u8>, Vec<lineage_circuits::Fr>)> {
         let predicted = lineage_core::attribution::predict(model, query);
-        let public = lineage_circuits::inference::public_inputs(query, predicted)?;
-        let circuit = lineage_circuits::inference::build(CircuitBuilderStage::Prover, model, query, predicted, keys.prover_config())?;
+        let public = lineage_circuits::inference::public_inputs(model, query)?;
+        let k = keys.params.k();
+        let circuit = lineage_circuits::inference::build_with_k(CircuitBuilderStage::Prover, k, model, query, predicted, keys.prover_config())?;
         Ok((keys.prove(circuit, &public)?, public))
     }
 

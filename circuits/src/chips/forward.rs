@@ -56,7 +56,7 @@ pub struct QueryForward {
 pub trait ForwardInstructions {
     /// Witness every parameter (16 signed bits each) and hash them into the
     /// model commitment (`QuantizedModel::commitment`), returned second.
-    fn load_model(&self, ctx: &mut Context<Fr>, model: &QuantizedModel) -> (LoadedModel, AssignedValue<Fr>);
+    fn load_model(&self, ctx: &mut Context<Fr>, hasher: &HashChip, model: &QuantizedModel) -> (LoadedModel, AssignedValue<Fr>);
     /// A model from signed parameter cells already bound elsewhere (in
     /// `QuantizedModel::params` order; no range checks, no commitment).
     fn model_from_params(&self, ctx: &mut Context<Fr>, params: Vec<AssignedValue<Fr>>) -> LoadedModel;
@@ -70,31 +70,30 @@ pub trait ForwardInstructions {
     /// to the lowest index) and return it with its one-hot indicator.
     fn classify(&self, ctx: &mut Context<Fr>, logits: &[AssignedValue<Fr>], predicted: usize) -> (AssignedValue<Fr>, Vec<AssignedValue<Fr>>);
     /// The query: commitment, forward pass and predicted class.
-    fn query(&self, ctx: &mut Context<Fr>, m: &LoadedModel, pixels: &[u8], predicted: usize) -> QueryForward;
+    fn query(&self, ctx: &mut Context<Fr>, hasher: &HashChip, m: &LoadedModel, pixels: &[u8], predicted: usize) -> QueryForward;
 }
 
 /// The forward-pass chip.
 pub struct ForwardChip<'a> {
     pub range: &'a RangeChip<Fr>,
     pub fp: FixedPointChip<'a>,
-    pub hasher: &'a HashChip,
 }
 
 impl<'a> ForwardChip<'a> {
-    pub fn new(range: &'a RangeChip<Fr>, hasher: &'a HashChip) -> Self {
-        Self { range, fp: FixedPointChip::new(range), hasher }
+    pub fn new(range: &'a RangeChip<Fr>) -> Self {
+        Self { range, fp: FixedPointChip::new(range) }
     }
 }
 
 impl ForwardInstructions for ForwardChip<'_> {
-    fn load_model(&self, ctx: &mut Context<Fr>, model: &QuantizedModel) -> (LoadedModel, AssignedValue<Fr>) {
+    fn load_model(&self, ctx: &mut Context<Fr>, hasher: &HashChip, model: &QuantizedModel) -> (LoadedModel, AssignedValue<Fr>) {
         let params: Vec<_> = model.params().map(|q| self.fp.load_param(ctx, q)).collect();
         let mut words = vec![ctx.load_constant(Fr::from(MODEL_TAG))];
         for chunk in params.chunks(PARAMS_PER_WORD) {
             let limbs: Vec<_> = chunk.iter().map(|p| p.word).collect();
             words.push(self.fp.pack(ctx, &limbs, 16));
         }
-        let commitment = self.hasher.hash(ctx, &words);
+        let commitment = hasher.hash(ctx, &words);
         (self.model_from_params(ctx, params.iter().map(|p| p.signed).collect()), commitment)
     }
 
@@ -156,10 +155,10 @@ impl ForwardInstructions for ForwardChip<'_> {
         (class, indicator)
     }
 
-    fn query(&self, ctx: &mut Context<Fr>, m: &LoadedModel, pixels: &[u8], predicted: usize) -> QueryForward {
+    fn query(&self, ctx: &mut Context<Fr>, hasher: &HashChip, m: &LoadedModel, pixels: &[u8], predicted: usize) -> QueryForward {
         let img = self.load_image(ctx, pixels);
         let tag = ctx.load_constant(Fr::from(QUERY_TAG));
-        let commitment = self.hasher.hash(ctx, &[tag, img.packed[0], img.packed[1]]);
+        let commitment = hasher.hash(ctx, &[tag, img.packed[0], img.packed[1]]);
         let hidden = self.hidden(ctx, m, &img.pixels);
         let logits = self.logits(ctx, m, &hidden);
         let (class, indicator) = self.classify(ctx, &logits, predicted);

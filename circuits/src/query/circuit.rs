@@ -79,7 +79,7 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &QueryShape, colu
     let range = builder.range_chip();
     let ctx = builder.main(0);
     let hasher = HashChip::new(ctx);
-    let fwd = ForwardChip::new(&range, &hasher);
+    let fwd = ForwardChip::new(&range);
     let scorer = ScoreChip::new(&range);
     let segmenter = SegmentChip::new(&range);
 
@@ -87,7 +87,7 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &QueryShape, colu
     let feature = |i: usize| feature_value(column, i);
     let params = (0..NUM_PARAMS).map(|p| feature(WIDTH * shape.capacity + p)).collect();
     let model = fwd.model_from_params(ctx, params);
-    let q = fwd.query(ctx, &model, &input.query, input.predicted);
+    let q = fwd.query(ctx, &hasher, &model, &input.query, input.predicted);
 
     // 2. scores of every row, from the fixed feature column
     let mut scores = Vec::with_capacity(shape.capacity);
