@@ -86,6 +86,42 @@ pub fn root_from_path(mut node: Fr, mut index: usize, path: &[Fr]) -> Fr {
     node
 }
 
+/// Root of `width` zero leaves (`width` a power of two).
+pub fn zero_root(width: usize) -> Fr {
+    let mut node = Fr::ZERO;
+    let mut w = 1;
+    while w < width {
+        node = hash2(node, node);
+        w *= 2;
+    }
+    node
+}
+
+/// Whether `chunk_roots` — the subtree roots of the aligned windows of
+/// `size` leaves covering a tree of `n` leaves (zero leaves past `n`, as
+/// [`MerkleTree`] pads) — are those of the tree with root `root`.
+pub fn chunks_match_root(root: Fr, n: usize, size: usize, chunk_roots: &[Fr]) -> bool {
+    if n == 0 || size == 0 || !size.is_power_of_two() || chunk_roots.len() != n.div_ceil(size) {
+        return false;
+    }
+    let width = n.next_power_of_two();
+    if width <= size {
+        // one chunk spans the whole tree and more: climb from the root with zero siblings
+        let (mut node, mut w) = (root, width);
+        while w < size {
+            node = hash2(node, zero_root(w));
+            w *= 2;
+        }
+        return chunk_roots == [node];
+    }
+    let mut level = chunk_roots.to_vec();
+    level.resize(width / size, zero_root(size));
+    while level.len() > 1 {
+        level = level.chunks(2).map(|p| hash2(p[0], p[1])).collect();
+    }
+    level[0] == root
+}
+
 /// Root of a list of leaves whose length is a power of two.
 pub fn subtree_root(leaves: &[Fr]) -> Fr {
     MerkleTree::new(leaves).root()
@@ -107,6 +143,20 @@ mod tests {
             assert_eq!(root_from_path(sub, start / size, &path), t.root());
         }
         assert!(t.window_path(2, 4).is_err());
+        // chunks of 8 (the last partial) and a chunk wider than the tree
+        let chunk = |a: usize, size: usize| {
+            let mut w: Vec<Fr> = leaves[a.min(37)..(a + size).min(37)].to_vec();
+            w.resize(size, Fr::ZERO);
+            subtree_root(&w)
+        };
+        let roots: Vec<Fr> = (0..5).map(|j| chunk(8 * j, 8)).collect();
+        assert!(chunks_match_root(t.root(), 37, 8, &roots));
+        assert!(!chunks_match_root(t.root(), 37, 8, &roots[..4]));
+        assert!(!chunks_match_root(t.root(), 32, 8, &roots)); // (the count itself is bound by the chunks' `active`)
+        let mut swapped = roots.clone();
+        swapped.swap(0, 1);
+        assert!(!chunks_match_root(t.root(), 37, 8, &swapped));
+        assert!(chunks_match_root(t.root(), 37, 128, &[chunk(0, 128)]));
         assert!(t.window_path(32, 8).is_err());
         assert!(t.window_path(0, 3).is_err());
     }

@@ -183,6 +183,29 @@ pub fn digits_heldout() -> Result<QuerySet> {
     Ok(QuerySet::from_json(DIGITS_HELDOUT_JSON)?)
 }
 
+/// A larger datanet generated from the digits training split, for growth
+/// measurements: example `i` copies training example `i mod 1438` (its
+/// contributor, licence and label) with every pixel moved by an independent
+/// uniform step in {−1, 0, +1} (clamped to 0..=16; ChaCha20 seeded by
+/// `seed`), then the examples are sorted by contributor (stable), so each
+/// contributor stays one segment. Not training data for any shipped model.
+pub fn augmented_digits(n: usize, seed: u64) -> Result<Datanet> {
+    let base = digits_datanet()?;
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let mut contributions: Vec<_> = (0..n)
+        .map(|i| {
+            let mut c = base.contributions[i % base.contributions.len()].clone();
+            for p in c.payload.pixels.iter_mut() {
+                *p = (*p as i32 + rng.gen_range(-1..=1)).clamp(0, lineage_core::fixed::PIXEL_MAX as i32) as u8;
+            }
+            c.index = None;
+            c
+        })
+        .collect();
+    contributions.sort_by_key(|c| c.contributor);
+    Ok(Datanet::new(format!("digits-augmented-{n}"), contributions)?)
+}
+
 /// Accuracy of a quantised model on held-out queries (fixed point, the
 /// arithmetic the circuit proves).
 pub fn heldout_accuracy(q: &QuantizedModel, set: &QuerySet) -> f64 {

@@ -4,10 +4,10 @@
 //! with one example changed does not.
 
 use lineage_circuits::{chunk::ChunkShape, query::QueryShape};
-use lineage_core::{datanet::Datanet, features::FeatureTable};
+use lineage_core::{datanet::Datanet, features::FeatureTable, field::Fr};
 use lineage_prover::{srs, ProverClient};
 use lineage_verifier::{
-    features::{check_feature_commitments, check_table_keys},
+    features::{check_chunks, check_feature_commitments, check_table_keys},
     Error, TableKeyFile, Verifier,
 };
 
@@ -28,13 +28,29 @@ fn chunk_keys_add_up_to_the_query_key() {
     .unwrap();
 
     let mut chunk_keys = Vec::new();
+    let mut publics = Vec::new();
     for j in 0..ChunkShape::count(8, table.len()) {
         let shape = ChunkShape::new(8, j, qshape.capacity, qshape.k).unwrap();
         let keys = client.keygen_chunk(&shape, &table, params.clone()).unwrap();
         let proof = client.prove_chunk(&keys, &table, &datanet, &model).unwrap();
         verifier.verify_with_key(&keys.keys.vk, &proof.public.to_instances(), &proof.bytes).unwrap();
         chunk_keys.push(keys);
+        publics.push(proof.public);
     }
+    // the proven chunks cover the datanet version (what the chain checks at
+    // registration); a subset, another count, another model, a broken
+    // boundary or another order are refused
+    let (root, n, m) = (datanet.root(), table.len(), model.commitment());
+    check_chunks(root, n, m, 8, &publics).unwrap();
+    assert!(matches!(check_chunks(root, n, m, 8, &publics[..2]), Err(Error::ChunkCoverage(_))));
+    assert!(check_chunks(root, n - 1, m, 8, &publics).is_err());
+    assert!(check_chunks(root, n, m + Fr::one(), 8, &publics).is_err());
+    let mut broken = publics.clone();
+    broken[0].next_contributor += Fr::one();
+    assert!(check_chunks(root, n, m, 8, &broken).is_err());
+    let mut reordered = publics.clone();
+    reordered.swap(0, 1);
+    assert!(check_chunks(root, n, m, 8, &reordered).is_err());
     let indices: Vec<_> = chunk_keys.iter().map(|k| k.keys.feature_column_indices()).collect();
     let chunks: Vec<_> = chunk_keys.iter().zip(&indices).map(|(k, i)| (&k.keys.vk, &i[..])).collect();
 

@@ -58,3 +58,34 @@ pub fn check_table_keys(query: &crate::TableKeyFile, chunks: &[crate::TableKeyFi
     let list: Vec<_> = chunks.iter().zip(&idx).map(|(c, i)| (&c.vk, &i[..])).collect();
     check_feature_commitments((&query.vk, &q[..]), &list)
 }
+
+/// Check that chunk public inputs `chunks` (in order) cover a datanet
+/// version with root `root` and `n` examples under model `model`, in chunks
+/// of `size`: one chunk per window, every one naming `model`, `active` equal
+/// to the window's real examples, consecutive chunks agreeing on the
+/// contributor at their boundary (the last naming none), and the subtree
+/// roots hashing up to `root`.
+pub fn check_chunks(root: lineage_circuits::Fr, n: usize, model: lineage_circuits::Fr, size: usize, chunks: &[lineage_circuits::chunk::ChunkPublic]) -> Result<()> {
+    let bad = |r: String| Err(Error::ChunkCoverage(r));
+    if n == 0 || size == 0 || chunks.len() != n.div_ceil(size) {
+        return bad(format!("{} chunks of {size} for {n} examples", chunks.len()));
+    }
+    for (j, c) in chunks.iter().enumerate() {
+        if c.model_commitment != model {
+            return bad(format!("chunk {j} is for another model"));
+        }
+        let expected = size.min(n - j * size) as u64;
+        if c.active != expected {
+            return bad(format!("chunk {j} covers {} examples, the version has {expected} there", c.active));
+        }
+        let next = chunks.get(j + 1).map(|d| d.first_contributor).unwrap_or(lineage_circuits::Fr::zero());
+        if c.next_contributor != next {
+            return bad(format!("chunk {j} names another next contributor than chunk {} starts with", j + 1));
+        }
+    }
+    let roots: Vec<_> = chunks.iter().map(|c| c.subtree_root).collect();
+    if !lineage_core::merkle::chunks_match_root(root, n, size, &roots) {
+        return bad("the chunks' subtree roots do not hash up to the datanet root".into());
+    }
+    Ok(())
+}
