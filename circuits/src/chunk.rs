@@ -72,10 +72,13 @@ impl ChunkShape {
     /// Chunk `index` of `size` examples of a table of `capacity`, at the
     /// per-query circuit's `k`.
     pub fn new(size: usize, index: usize, capacity: usize, k: u32) -> Result<Self> {
+        if capacity == 0 || capacity > crate::query::MAX_CAPACITY {
+            return Err(Error::Shape(format!("capacity {capacity} is outside 1..={}", crate::query::MAX_CAPACITY)));
+        }
         if !size.is_power_of_two() || size > crate::MAX_BATCH {
             return Err(Error::Shape(format!("chunk size {size} is not a power of two ≤ {}", crate::MAX_BATCH)));
         }
-        if index * size >= capacity {
+        if index.checked_mul(size).is_none_or(|start| start >= capacity) {
             return Err(Error::Shape(format!("chunk {index} of {size} starts beyond the {capacity} examples")));
         }
         if !(crate::query::MIN_QUERY_K..=crate::MAX_K).contains(&k) || (1usize << k) < crate::table::feature_rows(column_len(capacity)) + 64 {
@@ -87,6 +90,12 @@ impl ChunkShape {
     /// First example of the chunk.
     pub fn start(&self) -> usize {
         self.index * self.size
+    }
+
+    /// Most real examples the chunk may hold: its size, or fewer where the
+    /// table's capacity ends inside it.
+    pub fn max_active(&self) -> usize {
+        self.size.min(self.capacity - self.start())
     }
 
     /// Number of chunks covering `capacity` examples.
@@ -180,7 +189,7 @@ impl ChunkInput {
         };
         Self {
             model: QuantizedModel { w1: vec![0; 1024], b1: vec![0; 16], w2: vec![0; 160], b2: vec![0; 10] },
-            examples: vec![ex; shape.size],
+            examples: vec![ex; shape.max_active()],
             next: None,
         }
     }
@@ -192,8 +201,8 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &ChunkShape, colu
     if column.len() != column_len(shape.capacity) {
         return Err(Error::Shape(format!("feature column has {} values, the shape takes {}", column.len(), column_len(shape.capacity))));
     }
-    if input.examples.is_empty() || input.examples.len() > shape.size {
-        return Err(Error::Shape(format!("{} examples in a chunk of {}", input.examples.len(), shape.size)));
+    if input.examples.is_empty() || input.examples.len() > shape.max_active() {
+        return Err(Error::Shape(format!("{} examples in a chunk that holds {}", input.examples.len(), shape.max_active())));
     }
     let range = builder.range_chip();
     let gate = range.gate();
@@ -206,7 +215,9 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &ChunkShape, colu
 
     let (model, model_commitment) = fwd.load_model(ctx, &hasher, &input.model);
     let active = ctx.load_witness(Fr::from(input.examples.len() as u64));
-    range.check_less_than_safe(ctx, active, m as u64 + 1);
+    // examples past the table's capacity can never be active (their rows
+    // would be the model's parameters or past the column)
+    range.check_less_than_safe(ctx, active, shape.max_active() as u64 + 1);
     let active_is_zero = gate.is_zero(ctx, active);
     gate.assert_is_const(ctx, &active_is_zero, &Fr::zero());
     let next_contributor = ctx.load_witness(input.next.map(|a| fr_from_address(&a)).unwrap_or(Fr::zero()));
@@ -267,9 +278,10 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &ChunkShape, colu
     let zero = ctx.load_zero();
     let base = WIDTH * shape.start();
     let params_at = WIDTH * shape.capacity;
+    let window_end = (base + WIDTH * m).min(params_at);
     for idx in 0..column_len(shape.capacity) {
         let cell = feature_value(column, idx);
-        if (base..base + WIDTH * m).contains(&idx) {
+        if (base..window_end).contains(&idx) {
             let (i, j) = ((idx - base) / WIDTH, (idx - base) % WIDTH);
             ctx.constrain_equal(&rows[i][j], &cell);
         } else if idx >= params_at && shape.index == 0 {

@@ -214,6 +214,31 @@ pub fn claim_segments(a: &WholeAttribution) -> Vec<Segment> {
     a.segments.iter().zip(&a.ends).map(|((addr, t), e)| (*addr, *t, *e as u32)).collect()
 }
 
+/// Check a claim's segment list before hashing or digesting it: at least
+/// one segment, end rows strictly increasing and below `capacity`,
+/// addresses nonzero. Without this, one true entry `(a, t, i)` could be
+/// split into `(A, t₁, i)` and `(a − A, t − t₁, i)` with the same digest.
+pub fn validate_segments(segments: &[Segment], capacity: usize) -> Result<()> {
+    let bad = |reason: String| Err(Error::Segments(reason));
+    if segments.is_empty() {
+        return bad("no segments".into());
+    }
+    let mut prev: Option<u32> = None;
+    for (s, (a, _, e)) in segments.iter().enumerate() {
+        if a.is_zero() {
+            return bad(format!("segment {s} pays address 0"));
+        }
+        if *e as usize >= capacity {
+            return bad(format!("segment {s} ends at row {e}, beyond the {capacity} examples"));
+        }
+        if prev.is_some_and(|p| *e <= p) {
+            return bad(format!("segment {s} ends at row {e}, not after the previous segment"));
+        }
+        prev = Some(*e);
+    }
+    Ok(())
+}
+
 /// The challenge `γ` of a claim: keccak256 of `CHALLENGE_TAG ‖ request_id
 /// (32 B) ‖ pool (32 B) ‖ (address (20 B) ‖ total (32 B) ‖ end row (4 B))*`,
 /// top three bits cleared (so it is a canonical field element).
@@ -304,6 +329,14 @@ mod tests {
         moved[1].2 += 1;
         assert_ne!(segment_digest(g, &moved), d);
         assert_ne!(segment_challenge(U256::from(2), 12, &list), g);
+        // a list that splits one entry at a repeated end row is refused
+        validate_segments(&list, 10).unwrap();
+        let split = vec![(a(1), 5u128, 3u32), (a(3), 3, 9), (a(2), 4, 9)];
+        assert!(validate_segments(&split, 10).is_err());
+        assert!(validate_segments(&[(a(1), 5, 3), (a(2), 7, 2)], 10).is_err());
+        assert!(validate_segments(&[(Address::ZERO, 5, 3)], 10).is_err());
+        assert!(validate_segments(&[(a(1), 5, 10)], 10).is_err());
+        assert!(validate_segments(&[], 10).is_err());
         assert_ne!(segment_challenge(U256::from(1), 13, &list), g);
     }
 }

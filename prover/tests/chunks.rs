@@ -7,7 +7,7 @@ use lineage_circuits::{chunk::ChunkShape, query::QueryShape};
 use lineage_core::{datanet::Datanet, features::FeatureTable, field::Fr};
 use lineage_prover::{srs, ProverClient};
 use lineage_verifier::{
-    features::{check_chunks, check_feature_commitments, check_table_keys},
+    features::{check_chunks, check_feature_commitments, check_registration, TableRegistration},
     Error, TableKeyFile, Verifier,
 };
 
@@ -29,6 +29,7 @@ fn chunk_keys_add_up_to_the_query_key() {
 
     let mut chunk_keys = Vec::new();
     let mut publics = Vec::new();
+    let mut proofs = Vec::new();
     for j in 0..ChunkShape::count(8, table.len()) {
         let shape = ChunkShape::new(8, j, qshape.capacity, qshape.k).unwrap();
         let keys = client.keygen_chunk(&shape, &table, params.clone()).unwrap();
@@ -36,6 +37,7 @@ fn chunk_keys_add_up_to_the_query_key() {
         verifier.verify_with_key(&keys.keys.vk, &proof.public.to_instances(), &proof.bytes).unwrap();
         chunk_keys.push(keys);
         publics.push(proof.public);
+        proofs.push(proof.bytes);
     }
     // the proven chunks cover the datanet version (what the chain checks at
     // registration); a subset, another count, another model, a broken
@@ -68,14 +70,35 @@ fn chunk_keys_add_up_to_the_query_key() {
     // so is the sum with a chunk missing
     assert!(check_feature_commitments((&query.keys.vk, &query.keys.feature_column_indices()[..]), &chunks[..2]).is_err());
 
-    // the same checks from the files an auditor receives, each pinned by hash
+    // the registration check from the files an auditor (or the chain)
+    // receives, each pinned by hash, against an allowlist of templates
     let (vp, k) = (verifier.params_hash(), qshape.k);
     let parse = |f: &TableKeyFile| TableKeyFile::from_pinned_bytes(&f.to_bytes(), &f.hash, k, &vp).unwrap();
     let chunk_files: Vec<_> = chunk_keys.iter().map(|c| parse(&c.file())).collect();
     let (qf, bf) = (parse(&query.file()), parse(&bad.file()));
-    check_table_keys(&qf, &chunk_files).unwrap();
-    assert!(matches!(check_table_keys(&bf, &chunk_files), Err(Error::FeatureCommitmentMismatch { .. })));
-    assert!(check_table_keys(&qf, &[chunk_files[1].clone(), chunk_files[0].clone(), chunk_files[2].clone()]).is_err());
+    let mut allowed: Vec<_> = chunk_files.iter().map(|c| c.template_hash()).collect();
+    allowed.push(qf.template_hash());
+    let is_allowed = |h: &alloy_primitives::B256| allowed.contains(h);
+    let entries: Vec<_> = chunk_files.iter().cloned().zip(publics.iter().cloned()).zip(proofs.iter().cloned()).map(|((f, p), b)| (f, p, b)).collect();
+    let reg = |query: &TableKeyFile, chunks: &[(TableKeyFile, lineage_circuits::chunk::ChunkPublic, Vec<u8>)], examples: usize| {
+        check_registration(&verifier, is_allowed, &TableRegistration { root, examples, model: m, query, chunks })
+    };
+    reg(&qf, &entries, n).unwrap();
+    assert!(matches!(reg(&bf, &entries, n), Err(Error::FeatureCommitmentMismatch { .. })));
+    assert!(matches!(reg(&qf, &entries[..2], n), Err(Error::ChunkCoverage(_))));
+    assert!(matches!(reg(&qf, &entries, n + 1), Err(Error::ChunkCoverage(_))));
+    assert!(matches!(reg(&qf, &entries, qshape.capacity + 1), Err(Error::ChunkCoverage(_))));
+    let mut swapped = entries.clone();
+    swapped.swap(0, 1);
+    assert!(reg(&qf, &swapped, n).is_err());
+    let mut bad_proof = entries.clone();
+    bad_proof[1].2[40] ^= 1;
+    assert!(reg(&qf, &bad_proof, n).is_err());
+    // a template that is not allowlisted is refused
+    assert!(matches!(
+        check_registration(&verifier, |h| *h != qf.template_hash(), &TableRegistration { root, examples: n, model: m, query: &qf, chunks: &entries }),
+        Err(Error::TemplateNotAllowed(_))
+    ));
     // templates: equal for any table of one shape, different across chunks and kinds
     assert_eq!(qf.template_hash(), bf.template_hash());
     assert_ne!(qf.hash, bf.hash);

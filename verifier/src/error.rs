@@ -30,6 +30,8 @@ pub enum Error {
     PayoutOrder,
     #[error("the per-query key's feature commitment is not the sum of the {chunks} feature-chunk keys' ones: the key does not hold the proven feature table")]
     FeatureCommitmentMismatch { chunks: usize },
+    #[error("key template {0} is not allowlisted (not an audited circuit shape)")]
+    TemplateNotAllowed(alloy_primitives::B256),
     #[error("feature chunks do not cover the datanet version: {0}")]
     ChunkCoverage(String),
     #[error(transparent)]

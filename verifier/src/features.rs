@@ -8,13 +8,15 @@
 //! the chunk keys' ones. This is checked once, when a per-query key is
 //! registered, never per claim.
 
-use crate::{Error, Result};
+use crate::{Error, Result, TableKeyFile, TableKind, Verifier};
+use alloy_primitives::B256;
 use lineage_circuits::{
+    chunk::ChunkPublic,
     halo2_proofs::{
         halo2curves::{bn256::G1, group::Curve},
         plonk::VerifyingKey,
     },
-    G1Affine,
+    Fr, G1Affine,
 };
 
 /// The commitment of fixed column `index` of `vk`.
@@ -41,22 +43,64 @@ pub fn check_feature_commitments(query: (&VerifyingKey<G1Affine>, &[usize]), chu
     Ok(())
 }
 
-/// [`check_feature_commitments`] over parsed table-key files: `query` must
-/// be a per-query key and `chunks` its datanet's chunk keys, in order.
-pub fn check_table_keys(query: &crate::TableKeyFile, chunks: &[crate::TableKeyFile]) -> Result<()> {
-    if !matches!(query.kind, crate::TableKind::Query(_)) {
+/// What a per-query key's registration presents: the datanet version
+/// (root, example count) and model it is for, the per-query key, and every
+/// feature chunk in order with its public inputs and proof.
+pub struct TableRegistration<'a> {
+    pub root: Fr,
+    pub examples: usize,
+    pub model: Fr,
+    pub query: &'a TableKeyFile,
+    pub chunks: &'a [(TableKeyFile, ChunkPublic, Vec<u8>)],
+}
+
+/// Everything that must hold before a per-query key may pay claims on a
+/// datanet version: both kinds of key have allowlisted templates (the
+/// audited circuits) and these verifier parameters; every chunk shares the
+/// query key's capacity and `k` and one chunk size; there is exactly one
+/// chunk per window of the version's examples (at most the capacity);
+/// every chunk proof verifies; the chunks cover the version
+/// ([`check_chunks`]); and the per-query key's feature commitments are the
+/// sums of the chunks' ([`check_feature_commitments`]).
+pub fn check_registration(verifier: &Verifier, allowed: impl Fn(&B256) -> bool, r: &TableRegistration) -> Result<()> {
+    let TableKind::Query(qs) = r.query.kind else {
         return Err(Error::KeyBounds("not a per-query key".into()));
-    }
-    for (j, c) in chunks.iter().enumerate() {
-        match c.kind {
-            crate::TableKind::Chunk(s) if s.index == j => {}
-            _ => return Err(Error::KeyBounds(format!("key {j} is not chunk {j}"))),
+    };
+    let key_ok = |f: &TableKeyFile| -> Result<()> {
+        if f.params_hash != verifier.params_hash() {
+            return Err(Error::KeyForOtherParams { expected: verifier.params_hash(), found: f.params_hash });
         }
+        let t = f.template_hash();
+        if !allowed(&t) {
+            return Err(Error::TemplateNotAllowed(t));
+        }
+        Ok(())
+    };
+    key_ok(r.query)?;
+    if r.examples == 0 || r.examples > qs.capacity {
+        return Err(Error::ChunkCoverage(format!("{} examples for a key of capacity {}", r.examples, qs.capacity)));
     }
-    let q = query.feature_indices();
-    let idx: Vec<_> = chunks.iter().map(|c| c.feature_indices()).collect();
-    let list: Vec<_> = chunks.iter().zip(&idx).map(|(c, i)| (&c.vk, &i[..])).collect();
-    check_feature_commitments((&query.vk, &q[..]), &list)
+    let size = match r.chunks.first().map(|c| c.0.kind) {
+        Some(TableKind::Chunk(cs)) => cs.size,
+        _ => return Err(Error::ChunkCoverage("no feature chunks".into())),
+    };
+    if r.chunks.len() != r.examples.div_ceil(size) {
+        return Err(Error::ChunkCoverage(format!("{} chunks of {size} for {} examples", r.chunks.len(), r.examples)));
+    }
+    for (j, (key, public, proof)) in r.chunks.iter().enumerate() {
+        match key.kind {
+            TableKind::Chunk(cs) if cs.index == j && cs.size == size && cs.capacity == qs.capacity && cs.k == qs.k => {}
+            _ => return Err(Error::ChunkCoverage(format!("key {j} is not chunk {j} of {size} over the query key's table"))),
+        }
+        key_ok(key)?;
+        verifier.verify_with_key(&key.vk, &public.to_instances(), proof)?;
+    }
+    let publics: Vec<ChunkPublic> = r.chunks.iter().map(|c| c.1.clone()).collect();
+    check_chunks(r.root, r.examples, r.model, size, &publics)?;
+    let q = r.query.feature_indices();
+    let idx: Vec<_> = r.chunks.iter().map(|c| c.0.feature_indices()).collect();
+    let list: Vec<_> = r.chunks.iter().zip(&idx).map(|(c, i)| (&c.0.vk, &i[..])).collect();
+    check_feature_commitments((&r.query.vk, &q[..]), &list)
 }
 
 /// Check that chunk public inputs `chunks` (in order) cover a datanet
@@ -65,7 +109,7 @@ pub fn check_table_keys(query: &crate::TableKeyFile, chunks: &[crate::TableKeyFi
 /// to the window's real examples, consecutive chunks agreeing on the
 /// contributor at their boundary (the last naming none), and the subtree
 /// roots hashing up to `root`.
-pub fn check_chunks(root: lineage_circuits::Fr, n: usize, model: lineage_circuits::Fr, size: usize, chunks: &[lineage_circuits::chunk::ChunkPublic]) -> Result<()> {
+pub fn check_chunks(root: Fr, n: usize, model: Fr, size: usize, chunks: &[ChunkPublic]) -> Result<()> {
     let bad = |r: String| Err(Error::ChunkCoverage(r));
     if n == 0 || size == 0 || chunks.len() != n.div_ceil(size) {
         return bad(format!("{} chunks of {size} for {n} examples", chunks.len()));
@@ -78,7 +122,7 @@ pub fn check_chunks(root: lineage_circuits::Fr, n: usize, model: lineage_circuit
         if c.active != expected {
             return bad(format!("chunk {j} covers {} examples, the version has {expected} there", c.active));
         }
-        let next = chunks.get(j + 1).map(|d| d.first_contributor).unwrap_or(lineage_circuits::Fr::zero());
+        let next = chunks.get(j + 1).map(|d| d.first_contributor).unwrap_or(Fr::zero());
         if c.next_contributor != next {
             return bad(format!("chunk {j} names another next contributor than chunk {} starts with", j + 1));
         }
