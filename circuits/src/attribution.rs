@@ -3,8 +3,7 @@
 use crate::{input::CircuitShape, AttributionInput, Result};
 use halo2_base::{
     gates::{
-        circuit::{builder::BaseCircuitBuilder, BaseCircuitParams, CircuitBuilderStage},
-        flex_gate::MultiPhaseThreadBreakPoints,
+        circuit::{builder::BaseCircuitBuilder, CircuitBuilderStage},
         GateInstructions, RangeInstructions,
     },
     utils::biguint_to_fe,
@@ -212,21 +211,7 @@ pub fn build_circuit(
     stage: CircuitBuilderStage,
     shape: &CircuitShape,
     input: &AttributionInput,
-    prover_config: Option<(BaseCircuitParams, MultiPhaseThreadBreakPoints)>,
+    prover_config: Option<crate::stage::ProverConfig>,
 ) -> Result<(BaseCircuitBuilder<Fr>, Handles)> {
-    let mut builder = match (stage, prover_config) {
-        (CircuitBuilderStage::Prover, Some((params, bp))) => BaseCircuitBuilder::prover(params, bp),
-        (CircuitBuilderStage::Prover, None) => {
-            return Err(crate::Error::Shape("the prover stage needs the keygen parameters and break points".into()))
-        }
-        (stage, _) => BaseCircuitBuilder::from_stage(stage)
-            .use_k(shape.k as usize)
-            .use_lookup_bits(shape.lookup_bits)
-            .use_instance_columns(1),
-    };
-    let handles = synthesize(&mut builder, shape, input)?;
-    if stage != CircuitBuilderStage::Prover {
-        builder.calculate_params(Some(20));
-    }
-    Ok((builder, handles))
+    crate::stage::build_stage(stage, shape.k, shape.lookup_bits, prover_config, |b| synthesize(b, shape, input))
 }

@@ -26,13 +26,13 @@
 
 use crate::{
     chips::forward::{ForwardChip, ForwardInstructions},
+    stage::build_stage,
     table::{feature_value, TableCircuit},
     Error, Result,
 };
 use halo2_base::{
     gates::{
-        circuit::{builder::BaseCircuitBuilder, BaseCircuitParams, CircuitBuilderStage},
-        flex_gate::MultiPhaseThreadBreakPoints,
+        circuit::{builder::BaseCircuitBuilder, CircuitBuilderStage},
         GateInstructions, RangeInstructions,
     },
     AssignedValue,
@@ -317,22 +317,9 @@ pub fn build(
     shape: &ChunkShape,
     column: Vec<Fr>,
     input: &ChunkInput,
-    prover_config: Option<(BaseCircuitParams, MultiPhaseThreadBreakPoints)>,
+    prover_config: Option<crate::stage::ProverConfig>,
 ) -> Result<TableCircuit> {
-    let mut builder = match (stage, prover_config) {
-        (CircuitBuilderStage::Prover, Some((params, bp))) => BaseCircuitBuilder::prover(params, bp),
-        (CircuitBuilderStage::Prover, None) => {
-            return Err(Error::Shape("the prover stage needs the keygen parameters and break points".into()))
-        }
-        (stage, _) => BaseCircuitBuilder::from_stage(stage)
-            .use_k(shape.k as usize)
-            .use_lookup_bits(shape.lookup_bits)
-            .use_instance_columns(1),
-    };
-    synthesize(&mut builder, shape, &column, input)?;
-    if stage != CircuitBuilderStage::Prover {
-        builder.calculate_params(Some(20));
-    }
+    let (builder, ()) = build_stage(stage, shape.k, shape.lookup_bits, prover_config, |b| synthesize(b, shape, &column, input))?;
     Ok(TableCircuit { builder, column, k: shape.k })
 }
 

@@ -14,13 +14,11 @@
 
 use crate::{
     chips::forward::{ForwardChip, ForwardInstructions},
+    stage::build_stage,
     table::{feature_rows, feature_value, TableCircuit},
     Error, Result,
 };
-use halo2_base::gates::{
-    circuit::{builder::BaseCircuitBuilder, BaseCircuitParams, CircuitBuilderStage},
-    flex_gate::MultiPhaseThreadBreakPoints,
-};
+use halo2_base::gates::circuit::CircuitBuilderStage;
 use lineage_core::{
     field::{fr_from_i128, Fr},
     model::{QuantizedModel, NUM_PARAMS},
@@ -62,7 +60,7 @@ pub fn build(
     model: &QuantizedModel,
     query: &[u8],
     predicted: usize,
-    prover_config: Option<(BaseCircuitParams, MultiPhaseThreadBreakPoints)>,
+    prover_config: Option<crate::stage::ProverConfig>,
 ) -> Result<TableCircuit> {
     build_with_k(stage, inference_k(), model, query, predicted, prover_config)
 }
@@ -74,33 +72,26 @@ pub fn build_with_k(
     model: &QuantizedModel,
     query: &[u8],
     predicted: usize,
-    prover_config: Option<(BaseCircuitParams, MultiPhaseThreadBreakPoints)>,
+    prover_config: Option<crate::stage::ProverConfig>,
 ) -> Result<TableCircuit> {
     lineage_core::datanet::check_pixels(query).map_err(|e| Error::Shape(format!("query: {e}")))?;
     if k > crate::MAX_K || (1usize << k) < feature_rows(NUM_PARAMS) + 64 {
         return Err(Error::Shape(format!("k = {k} cannot hold the model's parameters")));
     }
     let column = model_column(model);
-    let mut builder = match (stage, prover_config) {
-        (CircuitBuilderStage::Prover, Some((params, bp))) => BaseCircuitBuilder::prover(params, bp),
-        (CircuitBuilderStage::Prover, None) => {
-            return Err(Error::Shape("the prover stage needs the keygen parameters and break points".into()))
-        }
-        (stage, _) => BaseCircuitBuilder::from_stage(stage).use_k(k as usize).use_lookup_bits(k as usize - 1).use_instance_columns(1),
-    };
-    let range = builder.range_chip();
-    let ctx = builder.main(0);
-    let fwd = ForwardChip::new(&range);
-    let params = (0..NUM_PARAMS).map(|p| feature_value(&column, p)).collect();
-    let loaded = fwd.model_from_params(ctx, params);
-    let px = fwd.fp.load_pixels(ctx, query);
-    let h = fwd.hidden(ctx, &loaded, &px);
-    let logits = fwd.logits(ctx, &loaded, &h);
-    let (class, _) = fwd.classify(ctx, &logits, predicted);
-    builder.assigned_instances[0].extend(logits);
-    builder.assigned_instances[0].push(class);
-    if stage != CircuitBuilderStage::Prover {
-        builder.calculate_params(Some(20));
-    }
+    let (builder, ()) = build_stage(stage, k, k as usize - 1, prover_config, |builder| {
+        let range = builder.range_chip();
+        let ctx = builder.main(0);
+        let fwd = ForwardChip::new(&range);
+        let params = (0..NUM_PARAMS).map(|p| feature_value(&column, p)).collect();
+        let loaded = fwd.model_from_params(ctx, params);
+        let px = fwd.fp.load_pixels(ctx, query);
+        let h = fwd.hidden(ctx, &loaded, &px);
+        let logits = fwd.logits(ctx, &loaded, &h);
+        let (class, _) = fwd.classify(ctx, &logits, predicted);
+        builder.assigned_instances[0].extend(logits);
+        builder.assigned_instances[0].push(class);
+        Ok(())
+    })?;
     Ok(TableCircuit { builder, column, k })
 }

@@ -31,6 +31,7 @@ pub mod chunk;
 pub mod inference;
 mod error;
 mod input;
+pub mod stage;
 pub mod query;
 pub mod table;
 

@@ -9,10 +9,9 @@ use crate::{
     },
     Error, Result,
 };
-use crate::table::{feature_value, TableCircuit};
+use crate::{stage::build_stage, table::{feature_value, TableCircuit}};
 use halo2_base::{
-    gates::circuit::{builder::BaseCircuitBuilder, BaseCircuitParams, CircuitBuilderStage},
-    gates::flex_gate::MultiPhaseThreadBreakPoints,
+    gates::circuit::{builder::BaseCircuitBuilder, CircuitBuilderStage},
     AssignedValue,
 };
 use lineage_core::{
@@ -43,24 +42,11 @@ pub fn build(
         shape: &QueryShape,
         table: &FeatureTable,
         input: &QueryInput,
-        prover_config: Option<(BaseCircuitParams, MultiPhaseThreadBreakPoints)>,
+        prover_config: Option<crate::stage::ProverConfig>,
     ) -> Result<(QueryCircuit, QueryHandles)> {
-        let column = table.column(shape.capacity)?;
-        let mut builder = match (stage, prover_config) {
-            (CircuitBuilderStage::Prover, Some((params, bp))) => BaseCircuitBuilder::prover(params, bp),
-            (CircuitBuilderStage::Prover, None) => {
-                return Err(Error::Shape("the prover stage needs the keygen parameters and break points".into()))
-            }
-            (stage, _) => BaseCircuitBuilder::from_stage(stage)
-                .use_k(shape.k as usize)
-                .use_lookup_bits(shape.lookup_bits)
-                .use_instance_columns(1),
-        };
-        let handles = synthesize(&mut builder, shape, &column, input)?;
-        if stage != CircuitBuilderStage::Prover {
-            builder.calculate_params(Some(20));
-        }
-        Ok((TableCircuit { builder, column, k: shape.k }, handles))
+    let column = table.column(shape.capacity)?;
+    let (builder, handles) = build_stage(stage, shape.k, shape.lookup_bits, prover_config, |b| synthesize(b, shape, &column, input))?;
+    Ok((TableCircuit { builder, column, k: shape.k }, handles))
 }
 
 /// The key-generation circuit of `table` (placeholder witness; the feature
