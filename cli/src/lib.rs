@@ -1,5 +1,6 @@
 //! The `lineage` command line: one clap `Args` struct per subcommand.
 
+pub mod attribute;
 pub mod datanet;
 pub mod demo;
 pub mod progress;
@@ -19,6 +20,9 @@ pub struct Cli {
 pub enum Command {
     /// Run the whole path on an embedded chain: datanet → model → influence → proof → payout.
     Demo(demo::DemoArgs),
+    /// Attribute a held-out query over every example of the digits datanet,
+    /// with the one-time feature proof and a per-query proof (off-chain).
+    Attribute(attribute::AttributeArgs),
     /// Datanet tools.
     #[command(subcommand)]
     Datanet(datanet::DatanetCommand),
@@ -30,6 +34,7 @@ impl Cli {
     pub fn run(self) -> eyre::Result<()> {
         match self.command {
             Command::Demo(a) => demo::run(a),
+            Command::Attribute(a) => attribute::run(a),
             Command::Datanet(c) => datanet::run(c),
             Command::Verify(a) => verify::run(a),
         }
