@@ -48,6 +48,15 @@ pub struct AttributeArgs {
     /// Where the development SRS is cached (default: $LINEAGE_CACHE or ~/.cache/lineage).
     #[arg(long)]
     pub cache_dir: Option<PathBuf>,
+    /// A ceremony SRS file in halo2's format (e.g. a Perpetual Powers of Tau
+    /// transcript converted for halo2) instead of the insecure development
+    /// SRS; needs `--srs-hash`.
+    #[arg(long, requires = "srs_hash")]
+    pub srs: Option<PathBuf>,
+    /// keccak256 of the `--srs` file, from a source you trust: the file is
+    /// refused unless it matches.
+    #[arg(long, requires = "srs")]
+    pub srs_hash: Option<alloy_primitives::B256>,
 }
 
 /// The machine-readable result.
@@ -101,6 +110,11 @@ pub fn execute(args: &AttributeArgs) -> eyre::Result<AttributeReport> {
     ChunkShape::new(size, 0, shape.capacity, shape.k).wrap_err("chunk size")?;
     let client = ProverClient::builder().cpu().build()?;
     let cache = args.cache_dir.clone().unwrap_or_else(srs::default_cache_dir);
+    // the SRS before any work: a file that is not the pinned one fails fast
+    let params = match (&args.srs, &args.srs_hash) {
+        (Some(path), Some(hash)) => srs::load_pinned_srs(path, shape.k, hash)?,
+        _ => srs::cached_dev_srs(&cache, shape.k)?,
+    };
     let mut steps = Steps::new(6, false);
 
     let cfg = lineage_inference::TrainConfig { epochs: args.epochs, ..Default::default() };
@@ -109,7 +123,6 @@ pub fn execute(args: &AttributeArgs) -> eyre::Result<AttributeReport> {
         let table = FeatureTable::build(&model, &datanet)?;
         Ok((model, table))
     })?;
-    let params = srs::cached_dev_srs(&cache, shape.k)?;
     let verifier = Verifier::from_pinned_bytes(
         &lineage_verifier::VerifierParams::from_srs(&params).to_bytes(),
         &lineage_verifier::VerifierParams::from_srs(&params).hash(),

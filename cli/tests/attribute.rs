@@ -20,6 +20,19 @@ fn attribute_covers_every_example() {
     assert!(j["contributors_paid"].as_u64().unwrap() <= j["segments"].as_u64().unwrap());
     assert_eq!(j["paid_wei"], j["pool_wei"]);
 
+    // an SRS file that is not the pinned one is refused
+    let dir = tempfile::tempdir().unwrap();
+    let srs = dir.path().join("srs.bin");
+    std::fs::write(&srs, b"not an srs").unwrap();
+    let wrong = Command::new(env!("CARGO_BIN_EXE_lineage"))
+        .args(["attribute", "--examples", "8", "--epochs", "1", "--srs"])
+        .arg(&srs)
+        .args(["--srs-hash", "0x0000000000000000000000000000000000000000000000000000000000000001"])
+        .output()
+        .unwrap();
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("not the pinned"), "{}", String::from_utf8_lossy(&wrong.stderr));
+
     // a query that is training data is refused before any work
     let bad = Command::new(env!("CARGO_BIN_EXE_lineage")).args(["attribute", "--query-index", "0"]).output().unwrap();
     assert!(!bad.status.success());

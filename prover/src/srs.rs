@@ -18,14 +18,47 @@ pub fn dev_srs(k: u32) -> ParamsKZG<Bn256> {
     ParamsKZG::<Bn256>::setup(k, rand_chacha::ChaCha20Rng::from_seed(DEV_SRS_SEED))
 }
 
-/// Load an SRS file written by halo2 (`ParamsKZG::write`), downsizing to `k`.
+/// Load an SRS file written by halo2 (`ParamsKZG::write`: the format of
+/// the Perpetual Powers of Tau / Hermez transcripts converted for halo2),
+/// downsizing to `k`. Trusts the file: use [`load_pinned_srs`] for a file
+/// you did not make yourself.
 pub fn load_srs(path: &Path, k: u32) -> Result<ParamsKZG<Bn256>> {
-    let f = std::fs::File::open(path).map_err(|e| Error::Srs(format!("{}: {e}", path.display())))?;
-    let mut params = ParamsKZG::<Bn256>::read(&mut std::io::BufReader::new(f))
-        .map_err(|e| Error::Srs(format!("{}: {e}", path.display())))?;
-    if params.k() < k {
-        return Err(Error::Srs(format!("{} has k = {}, the circuit needs {k}", path.display(), params.k())));
+    let bytes = std::fs::read(path).map_err(|e| Error::Srs(format!("{}: {e}", path.display())))?;
+    parse_srs(&bytes, k).map_err(|e| Error::Srs(format!("{}: {e}", path.display())))
+}
+
+/// keccak256 of an SRS file's bytes: what [`load_pinned_srs`] pins.
+pub fn srs_file_hash(path: &Path) -> Result<alloy_primitives::B256> {
+    let bytes = std::fs::read(path).map_err(|e| Error::Srs(format!("{}: {e}", path.display())))?;
+    Ok(alloy_primitives::keccak256(&bytes))
+}
+
+/// Load an SRS file only if its keccak256 is `expected` (checked before the
+/// file is parsed), downsizing to `k`.
+pub fn load_pinned_srs(path: &Path, k: u32, expected: &alloy_primitives::B256) -> Result<ParamsKZG<Bn256>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::Srs(format!("{}: {e}", path.display())))?;
+    let found = alloy_primitives::keccak256(&bytes);
+    if found != *expected {
+        return Err(Error::Srs(format!("{} has keccak256 {found}, not the pinned {expected}; refusing it", path.display())));
     }
+    parse_srs(&bytes, k).map_err(|e| Error::Srs(format!("{}: {e}", path.display())))
+}
+
+fn parse_srs(bytes: &[u8], k: u32) -> std::result::Result<ParamsKZG<Bn256>, String> {
+    // the header's k sizes every allocation that follows: bound it first
+    let file_k = bytes.get(..4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])).ok_or("shorter than its header")?;
+    if file_k > 28 || file_k < k {
+        return Err(format!("has k = {file_k}, the circuit needs {k} (and files above k = 28 are refused)"));
+    }
+    // halo2's reader unwraps inside point decoding: a short file would panic,
+    // so the exact size comes first (k, 2^k points twice at 64 raw bytes
+    // each, two G2 points at 128)
+    let expected = 4 + 2 * (1usize << file_k) * 64 + 2 * 128;
+    if bytes.len() != expected {
+        return Err(format!("{} bytes, a k = {file_k} file in halo2's raw format has {expected}", bytes.len()));
+    }
+    let read = std::panic::catch_unwind(|| ParamsKZG::<Bn256>::read(&mut &bytes[..]));
+    let mut params = read.map_err(|_| "halo2 could not read the file".to_string())?.map_err(|e| e.to_string())?;
     if params.k() > k {
         params.downsize(k);
     }
@@ -35,7 +68,10 @@ pub fn load_srs(path: &Path, k: u32) -> Result<ParamsKZG<Bn256>> {
 /// The development SRS for `k`, cached under `cache_dir` (generated on first use).
 pub fn cached_dev_srs(cache_dir: &Path, k: u32) -> Result<ParamsKZG<Bn256>> {
     let path: PathBuf = cache_dir.join(format!("dev-srs-k{k}.bin"));
-    if let Ok(f) = std::fs::File::open(&path) {
+    // a cache file of the wrong size (interrupted, corrupted) is regenerated:
+    // halo2's reader would panic on a short one
+    let complete = std::fs::metadata(&path).is_ok_and(|m| m.len() as usize == 4 + 2 * (1usize << k) * 64 + 2 * 128);
+    if let (true, Ok(f)) = (complete, std::fs::File::open(&path)) {
         if let Ok(p) = ParamsKZG::<Bn256>::read_custom(&mut std::io::BufReader::new(f), SerdeFormat::RawBytesUnchecked) {
             if p.k() == k {
                 return Ok(p);
