@@ -7,9 +7,10 @@ use crate::{
         score::{ScoreChip, ScoreInstructions},
         segments::{SegmentChip, SegmentInstructions},
     },
+    stage::build_stage,
+    table::{feature_value, TableCircuit},
     Error, Result,
 };
-use crate::{stage::build_stage, table::{feature_value, TableCircuit}};
 use halo2_base::{
     gates::circuit::{builder::BaseCircuitBuilder, CircuitBuilderStage},
     AssignedValue,
@@ -35,15 +36,15 @@ pub struct QueryHandles {
 /// The per-query circuit: the stages below over the feature column.
 pub type QueryCircuit = TableCircuit;
 
-/// Build the per-query circuit for `stage`. Keygen and mock stages compute the
-    /// parameters; the prover stage needs those recorded at key generation.
+/// Build the per-query circuit for `stage`. Keygen and mock stages compute
+/// the parameters; the prover stage needs those recorded at key generation.
 pub fn build(
-        stage: CircuitBuilderStage,
-        shape: &QueryShape,
-        table: &FeatureTable,
-        input: &QueryInput,
-        prover_config: Option<crate::stage::ProverConfig>,
-    ) -> Result<(QueryCircuit, QueryHandles)> {
+    stage: CircuitBuilderStage,
+    shape: &QueryShape,
+    table: &FeatureTable,
+    input: &QueryInput,
+    prover_config: Option<crate::stage::ProverConfig>,
+) -> Result<(QueryCircuit, QueryHandles)> {
     let column = table.column(shape.capacity)?;
     let (builder, handles) = build_stage(stage, shape.k, shape.lookup_bits, prover_config, |b| synthesize(b, shape, &column, input))?;
     Ok((TableCircuit { builder, column, k: shape.k }, handles))
@@ -57,7 +58,7 @@ pub fn keygen_circuit(shape: &QueryShape, table: &FeatureTable) -> Result<QueryC
 
 /// Lay out the stages in `builder` and register the public instances. The
 /// feature cells enter as external cells bound to the fixed column in
-/// [`QueryCircuit::synthesize`].
+/// `TableCircuit`'s `synthesize`.
 pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &QueryShape, column: &[Fr], input: &QueryInput) -> Result<QueryHandles> {
     if column.len() != column_len(shape.capacity) {
         return Err(Error::Shape(format!("feature column has {} values, the shape takes {}", column.len(), column_len(shape.capacity))));
