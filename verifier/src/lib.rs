@@ -24,4 +24,8 @@ pub use pinned::{KzgParams, Verifier, MAX_PROOF_BYTES};
 pub use report::ProvenanceReport;
 pub use table_keys::{TableKeyFile, TableKind};
 
-pub use lineage_circuits::{CircuitShape, MAX_SLOTS};
+pub use lineage_circuits::{
+    chunk::ChunkPublic,
+    query::{QueryPublic, MAX_CAPACITY},
+    CircuitShape, MAX_K, MAX_SLOTS,
+};

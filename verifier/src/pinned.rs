@@ -55,6 +55,19 @@ impl Verifier {
         self.params.k
     }
 
+    /// The verifier for circuits of size `2^k` under the same SRS: the
+    /// SHPLONK verifier reads only `[1]₁`, `[1]₂` and `[τ]₂`, which do not
+    /// depend on `k`, so pinning one file pins them all. Its
+    /// [`Verifier::params_hash`] is that of the file with `k` replaced.
+    pub fn with_k(&self, k: u32) -> Result<Self> {
+        if !(1..=lineage_circuits::MAX_K).contains(&k) {
+            return Err(Error::KeyBounds(format!("k = {k} is outside 1..={}", lineage_circuits::MAX_K)));
+        }
+        let mut params = self.params.clone();
+        params.k = k;
+        Ok(Self::new(params))
+    }
+
     /// Parse a verifying-key file for these parameters (bounds, canonical form).
     pub fn parse_key(&self, bytes: &[u8]) -> Result<VerifyingKeyFile> {
         VerifyingKeyFile::from_bytes(bytes, self.params.k, &self.hash)

@@ -123,6 +123,26 @@ sol! {
             uint256[] amounts,
             bytes proof
         ) external returns (uint256 paid);
+        function setDatanetExamples(bytes32 root, uint64 examples) external;
+        function registerWholeKey(
+            bytes32 modelCommitment,
+            address datanetOwner,
+            bytes32 datanetRoot,
+            uint32 k,
+            bytes queryKey,
+            bytes[] chunkKeys,
+            bytes32[5][] chunkPublics,
+            bytes[] chunkProofs
+        ) external returns (bytes32 keyHash);
+        function wholeKeyOf(address owner, bytes32 modelCommitment) external view returns (bytes32 keyHash, uint64 examples);
+        function submitWholeClaim(
+            uint256 requestId,
+            uint64 predictedClass,
+            address[] contributors,
+            uint128[] totals,
+            uint32[] endRows,
+            bytes proof
+        ) external returns (uint256 paid);
     }
 }
 
@@ -201,7 +221,7 @@ pub struct AttributionPrecompile {
     verifications: AtomicU64,
 }
 
-enum Outcome {
+pub(super) enum Outcome {
     Ok(Bytes),
     Revert(String),
     /// Malformed input: consumes all the call's gas.
@@ -209,7 +229,7 @@ enum Outcome {
     OutOfGas,
 }
 
-type DbResult<T> = Result<T, String>;
+pub(super) type DbResult<T> = Result<T, String>;
 
 fn revert_data(reason: &str) -> Bytes {
     // Error(string), as Solidity's require() produces
@@ -234,8 +254,16 @@ fn address_word(a: &Address) -> U256 {
 fn gas_of(call: &IAttribution::IAttributionCalls) -> u64 {
     use IAttribution::IAttributionCalls as C;
     match call {
-        C::governor(_) | C::isKeyAllowed(_) | C::isDatanetRegistered(_) | C::modelOf(_) | C::escrowOf(_) | C::requestOf(_) => VIEW_GAS,
-        C::setKeyAllowed(_) | C::registerDatanet(_) | C::grantDatanetUse(_) | C::registerModel(_) => REGISTER_GAS,
+        C::governor(_)
+        | C::isKeyAllowed(_)
+        | C::isDatanetRegistered(_)
+        | C::modelOf(_)
+        | C::escrowOf(_)
+        | C::requestOf(_)
+        | C::wholeKeyOf(_) => VIEW_GAS,
+        C::setKeyAllowed(_) | C::registerDatanet(_) | C::grantDatanetUse(_) | C::registerModel(_) | C::setDatanetExamples(_) => REGISTER_GAS,
+        C::registerWholeKey(c) => super::whole::register_gas(c),
+        C::submitWholeClaim(c) => super::whole::claim_gas(c),
         C::registerVerifyingKey(c) => {
             let words = c.vkFile.len().div_ceil(32) as u64;
             REGISTER_VK_BASE_GAS.saturating_add(STORE_WORD_GAS.saturating_mul(words + 1))
@@ -312,7 +340,7 @@ impl AttributionPrecompile {
         let revert = |r: &str| Ok(Outcome::Revert(r.into()));
         let is_view = matches!(
             call,
-            C::governor(_) | C::isKeyAllowed(_) | C::isDatanetRegistered(_) | C::modelOf(_) | C::escrowOf(_) | C::requestOf(_)
+            C::governor(_) | C::isKeyAllowed(_) | C::isDatanetRegistered(_) | C::modelOf(_) | C::escrowOf(_) | C::requestOf(_) | C::wholeKeyOf(_)
         );
         let payable = matches!(call, C::escrowFee(_));
         if !payable && !inputs.value.get().is_zero() {
@@ -420,18 +448,22 @@ impl AttributionPrecompile {
             }
             C::refund(c) => self.refund(ctx, c.requestId),
             C::submitClaim(c) => self.submit_claim(ctx, c),
+            C::setDatanetExamples(c) => self.set_datanet_examples(ctx, caller, c),
+            C::registerWholeKey(c) => self.register_whole_key(ctx, caller, c),
+            C::wholeKeyOf(c) => self.whole_key_of(ctx, c),
+            C::submitWholeClaim(c) => self.submit_whole_claim(ctx, c),
         }
     }
 
-    fn sload<CTX: ContextTr>(&self, ctx: &mut CTX, s: U256) -> DbResult<U256> {
+    pub(super) fn sload<CTX: ContextTr>(&self, ctx: &mut CTX, s: U256) -> DbResult<U256> {
         ctx.journal_mut().sload(ADDRESS, s).map(|l| l.data).map_err(|e| e.to_string())
     }
 
-    fn sstore<CTX: ContextTr>(&self, ctx: &mut CTX, s: U256, v: U256) -> DbResult<()> {
+    pub(super) fn sstore<CTX: ContextTr>(&self, ctx: &mut CTX, s: U256, v: U256) -> DbResult<()> {
         ctx.journal_mut().sstore(ADDRESS, s, v).map(|_| ()).map_err(|e| e.to_string())
     }
 
-    fn now<CTX: ContextTr>(ctx: &CTX) -> u64 {
+    pub(super) fn now<CTX: ContextTr>(ctx: &CTX) -> u64 {
         ctx.block().timestamp().saturating_to::<u64>()
     }
 
@@ -447,18 +479,48 @@ impl AttributionPrecompile {
         if let Err(e) = self.verifier.parse_key(file) {
             return Ok(Outcome::Halt(format!("malformed verifying key: {e}")));
         }
-        let len_slot = key_len(&hash);
-        if !self.sload(ctx, len_slot)?.is_zero() {
+        if !self.sload(ctx, key_len(&hash))?.is_zero() {
             return Ok(Outcome::Revert("verifying key already registered".into()));
         }
-        self.sstore(ctx, len_slot, U256::from(file.len()))?;
-        let base = key_data(&hash);
+        self.store_key_bytes(ctx, &hash, file)?;
+        Ok(Outcome::Ok(Bytes::copy_from_slice(hash.as_slice())))
+    }
+
+    /// Store a key file's bytes under its hash (length, then 32-byte words).
+    pub(super) fn store_key_bytes<CTX: ContextTr>(&self, ctx: &mut CTX, hash: &B256, file: &[u8]) -> DbResult<()> {
+        self.sstore(ctx, key_len(hash), U256::from(file.len()))?;
+        let base = key_data(hash);
         for (i, chunk) in file.chunks(32).enumerate() {
             let mut w = [0u8; 32];
             w[..chunk.len()].copy_from_slice(chunk);
             self.sstore(ctx, base + U256::from(i), U256::from_be_bytes(w))?;
         }
-        Ok(Outcome::Ok(Bytes::copy_from_slice(hash.as_slice())))
+        Ok(())
+    }
+
+    /// A stored key file's bytes (`None` if absent or longer than `max`).
+    pub(super) fn load_key_bytes<CTX: ContextTr>(&self, ctx: &mut CTX, hash: &B256, max: usize) -> DbResult<Option<Vec<u8>>> {
+        let len = self.sload(ctx, key_len(hash))?;
+        if len.is_zero() {
+            return Ok(None);
+        }
+        let len: usize = len.saturating_to();
+        if len > max {
+            tracing::error!("stored verifying key {hash} is corrupt: {len} bytes");
+            return Ok(None);
+        }
+        let base = key_data(hash);
+        let mut bytes = Vec::with_capacity(len);
+        for i in 0..len.div_ceil(32) {
+            bytes.extend_from_slice(&self.sload(ctx, base + U256::from(i))?.to_be_bytes::<32>());
+        }
+        bytes.truncate(len);
+        Ok(Some(bytes))
+    }
+
+    /// Count proof verifications run (by this process).
+    pub(super) fn count_verifications(&self, n: u64) {
+        self.verifications.fetch_add(n, Ordering::Relaxed);
     }
 
     /// A registered key, parsed (and cached) on first use by a claim.
@@ -466,21 +528,9 @@ impl AttributionPrecompile {
         if let Some(vk) = self.key_cache.lock().unwrap_or_else(PoisonError::into_inner).get(&hash) {
             return Ok(Some(vk.clone()));
         }
-        let len = self.sload(ctx, key_len(&hash))?;
-        if len.is_zero() {
+        let Some(bytes) = self.load_key_bytes(ctx, &hash, MAX_VK_FILE_BYTES)? else {
             return Ok(None);
-        }
-        let len: usize = len.saturating_to();
-        if len > MAX_VK_FILE_BYTES {
-            tracing::error!("stored verifying key {hash} is corrupt: {len} bytes");
-            return Ok(None);
-        }
-        let base = key_data(&hash);
-        let mut bytes = Vec::with_capacity(len);
-        for i in 0..len.div_ceil(32) {
-            bytes.extend_from_slice(&self.sload(ctx, base + U256::from(i))?.to_be_bytes::<32>());
-        }
-        bytes.truncate(len);
+        };
         // keys were parsed within bounds when registered; one that no longer
         // parses (a stricter future parser) pays nothing, deterministically
         let vk = match self.verifier.parse_key(&bytes) {
@@ -513,7 +563,9 @@ impl AttributionPrecompile {
         if value.is_zero() || value >= U256::from(1u8) << 128 {
             return revert("escrow must be in (0, 2^128) wei");
         }
-        if self.sload(ctx, model_vk(&c.modelOwner, &c.modelCommitment))?.is_zero() {
+        let window_model = !self.sload(ctx, model_vk(&c.modelOwner, &c.modelCommitment))?.is_zero();
+        let whole_model = !self.sload(ctx, super::whole::whole_slots::whole_key(&c.modelOwner, &c.modelCommitment))?.is_zero();
+        if !window_model && !whole_model {
             return revert("unknown model (for this owner)");
         }
         let now = Self::now(ctx);
@@ -540,7 +592,7 @@ impl AttributionPrecompile {
     }
 
     /// Close an open request (paid or refunded): returns its fee.
-    fn close<CTX: ContextTr>(&self, ctx: &mut CTX, id: U256, status: RequestStatus) -> DbResult<U256> {
+    pub(super) fn close<CTX: ContextTr>(&self, ctx: &mut CTX, id: U256, status: RequestStatus) -> DbResult<U256> {
         let fee = self.sload(ctx, request(id, "fee"))?;
         self.sstore(ctx, request(id, "status"), U256::from(status as u8))?;
         let total = self.sload(ctx, escrow_total())?;
@@ -562,7 +614,7 @@ impl AttributionPrecompile {
         Ok(Outcome::Ok(Bytes::new()))
     }
 
-    fn pay<CTX: ContextTr>(&self, ctx: &mut CTX, to: Address, amount: U256) -> DbResult<()> {
+    pub(super) fn pay<CTX: ContextTr>(&self, ctx: &mut CTX, to: Address, amount: U256) -> DbResult<()> {
         match ctx.journal_mut().transfer(ADDRESS, to, amount).map_err(|e| e.to_string())? {
             None => Ok(()),
             Some(e) => Err(format!("escrow transfer failed: {e:?}")),
@@ -630,7 +682,7 @@ impl AttributionPrecompile {
             payouts,
             proof: c.proof.to_vec(),
         };
-        self.verifications.fetch_add(1, Ordering::Relaxed);
+        self.count_verifications(1);
         if let Err(e) = self.verifier.verify(&claim, &vk) {
             return revert(&format!("claim rejected: {e}"));
         }

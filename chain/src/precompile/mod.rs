@@ -2,6 +2,7 @@
 //! attribution precompile.
 
 pub mod attribution;
+pub mod whole;
 
 use attribution::AttributionPrecompile;
 use revm::{

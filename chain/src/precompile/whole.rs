@@ -1,0 +1,271 @@
+//! Whole-datanet claims in the attribution precompile: a datanet version's
+//! example count, the registration of a per-query key (with every feature
+//! chunk, checked once by `lineage_verifier::features::check_registration`),
+//! and claims that cover every example of the version, verified by one
+//! proof against that key.
+
+use super::attribution::{slots::*, AttributionPrecompile, DbResult, IAttribution, Outcome, RequestStatus};
+use alloy_primitives::{keccak256, Address, Bytes, B256, U256};
+use alloy_sol_types::SolCall;
+use lineage_core::{
+    features::{segment_challenge, segment_digest, validate_segments, Segment},
+    field::fr_from_be_bytes,
+    payout,
+};
+use lineage_verifier::{
+    features::{check_registration, TableRegistration},
+    table_keys::MAX_TABLE_VK_FILE_BYTES,
+    ChunkPublic, QueryPublic, TableKeyFile, TableKind, MAX_CAPACITY, MAX_K, MAX_PROOF_BYTES,
+};
+use revm::context_interface::ContextTr;
+
+/// Base gas of a per-query key registration.
+pub const REGISTER_WHOLE_BASE_GAS: u64 = 100_000;
+/// Gas per feature chunk of a registration: one proof verification (about
+/// 5 ms, at EIP-1108's 25.86 gas/µs) and its key's parse.
+pub const PER_CHUNK_GAS: u64 = 150_000;
+/// Gas per byte of keys and proofs parsed at registration.
+pub const REGISTER_BYTE_GAS: u64 = 8;
+/// Most feature chunks one registration may carry.
+pub const MAX_CHUNKS: usize = 128;
+/// Gas of a whole-datanet claim before its payouts: one SHPLONK
+/// verification (measured 4.8 ms on the digits datanet: 124k gas at
+/// 25.86 gas/µs) with margin, and the challenge and digest.
+pub const WHOLE_VERIFY_GAS: u64 = 160_000;
+
+/// Storage slots of whole-datanet state.
+pub mod whole_slots {
+    use super::*;
+    /// Examples of datanet version (owner, root).
+    pub fn datanet_examples(owner: &Address, root: &B256) -> U256 {
+        slot("datanet.examples", &[owner.as_slice(), root.as_slice()])
+    }
+    /// The per-query key hash of model (owner, commitment).
+    pub fn whole_key(owner: &Address, m: &B256) -> U256 {
+        slot("whole.key", &[owner.as_slice(), m.as_slice()])
+    }
+    /// The per-query key's `k`.
+    pub fn whole_k(owner: &Address, m: &B256) -> U256 {
+        slot("whole.k", &[owner.as_slice(), m.as_slice()])
+    }
+    /// The per-query key's capacity.
+    pub fn whole_capacity(owner: &Address, m: &B256) -> U256 {
+        slot("whole.capacity", &[owner.as_slice(), m.as_slice()])
+    }
+    /// Examples covered by the model's per-query key.
+    pub fn whole_examples(owner: &Address, m: &B256) -> U256 {
+        slot("whole.examples", &[owner.as_slice(), m.as_slice()])
+    }
+}
+use whole_slots::*;
+
+/// The gas of a registration, from its decoded size alone.
+pub fn register_gas(c: &IAttribution::registerWholeKeyCall) -> u64 {
+    let bytes = c.queryKey.len() + c.chunkKeys.iter().map(|k| k.len()).sum::<usize>() + c.chunkProofs.iter().map(|p| p.len()).sum::<usize>();
+    let words = c.queryKey.len().div_ceil(32) as u64;
+    REGISTER_WHOLE_BASE_GAS
+        .saturating_add(PER_CHUNK_GAS.saturating_mul(c.chunkKeys.len() as u64))
+        .saturating_add(REGISTER_BYTE_GAS.saturating_mul(bytes as u64))
+        .saturating_add(super::attribution::STORE_WORD_GAS.saturating_mul(words + 1))
+}
+
+/// The gas of a whole-datanet claim, from its decoded size alone.
+pub fn claim_gas(c: &IAttribution::submitWholeClaimCall) -> u64 {
+    WHOLE_VERIFY_GAS.saturating_add(super::attribution::PER_PAYOUT_GAS.saturating_mul(c.contributors.len() as u64))
+}
+
+fn fr(b: &B256) -> Result<lineage_core::Fr, Outcome> {
+    fr_from_be_bytes(&b.0).map_err(|_| Outcome::Halt(format!("{b} is not a canonical BN254 scalar")))
+}
+
+impl AttributionPrecompile {
+    pub(super) fn set_datanet_examples<CTX: ContextTr>(&self, ctx: &mut CTX, caller: Address, c: IAttribution::setDatanetExamplesCall) -> DbResult<Outcome> {
+        if self.sload(ctx, datanet(&caller, &c.root))?.is_zero() {
+            return Ok(Outcome::Revert("only the datanet's owner may set its example count".into()));
+        }
+        if c.examples == 0 || c.examples > MAX_CAPACITY as u64 {
+            return Ok(Outcome::Revert(format!("example count must be in 1..={}", MAX_CAPACITY)));
+        }
+        let s = datanet_examples(&caller, &c.root);
+        if !self.sload(ctx, s)?.is_zero() {
+            return Ok(Outcome::Revert("the datanet's example count is already set (a new version is a new root)".into()));
+        }
+        self.sstore(ctx, s, U256::from(c.examples))?;
+        Ok(Outcome::Ok(Bytes::new()))
+    }
+
+    pub(super) fn register_whole_key<CTX: ContextTr>(&self, ctx: &mut CTX, caller: Address, c: IAttribution::registerWholeKeyCall) -> DbResult<Outcome> {
+        let revert = |r: String| Ok(Outcome::Revert(r));
+        // ---- well-formedness: anything wrong here halts --------------------
+        let n = c.chunkKeys.len();
+        if n == 0 || n > MAX_CHUNKS || c.chunkPublics.len() != n || c.chunkProofs.len() != n {
+            return Ok(Outcome::Halt(format!("1..={MAX_CHUNKS} chunks, each with a key, public inputs and a proof")));
+        }
+        if !(1..=MAX_K).contains(&c.k) {
+            return Ok(Outcome::Halt(format!("k = {} is outside 1..={MAX_K}", c.k)));
+        }
+        let too_big = |b: &Bytes| b.len() > MAX_TABLE_VK_FILE_BYTES;
+        if too_big(&c.queryKey) || c.chunkKeys.iter().any(too_big) || c.chunkProofs.iter().any(|p| p.len() > MAX_PROOF_BYTES) {
+            return Ok(Outcome::Halt("a key or proof exceeds its size bound".into()));
+        }
+        for b in [&c.modelCommitment, &c.datanetRoot] {
+            if let Err(h) = fr(b) {
+                return Ok(h);
+            }
+        }
+        let mut publics = Vec::with_capacity(n);
+        for p in &c.chunkPublics {
+            let mut v = Vec::with_capacity(5);
+            for w in p {
+                match fr(w) {
+                    Ok(x) => v.push(x),
+                    Err(h) => return Ok(h),
+                }
+            }
+            match ChunkPublic::from_instances(&v) {
+                Some(p) => publics.push(p),
+                None => return Ok(Outcome::Halt("chunk public inputs out of range".into())),
+            }
+        }
+        let verifier = match self.verifier().with_k(c.k) {
+            Ok(v) => v,
+            Err(e) => return Ok(Outcome::Halt(e.to_string())),
+        };
+        let parse = |b: &Bytes| TableKeyFile::from_bytes(b, c.k, &verifier.params_hash());
+        let query = match parse(&c.queryKey) {
+            Ok(q) => q,
+            Err(e) => return Ok(Outcome::Halt(format!("malformed per-query key: {e}"))),
+        };
+        let mut chunks = Vec::with_capacity(n);
+        for ((key, public), proof) in c.chunkKeys.iter().zip(publics).zip(&c.chunkProofs) {
+            match parse(key) {
+                Ok(f) => chunks.push((f, public, proof.to_vec())),
+                Err(e) => return Ok(Outcome::Halt(format!("malformed chunk key: {e}"))),
+            }
+        }
+
+        // ---- who may register what ----------------------------------------
+        if self.sload(ctx, datanet(&c.datanetOwner, &c.datanetRoot))?.is_zero() {
+            return revert("unknown datanet (for this owner)".into());
+        }
+        if c.datanetOwner != caller && self.sload(ctx, datanet_user(&c.datanetOwner, &c.datanetRoot, &caller))?.is_zero() {
+            return revert("the datanet belongs to someone else, who has not granted you its use".into());
+        }
+        let examples = self.sload(ctx, datanet_examples(&c.datanetOwner, &c.datanetRoot))?.saturating_to::<usize>();
+        if examples == 0 {
+            return revert("the datanet's example count is not set".into());
+        }
+        if !self.sload(ctx, whole_key(&caller, &c.modelCommitment))?.is_zero() {
+            return revert("model already has a per-query key for this owner".into());
+        }
+        // the allowlist, read once per distinct template
+        let mut allowed = Vec::new();
+        for t in std::iter::once(query.template_hash()).chain(chunks.iter().map(|c| c.0.template_hash())) {
+            if !allowed.iter().any(|(h, _)| *h == t) {
+                let ok = !self.sload(ctx, key_allowed(&t))?.is_zero();
+                allowed.push((t, ok));
+            }
+        }
+
+        // ---- the registration check: coverage, proofs, commitments ---------
+        let model = fr(&c.modelCommitment).map_err(|_| "checked above".to_string())?;
+        let root = fr(&c.datanetRoot).map_err(|_| "checked above".to_string())?;
+        self.count_verifications(n as u64);
+        let reg = TableRegistration { root, examples, model, query: &query, chunks: &chunks };
+        if let Err(e) = check_registration(&verifier, |h| allowed.iter().any(|(t, ok)| t == h && *ok), &reg) {
+            return revert(format!("per-query key refused: {e}"));
+        }
+        let TableKind::Query(qs) = query.kind else {
+            return revert("not a per-query key".into());
+        };
+
+        // ---- store ---------------------------------------------------------
+        let hash = keccak256(&c.queryKey);
+        self.store_key_bytes(ctx, &hash, &c.queryKey)?;
+        self.sstore(ctx, whole_key(&caller, &c.modelCommitment), U256::from_be_bytes(hash.0))?;
+        self.sstore(ctx, whole_k(&caller, &c.modelCommitment), U256::from(c.k))?;
+        self.sstore(ctx, whole_capacity(&caller, &c.modelCommitment), U256::from(qs.capacity))?;
+        self.sstore(ctx, whole_examples(&caller, &c.modelCommitment), U256::from(examples))?;
+        Ok(Outcome::Ok(IAttribution::registerWholeKeyCall::abi_encode_returns(&hash).into()))
+    }
+
+    pub(super) fn whole_key_of<CTX: ContextTr>(&self, ctx: &mut CTX, c: IAttribution::wholeKeyOfCall) -> DbResult<Outcome> {
+        let key = B256::from(self.sload(ctx, whole_key(&c.owner, &c.modelCommitment))?.to_be_bytes::<32>());
+        let examples = self.sload(ctx, whole_examples(&c.owner, &c.modelCommitment))?.saturating_to::<u64>();
+        Ok(Outcome::Ok(IAttribution::wholeKeyOfCall::abi_encode_returns_tuple(&(key, examples)).into()))
+    }
+
+    pub(super) fn submit_whole_claim<CTX: ContextTr>(&self, ctx: &mut CTX, c: IAttribution::submitWholeClaimCall) -> DbResult<Outcome> {
+        let revert = |r: String| Ok(Outcome::Revert(r));
+        // ---- well-formedness: anything wrong here halts --------------------
+        let m = c.contributors.len();
+        if m == 0 || m > MAX_CAPACITY || c.totals.len() != m || c.endRows.len() != m {
+            return Ok(Outcome::Halt("contributors, totals and end rows: one each per segment".into()));
+        }
+        if c.proof.len() > MAX_PROOF_BYTES {
+            return Ok(Outcome::Halt(format!("proof longer than {MAX_PROOF_BYTES} bytes")));
+        }
+        let segments: Vec<Segment> = (0..m).map(|i| (c.contributors[i], c.totals[i], c.endRows[i])).collect();
+
+        // ---- the request and the model's per-query key ---------------------
+        let id = c.requestId;
+        match self.sload(ctx, request(id, "status"))?.saturating_to::<u8>() {
+            s if s == RequestStatus::Open as u8 => {}
+            s if s == RequestStatus::Paid as u8 => return revert("claim already paid".into()),
+            s if s == RequestStatus::Refunded as u8 => return revert("the request was refunded".into()),
+            _ => return revert("no request with this id (nothing is escrowed)".into()),
+        }
+        if Self::now(ctx) > self.sload(ctx, request(id, "deadline"))?.saturating_to::<u64>() {
+            return revert("the request's deadline has passed".into());
+        }
+        let owner = Address::from_word(B256::from(self.sload(ctx, request(id, "owner"))?.to_be_bytes::<32>()));
+        let model = B256::from(self.sload(ctx, request(id, "model"))?.to_be_bytes::<32>());
+        let query = B256::from(self.sload(ctx, request(id, "query"))?.to_be_bytes::<32>());
+        let pool = self.sload(ctx, request(id, "fee"))?.saturating_to::<u128>();
+        let key_hash = B256::from(self.sload(ctx, whole_key(&owner, &model))?.to_be_bytes::<32>());
+        if key_hash.is_zero() {
+            return revert("the model has no per-query key".into());
+        }
+        let k = self.sload(ctx, whole_k(&owner, &model))?.saturating_to::<u32>();
+        let capacity = self.sload(ctx, whole_capacity(&owner, &model))?.saturating_to::<usize>();
+        if let Err(e) = validate_segments(&segments, capacity) {
+            return revert(format!("claim rejected: {e}"));
+        }
+        let Ok(verifier) = self.verifier().with_k(k) else {
+            return revert("the model's per-query key has an unusable k".into());
+        };
+        let Some(bytes) = self.load_key_bytes(ctx, &key_hash, MAX_TABLE_VK_FILE_BYTES)? else {
+            return revert("the model's per-query key is not stored".into());
+        };
+        let key = match TableKeyFile::from_bytes(&bytes, k, &verifier.params_hash()) {
+            Ok(f) => f,
+            Err(e) => return revert(format!("the model's per-query key no longer parses: {e}")),
+        };
+        let Ok(query_commitment) = fr_from_be_bytes(&query.0) else {
+            return Ok(Outcome::Halt("stored query commitment is not canonical".into()));
+        };
+
+        // ---- one proof over every example -----------------------------------
+        let challenge = segment_challenge(id, pool, &segments);
+        let public = QueryPublic { query_commitment, predicted_class: c.predictedClass, challenge, digest: segment_digest(challenge, &segments) };
+        self.count_verifications(1);
+        if let Err(e) = verifier.verify_with_key(&key.vk, &public.to_instances(), &c.proof) {
+            return revert(format!("claim rejected: {e}"));
+        }
+
+        // ---- the public split, then pay --------------------------------------
+        let totals: Vec<(Address, u128)> = segments.iter().map(|(a, t, _)| (*a, *t)).collect();
+        let payouts = match payout::split(pool, &totals) {
+            Ok(p) => p,
+            Err(e) => return revert(format!("claim rejected: {e}")),
+        };
+        self.close(ctx, id, RequestStatus::Paid)?;
+        let mut paid = U256::ZERO;
+        for p in payouts.iter().filter(|p| p.amount_wei > 0) {
+            let amount = U256::from(p.amount_wei);
+            self.pay(ctx, p.contributor, amount)?;
+            paid += amount;
+        }
+        Ok(Outcome::Ok(IAttribution::submitWholeClaimCall::abi_encode_returns(&paid).into()))
+    }
+}

@@ -1,0 +1,148 @@
+//! Whole-datanet claims on chain: a per-query key is registered only with
+//! feature chunks that cover every example of the datanet version (a key
+//! over another table, or chunks missing one, are refused); a claim is paid
+//! only with the proof over every example, its segment list exactly the
+//! proven one (a changed total, a split entry or a replay are refused).
+
+mod common;
+
+use alloy_primitives::{Address, Bytes, B256, U256};
+use alloy_sol_types::SolCall;
+use common::*;
+use lineage_chain::precompile::attribution::IAttribution;
+use lineage_circuits::{chunk::ChunkShape, query::{QueryInput, QueryShape}};
+use lineage_core::{
+    datanet::Datanet,
+    features::{claim_segments, FeatureTable},
+    field::fr_to_be_bytes,
+};
+use lineage_prover::ProverClient;
+use lineage_verifier::VerifierParams;
+use rand::SeedableRng;
+
+fn b32(x: &lineage_core::Fr) -> B256 {
+    B256::from(fr_to_be_bytes(x))
+}
+
+#[test]
+fn whole_datanet_claim_is_paid_only_with_full_coverage() {
+    // ---- off chain: the table, its chunks and its per-query key ------------
+    let full = lineage_inference::digits_datanet().unwrap();
+    let cfg = lineage_inference::TrainConfig { epochs: 100, ..Default::default() };
+    let model = lineage_inference::train(&full, &cfg, &candle_core::Device::Cpu).unwrap().quantize().unwrap();
+    let datanet = Datanet::new("subset".into(), full.contributions.iter().step_by(72).take(20).cloned().collect()).unwrap();
+    let table = FeatureTable::build(&model, &datanet).unwrap();
+    let qshape = QueryShape::new(table.len()).unwrap();
+    // the chain's SRS (common::keys, seed [7; 32]) at the table circuits' k
+    let params = lineage_circuits::halo2_proofs::poly::kzg::commitment::ParamsKZG::<lineage_circuits::Bn256>::setup(
+        qshape.k,
+        rand_chacha::ChaCha20Rng::from_seed([7; 32]),
+    );
+    let chain_vp = VerifierParams::from_bytes(&keys().params).unwrap();
+    let mut at_k = chain_vp.clone();
+    at_k.k = qshape.k;
+    assert_eq!(VerifierParams::from_srs(&params), at_k, "one SRS for every k");
+    let client = ProverClient::builder().cpu().build().unwrap();
+    let mut chunk_keys = Vec::new();
+    let mut chunk_publics = Vec::new();
+    let mut chunk_proofs = Vec::new();
+    for j in 0..ChunkShape::count(8, table.len()) {
+        let shape = ChunkShape::new(8, j, qshape.capacity, qshape.k).unwrap();
+        let keys = client.keygen_chunk(&shape, &table, params.clone()).unwrap();
+        let proof = client.prove_chunk(&keys, &table, &datanet, &model).unwrap();
+        chunk_keys.push(keys.file());
+        chunk_publics.push(proof.public.to_instances().iter().map(b32).collect::<Vec<_>>().try_into().unwrap());
+        chunk_proofs.push(Bytes::from(proof.bytes));
+    }
+    let query_keys = client.keygen_query(&qshape, &table, params.clone()).unwrap();
+    let query_file = query_keys.file();
+    let mut forged = table.clone();
+    forged.rows[3].residual[2] += 1;
+    let forged_file = client.keygen_query(&qshape, &forged, params.clone()).unwrap().file();
+
+    // ---- on chain: templates allowlisted at genesis --------------------------
+    let mut allowed: Vec<B256> = chunk_keys.iter().map(|k| k.template_hash()).collect();
+    allowed.push(query_file.template_hash());
+    let (_dir, mut chain, s) = fresh(allowed);
+    let owner = &s[1];
+    let root = b32(&datanet.root());
+    let m = b32(&model.commitment());
+    assert!(call(&mut chain, owner, IAttribution::registerDatanetCall { root }.abi_encode(), U256::ZERO, 200_000).status);
+    let r = call(&mut chain, owner, IAttribution::setDatanetExamplesCall { root, examples: 20 }.abi_encode(), U256::ZERO, 200_000);
+    assert!(r.status, "{r:?}");
+    let chunk_bytes: Vec<Bytes> = chunk_keys.iter().map(|k| k.to_bytes().into()).collect();
+    let register = |chain: &mut lineage_chain::Chain, query: &lineage_verifier::TableKeyFile, upto: usize| {
+        let input = IAttribution::registerWholeKeyCall {
+            modelCommitment: m,
+            datanetOwner: owner.address(),
+            datanetRoot: root,
+            k: qshape.k,
+            queryKey: query.to_bytes().into(),
+            chunkKeys: chunk_bytes[..upto].to_vec(),
+            chunkPublics: chunk_publics[..upto].to_vec(),
+            chunkProofs: chunk_proofs[..upto].to_vec(),
+        };
+        call(chain, owner, input.abi_encode(), U256::ZERO, 5_000_000)
+    };
+    // hostile bytes halt (and consume the call's gas), before any verification
+    let junk = IAttribution::registerWholeKeyCall {
+        modelCommitment: m,
+        datanetOwner: owner.address(),
+        datanetRoot: root,
+        k: qshape.k,
+        queryKey: Bytes::from_static(b"{\"format\":\"junk\"}"),
+        chunkKeys: chunk_bytes.clone(),
+        chunkPublics: chunk_publics.clone(),
+        chunkProofs: chunk_proofs.clone(),
+    };
+    assert_halts(&call(&mut chain, owner, junk.abi_encode(), U256::ZERO, 5_000_000), 5_000_000);
+    // a key over another table, or chunks that miss a window, are refused
+    assert_reverts(&register(&mut chain, &forged_file, 3), "feature commitment");
+    assert_reverts(&register(&mut chain, &query_file, 2), "do not cover");
+    let r = register(&mut chain, &query_file, 3);
+    assert!(r.status, "{r:?} {}", reason(&r));
+    println!("registerWholeKey gas: {}", r.gas_used);
+    let view = call(&mut chain, &s[5], IAttribution::wholeKeyOfCall { owner: owner.address(), modelCommitment: m }.abi_encode(), U256::ZERO, 100_000);
+    let got = IAttribution::wholeKeyOfCall::abi_decode_returns(&view.output).unwrap();
+    assert_eq!((got.keyHash, got.examples), (query_file.hash, 20));
+
+    // ---- a request and its claim over every example --------------------------
+    let query = lineage_inference::digits_heldout().unwrap().get(1794).unwrap().pixels.clone();
+    let qc = b32(&lineage_core::datanet::query_commitment(&query).unwrap());
+    let fee = U256::from(5_000_000_000_000_000_000u128);
+    let escrow = escrow_input(&chain, owner.address(), m, qc, 3600);
+    let r = call(&mut chain, &s[2], escrow, fee, 300_000);
+    assert!(r.status, "{r:?}");
+    let id: U256 = IAttribution::escrowFeeCall::abi_decode_returns(&r.output).unwrap();
+    let input = QueryInput::new(&model, &table, &query, fee.to::<u128>(), id).unwrap();
+    let proof = client.prove_query(&query_keys, &table, &input).unwrap();
+    let segments = claim_segments(&input.attribution);
+    let claim = |segs: &[(Address, u128, u32)]| IAttribution::submitWholeClaimCall {
+        requestId: id,
+        predictedClass: input.predicted as u64,
+        contributors: segs.iter().map(|x| x.0).collect(),
+        totals: segs.iter().map(|x| x.1).collect(),
+        endRows: segs.iter().map(|x| x.2).collect(),
+        proof: proof.bytes.clone().into(),
+    }
+    .abi_encode();
+    // another total, or one entry split between two addresses at one end row
+    let mut other = segments.clone();
+    other[0].1 += 1;
+    assert_reverts(&call(&mut chain, &s[3], claim(&other), U256::ZERO, 2_000_000), "claim rejected");
+    let mut split = segments.clone();
+    let (a, t, e) = split[0];
+    split[0] = (s[4].address(), t / 2, e);
+    split.insert(1, (a, t - t / 2, e));
+    assert_reverts(&call(&mut chain, &s[3], claim(&split), U256::ZERO, 2_000_000), "claim rejected");
+    // the honest claim pays the whole fee to the proven contributors
+    let before: Vec<U256> = segments.iter().map(|x| chain.balance(x.0).unwrap()).collect();
+    let r = call(&mut chain, &s[3], claim(&segments), U256::ZERO, 2_000_000);
+    assert!(r.status, "{r:?} {}", reason(&r));
+    println!("submitWholeClaim gas: {} ({} segments)", r.gas_used, segments.len());
+    let paid: U256 = IAttribution::submitWholeClaimCall::abi_decode_returns(&r.output).unwrap();
+    assert_eq!(paid, fee);
+    let gained: U256 = segments.iter().zip(&before).map(|(x, b)| chain.balance(x.0).unwrap() - b).sum();
+    assert_eq!(gained, fee);
+    assert_reverts(&call(&mut chain, &s[3], claim(&segments), U256::ZERO, 2_000_000), "already paid");
+}
