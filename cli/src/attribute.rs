@@ -8,13 +8,9 @@
 use crate::progress::Steps;
 use alloy_primitives::{Address, U256};
 use clap::Args;
-use eyre::{bail, WrapErr};
-use lineage_circuits::{chunk::ChunkShape, query::{QueryInput, QueryShape}};
-use lineage_core::{
-    datanet::Datanet,
-    features::{self, FeatureTable},
-    field::fr_to_hex,
-};
+use eyre::bail;
+use lineage_circuits::query::{QueryInput, QueryShape};
+use lineage_core::{datanet::Datanet, features, field::fr_to_hex};
 use lineage_prover::{srs, ProverClient};
 use lineage_verifier::{
     features::{check_registration, TableRegistration},
@@ -33,7 +29,8 @@ pub struct AttributeArgs {
     #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=lineage_circuits::query::MAX_CAPACITY as u64))]
     pub examples: Option<usize>,
     /// Examples per feature chunk (a power of two; default: what fills the
-    /// per-query circuit's rows, 2^k / 1024).
+    /// per-query circuit's rows, 2^k / 1024). The feature proof is cached
+    /// under the cache directory by datanet, model and chunk size.
     #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=lineage_circuits::MAX_BATCH as u64))]
     pub chunk: Option<usize>,
     /// The query: a held-out digits image by its scikit-learn index (4 mod 5).
@@ -105,9 +102,6 @@ pub fn execute(args: &AttributeArgs) -> eyre::Result<AttributeReport> {
     }
     let datanet = Datanet::new(digits.name.clone(), digits.contributions[..n].to_vec())?;
     let shape = QueryShape::new(n)?;
-    let size = args.chunk.unwrap_or(((1usize << shape.k) / 1024).max(1));
-    let chunks = ChunkShape::count(size, n);
-    ChunkShape::new(size, 0, shape.capacity, shape.k).wrap_err("chunk size")?;
     let client = ProverClient::builder().cpu().build()?;
     let cache = args.cache_dir.clone().unwrap_or_else(srs::default_cache_dir);
     // the SRS before any work: a file that is not the pinned one fails fast
@@ -115,59 +109,41 @@ pub fn execute(args: &AttributeArgs) -> eyre::Result<AttributeReport> {
         (Some(path), Some(hash)) => srs::load_pinned_srs(path, shape.k, hash)?,
         _ => srs::cached_dev_srs(&cache, shape.k)?,
     };
+    let vp = lineage_verifier::VerifierParams::from_srs(&params);
+    let verifier = Verifier::new(vp);
     let mut steps = Steps::new(6, false);
 
     let cfg = lineage_inference::TrainConfig { epochs: args.epochs, ..Default::default() };
-    let (model, table) = steps.run("train and quantise the MLP; build the feature table", || {
-        let model = lineage_inference::train(&digits, &cfg, &candle_core::Device::Cpu)?.quantize()?;
-        let table = FeatureTable::build(&model, &datanet)?;
-        Ok((model, table))
-    })?;
-    let verifier = Verifier::from_pinned_bytes(
-        &lineage_verifier::VerifierParams::from_srs(&params).to_bytes(),
-        &lineage_verifier::VerifierParams::from_srs(&params).hash(),
-    )?;
+    let model = steps.run("train and quantise the MLP", || Ok(lineage_inference::train(&digits, &cfg, &candle_core::Device::Cpu)?.quantize()?))?;
 
-    // 1. the one-time feature proof, chunk by chunk
-    let t = Instant::now();
-    let chunk_entries = steps.run(&format!("prove the feature table once: {chunks} chunks of {size} (k = {})", shape.k), || {
-        let mut out = Vec::with_capacity(chunks);
-        for j in 0..chunks {
-            let cshape = ChunkShape::new(size, j, shape.capacity, shape.k)?;
-            let keys = client.keygen_chunk(&cshape, &table, params.clone())?;
-            let proof = client.prove_chunk(&keys, &table, &datanet, &model)?;
-            out.push((keys.file(), proof.public, proof.bytes));
-        }
-        Ok(out)
+    // 1. the one-time feature proof (cached) and the per-query keys
+    let whole = steps.run(&format!("prove the feature table once, in chunks (k = {}; cached)", shape.k), || {
+        crate::whole::prepare(&client, &params, &datanet, &model, args.chunk, &cache)
     })?;
-    let feature_proof_ms = t.elapsed().as_millis();
+    let (table, size, chunks) = (&whole.table, whole.size, whole.chunks.len());
+    let feature_proof_ms = whole.feature_ms;
 
-    // 2. the per-query key and what registering it checks
+    // 2. what registering the per-query key checks
     let t = Instant::now();
-    let query_keys = steps.run("generate the per-query key and check its registration", || {
-        let keys = client.keygen_query(&shape, &table, params.clone())?;
-        let file = keys.file();
+    steps.run("check the per-query key's registration", || {
+        let file = whole.query_keys.file();
         // the templates an audited genesis would allowlist: this build's own shapes
-        let mut allowed: Vec<_> = chunk_entries.iter().map(|c| c.0.template_hash()).collect();
+        let mut allowed: Vec<_> = whole.chunks.iter().map(|c| c.0.template_hash()).collect();
         allowed.push(file.template_hash());
-        let registration = TableRegistration {
-            root: datanet.root(),
-            examples: n,
-            model: model.commitment(),
-            query: &file,
-            chunks: &chunk_entries,
-        };
+        let registration =
+            TableRegistration { root: datanet.root(), examples: n, model: model.commitment(), query: &file, chunks: &whole.chunks };
         check_registration(&verifier, |h| allowed.contains(h), &registration)?;
-        Ok((keys, file))
+        Ok(())
     })?;
     let query_keygen_ms = t.elapsed().as_millis();
+    let query_keys = (&whole.query_keys, whole.query_keys.file());
 
     // 3. the per-query proof over every example
     let pool = args.fee_open as u128 * lineage_chain::genesis::OPEN;
     let request_id = U256::from(1);
-    let input = QueryInput::new(&model, &table, &query.pixels, pool, request_id)?;
+    let input = QueryInput::new(&model, table, &query.pixels, pool, request_id)?;
     let proof = steps.run(&format!("prove the query's attribution over all {n} examples"), || {
-        Ok(client.prove_query(&query_keys.0, &table, &input)?)
+        Ok(client.prove_query(query_keys.0, table, &input)?)
     })?;
 
     // 4. verify as the chain will: the claim's segment list, its challenge and digest, one proof

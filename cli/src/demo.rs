@@ -50,6 +50,11 @@ pub struct DemoArgs {
     /// Where the development SRS is cached (default: $LINEAGE_CACHE or ~/.cache/lineage).
     #[arg(long)]
     pub cache_dir: Option<PathBuf>,
+    /// Examples of the whole-datanet claim: the datanet's first N (default:
+    /// all 1,438). Its one-time feature proof takes about 9 minutes on two
+    /// cores for all of them, and is cached for later runs.
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=lineage_circuits::query::MAX_CAPACITY as u64))]
+    pub whole_examples: Option<usize>,
 }
 
 /// The machine-readable result of a demo run.
@@ -86,6 +91,16 @@ pub struct DemoReport {
     pub heldout_accuracy: f64,
     pub float_fixed_agreement: f64,
     pub out_dir: String,
+    /// The whole-datanet claim: examples its proof covers (the datanet
+    /// version's count), contributors it paid, its gas, what it paid.
+    pub examples_covered: usize,
+    pub contributors_paid: usize,
+    pub whole_gas_used: u64,
+    pub whole_paid_wei: String,
+    pub whole_prove_ms: u128,
+    pub whole_register_gas: u64,
+    pub feature_proof_ms: u128,
+    pub feature_proof_cached: bool,
 }
 
 fn b32(x: &lineage_core::Fr) -> B256 {
@@ -102,7 +117,12 @@ pub fn run(args: DemoArgs) -> eyre::Result<()> {
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     }
-    if !(report.verified && report.tampered_rejected && report.double_pay_rejected && report.paid_wei == report.pool_wei) {
+    if !(report.verified
+        && report.tampered_rejected
+        && report.double_pay_rejected
+        && report.paid_wei == report.pool_wei
+        && report.whole_paid_wei == report.pool_wei)
+    {
         bail!("the demo's checks did not all pass");
     }
     Ok(())
@@ -127,7 +147,7 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
         }
     };
     let cache = args.cache_dir.clone().unwrap_or_else(srs::default_cache_dir);
-    let mut steps = Steps::new(7, false);
+    let mut steps = Steps::new(10, false);
     println!("Lineage demo — working in {}", dir.display());
 
     // 1. datanet
@@ -216,14 +236,33 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
         verify_ms
     );
 
-    // 5. chain
+    // 5. the whole datanet: feature chunks proven once (cached), per-query keys
+    let n_whole = args.whole_examples.unwrap_or(datanet.contributions.len()).min(datanet.contributions.len());
+    let whole_datanet = lineage_core::datanet::Datanet::new(datanet.name.clone(), datanet.contributions[..n_whole].to_vec())?;
+    let whole_shape = lineage_circuits::query::QueryShape::new(n_whole)?;
+    let whole_params = srs::cached_dev_srs(&cache, whole_shape.k)?;
+    let whole = steps.run(&format!("prove the feature table of {n_whole} examples once (k = {}; cached)", whole_shape.k), || {
+        crate::whole::prepare(&client, &whole_params, &whole_datanet, &model, None, &cache)
+    })?;
+    println!(
+        "features {} chunks of {} examples{}; per-query key {}",
+        whole.chunks.len(),
+        whole.size,
+        if whole.cached { " (from the cache)" } else { "" },
+        whole.query_keys.file().hash
+    );
+
+    // 6. chain
     let signers = dev_signers(4)?;
     let (operator, user, prover, griefer) = (&signers[0], &signers[1], &signers[2], &signers[3]);
     let model_c = b32(&public.model_commitment);
     let query_c = b32(&public.query_commitment);
     let (mut chain, request_id) = steps.run("start the embedded chain (revm + RocksDB) and register", || {
-        // genesis pins the verifier parameters and allowlists this circuit's key
-        let mut chain = Chain::init(&dir.join("chain"), Genesis::dev(&vp_bytes, vec![keys.vk_file.hash])?)?;
+        // genesis pins the verifier parameters and allowlists this circuit's
+        // key and the whole-datanet circuits' templates
+        let mut allowed = vec![keys.vk_file.hash, whole.query_keys.file().template_hash()];
+        allowed.extend(whole.chunks.iter().map(|c| c.0.template_hash()));
+        let mut chain = Chain::init(&dir.join("chain"), Genesis::dev(&vp_bytes, allowed)?)?;
         let calls = [
             IAttribution::registerVerifyingKeyCall { vkFile: Bytes::from(vk_bytes.clone()) }.abi_encode(),
             IAttribution::registerDatanetCall { root: b32(&public.datanet_root) }.abi_encode(),
@@ -255,6 +294,47 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
         let id = IAttribution::escrowFeeCall::abi_decode_returns(&r[0].output)?;
         Ok((chain, id))
     })?;
+    // the whole datanet: its example count, the per-query key with every chunk, a request
+    let whole_root = b32(&whole_datanet.root());
+    let (whole_register_gas, whole_request) = steps.run("register the whole datanet's per-query key (every chunk checked) and open a request", || {
+        if whole_root != b32(&public.datanet_root) {
+            send(&mut chain, operator, IAttribution::registerDatanetCall { root: whole_root }.abi_encode(), U256::ZERO, 200_000)?;
+        }
+        let n = u64::try_from(n_whole)?;
+        send(&mut chain, operator, IAttribution::setDatanetExamplesCall { root: whole_root, examples: n }.abi_encode(), U256::ZERO, 200_000)?;
+        let call = IAttribution::registerWholeKeyCall {
+            modelCommitment: model_c,
+            datanetOwner: operator.address(),
+            datanetRoot: whole_root,
+            k: whole_shape.k,
+            queryKey: whole.query_keys.file().to_bytes().into(),
+            chunkKeys: whole.chunks.iter().map(|c| Bytes::from(c.0.to_bytes())).collect(),
+            chunkPublics: whole
+                .chunks
+                .iter()
+                .map(|c| c.1.to_instances().iter().map(b32).collect::<Vec<_>>().try_into().expect("five public inputs"))
+                .collect(),
+            chunkProofs: whole.chunks.iter().map(|c| Bytes::from(c.2.clone())).collect(),
+        };
+        // calldata costs up to 40 gas a byte under Prague's floor pricing (EIP-7623)
+        let gas = lineage_chain::precompile::whole::register_gas(&call) + 40 * call.abi_encode().len() as u64 + 200_000;
+        let h = send(&mut chain, operator, call.abi_encode(), U256::ZERO, gas)?;
+        chain.mine()?;
+        let r = chain.receipt(&h)?.ok_or_else(|| eyre::eyre!("registration {h} was not included"))?;
+        if !r.status {
+            bail!("the per-query key was refused: {}", describe(&r));
+        }
+        let deadline = chain.head()?.timestamp + 3600;
+        let escrow = IAttribution::escrowFeeCall { modelOwner: operator.address(), modelCommitment: model_c, queryCommitment: query_c, deadline };
+        let h = send(&mut chain, user, escrow.abi_encode(), U256::from(pool_wei), 300_000)?;
+        chain.mine()?;
+        let e = chain.receipt(&h)?.ok_or_else(|| eyre::eyre!("escrow {h} was not included"))?;
+        if !e.status {
+            bail!("escrow failed: {}", describe(&e));
+        }
+        Ok((r.gas_used, IAttribution::escrowFeeCall::abi_decode_returns(&e.output)?))
+    })?;
+
     let contributors: Vec<Address> = claim.payouts.iter().map(|p| p.contributor).collect();
     let balances = |chain: &Chain| -> eyre::Result<Vec<U256>> { Ok(contributors.iter().map(|a| chain.balance(*a)).collect::<Result<_, _>>()?) };
     let before = balances(&chain)?;
@@ -272,6 +352,35 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
     })?;
     let after = balances(&chain)?;
     let paid: U256 = after.iter().zip(&before).map(|(a, b)| *a - *b).sum();
+
+    // the whole-datanet claim: one proof over every example, paid by the chain's split
+    let whole_input = lineage_circuits::query::QueryInput::new(&model, &whole.table, &query, pool_wei, whole_request)?;
+    let whole_proof = steps.run(&format!("prove the query over all {n_whole} examples and settle it on chain"), || {
+        Ok(client.prove_query(&whole.query_keys, &whole.table, &whole_input)?)
+    })?;
+    let segments = lineage_core::features::claim_segments(&whole_input.attribution);
+    let whole_payouts = lineage_core::payout::split(pool_wei, &whole_input.attribution.segments)?;
+    let whole_before: Vec<U256> = segments.iter().map(|x| chain.balance(x.0)).collect::<Result<_, _>>()?;
+    let call = IAttribution::submitWholeClaimCall {
+        requestId: whole_request,
+        predictedClass: whole_input.predicted as u64,
+        contributors: segments.iter().map(|x| x.0).collect(),
+        totals: segments.iter().map(|x| x.1).collect(),
+        endRows: segments.iter().map(|x| x.2).collect(),
+        proof: Bytes::from(whole_proof.bytes.clone()),
+    };
+    let h = send(&mut chain, prover, call.abi_encode(), U256::ZERO, 3_000_000)?;
+    chain.mine()?;
+    let whole_receipt = chain.receipt(&h)?.ok_or_else(|| eyre::eyre!("whole claim {h} was not included"))?;
+    let whole_paid: U256 =
+        segments.iter().zip(&whole_before).map(|(x, b)| chain.balance(x.0).map(|a| a - *b)).sum::<Result<U256, _>>()?;
+    let contributors_paid = whole_payouts.iter().filter(|p| p.amount_wei > 0).count();
+    println!(
+        "whole    every one of the {n_whole} examples scored; {} contributors paid {} OPEN: {} (register gas {whole_register_gas})",
+        contributors_paid,
+        open(whole_paid),
+        describe(&whole_receipt)
+    );
 
     println!("chain    block {} — claim tx gas used {}", chain.head()?.number, honest.gas_used);
     println!("tampered claim (top share redirected to the prover): {}", describe(&tampered));
@@ -325,6 +434,14 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
         heldout_accuracy,
         float_fixed_agreement: qreport.agreement,
         out_dir: if args.out.is_some() { dir.display().to_string() } else { String::new() },
+        examples_covered: if whole_receipt.status { whole_input.attribution.scores.len() } else { 0 },
+        contributors_paid: if whole_receipt.status { contributors_paid } else { 0 },
+        whole_gas_used: whole_receipt.gas_used,
+        whole_paid_wei: whole_paid.to_string(),
+        whole_prove_ms: whole_proof.prove_time.as_millis(),
+        whole_register_gas,
+        feature_proof_ms: whole.feature_ms,
+        feature_proof_cached: whole.cached,
     })
 }
 

@@ -5,6 +5,7 @@ pub mod datanet;
 pub mod demo;
 pub mod progress;
 pub mod verify;
+pub mod whole;
 
 use clap::{Parser, Subcommand};
 
