@@ -4,6 +4,9 @@
 //! feature entry inside the chunk, a nonzero entry outside it, a changed
 //! example, and every public input fail with the exact expected failure.
 
+mod common;
+
+use common::{feature_copy_failure, instance_failure};
 use lineage_circuits::{
     chunk::{self, ChunkInput, ChunkPublic, ChunkShape, CHUNK_INSTANCES},
     halo2_proofs::dev::{MockProver, VerifyFailure},
@@ -59,19 +62,6 @@ fn honest(index: usize) -> (Vec<Fr>, ChunkInput, ChunkPublic) {
     let input = ChunkInput::new(&s, &f.model, &f.datanet).unwrap();
     let public = input.public(&s).unwrap();
     (chunk::chunk_column(&s, &f.table).unwrap(), input, public)
-}
-
-fn feature_copy_failure(errs: &[VerifyFailure]) -> bool {
-    errs.iter().any(|e| matches!(e, VerifyFailure::Permutation { .. }) && e.to_string().contains("Column('Fixed'"))
-}
-
-fn instance_failure(errs: &[VerifyFailure], row: usize) -> bool {
-    errs.iter().any(|e| {
-        matches!(e, VerifyFailure::Permutation { .. }) && {
-            let s = e.to_string();
-            s.contains("Column('Instance', 0") && s.ends_with(&format!("on row {row})"))
-        }
-    })
 }
 
 #[test]

@@ -38,3 +38,25 @@ pub fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| fixture_for(4, 4))
 }
+
+/// A halo2 gate failure.
+pub fn gate_failure(errs: &[lineage_circuits::halo2_proofs::dev::VerifyFailure]) -> bool {
+    errs.iter().any(|e| matches!(e, lineage_circuits::halo2_proofs::dev::VerifyFailure::ConstraintNotSatisfied { .. }))
+}
+
+/// A broken copy between an advice cell and a fixed column (the feature
+/// columns of the table circuits).
+pub fn feature_copy_failure(errs: &[lineage_circuits::halo2_proofs::dev::VerifyFailure]) -> bool {
+    errs.iter()
+        .any(|e| matches!(e, lineage_circuits::halo2_proofs::dev::VerifyFailure::Permutation { .. }) && e.to_string().contains("Column('Fixed'"))
+}
+
+/// A broken copy of instance row `row`.
+pub fn instance_failure(errs: &[lineage_circuits::halo2_proofs::dev::VerifyFailure], row: usize) -> bool {
+    errs.iter().any(|e| {
+        matches!(e, lineage_circuits::halo2_proofs::dev::VerifyFailure::Permutation { .. }) && {
+            let s = e.to_string();
+            s.contains("Column('Instance', 0") && s.ends_with(&format!("on row {row})"))
+        }
+    })
+}

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::fixture;
+use common::{fixture, gate_failure, instance_failure};
 use lineage_circuits::{
     build_circuit,
     halo2_proofs::dev::{MockProver, VerifyFailure},
@@ -28,22 +28,9 @@ fn run(
     MockProver::run(f.shape.k, &builder, vec![instances]).unwrap().verify()
 }
 
-fn gate_failure(errs: &[VerifyFailure]) -> bool {
-    errs.iter().any(|e| matches!(e, VerifyFailure::ConstraintNotSatisfied { .. }))
-}
-
 fn advice_copy_failure(errs: &[VerifyFailure]) -> bool {
     errs.iter()
         .any(|e| matches!(e, VerifyFailure::Permutation { .. }) && e.to_string().contains("Column('Advice'"))
-}
-
-fn instance_failure(errs: &[VerifyFailure], row: usize) -> bool {
-    errs.iter().any(|e| {
-        matches!(e, VerifyFailure::Permutation { .. }) && {
-            let s = e.to_string();
-            s.contains("Column('Instance', 0") && s.ends_with(&format!("on row {row})"))
-        }
-    })
 }
 
 #[test]

@@ -4,6 +4,9 @@
 //! tampered score, share or total, and every public input fail with the
 //! exact expected failure.
 
+mod common;
+
+use common::{feature_copy_failure, gate_failure, instance_failure};
 use alloy_primitives::U256;
 use lineage_circuits::{
     halo2_base::halo2_proofs::plonk::Assigned,
@@ -64,24 +67,6 @@ fn tamper(circuit: &mut QueryCircuit, cell: AssignedValue<Fr>) {
     let ctx = circuit.builder.main(0);
     let old = ctx.advice[offset].evaluate();
     ctx.advice[offset] = Assigned::Trivial(old + Fr::one());
-}
-
-fn gate_failure(errs: &[VerifyFailure]) -> bool {
-    errs.iter().any(|e| matches!(e, VerifyFailure::ConstraintNotSatisfied { .. }))
-}
-
-/// A broken copy between an advice cell and the feature column.
-fn feature_copy_failure(errs: &[VerifyFailure]) -> bool {
-    errs.iter().any(|e| matches!(e, VerifyFailure::Permutation { .. }) && e.to_string().contains("Column('Fixed'"))
-}
-
-fn instance_failure(errs: &[VerifyFailure], row: usize) -> bool {
-    errs.iter().any(|e| {
-        matches!(e, VerifyFailure::Permutation { .. }) && {
-            let s = e.to_string();
-            s.contains("Column('Instance', 0") && s.ends_with(&format!("on row {row})"))
-        }
-    })
 }
 
 #[test]

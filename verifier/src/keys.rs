@@ -9,7 +9,7 @@ use lineage_circuits::{
             bn256::{Fq, G2Affine},
             group::{prime::PrimeCurveAffine, GroupEncoding},
         },
-        plonk::VerifyingKey,
+        plonk::{Circuit, VerifyingKey},
         poly::{
             commitment::{Params, ParamsProver},
             kzg::commitment::ParamsKZG,
@@ -228,33 +228,7 @@ impl VerifyingKeyFile {
         }
         check_bounds(&f.shape, &f.circuit_params, k)?;
         let (shape, circuit_params) = (f.shape, f.circuit_params);
-        let raw = hex::decode(&f.vk).map_err(|e| Error::malformed("verifying key", e))?;
-        // halo2 builds an evaluation domain of the key's own k before reading
-        // anything else: check the header first.
-        if raw.len() < 6 || raw[0] != HALO2_VK_VERSION {
-            return Err(Error::malformed("verifying key", "missing halo2 key header"));
-        }
-        let raw_k = u32::from_le_bytes([raw[1], raw[2], raw[3], raw[4]]);
-        if raw_k != k {
-            return Err(Error::KeyBounds(format!("the key's halo2 header has k = {raw_k}, the verifier parameters have k = {k}")));
-        }
-        let read = std::panic::catch_unwind(|| {
-            let mut reader = raw.as_slice();
-            let vk = VerifyingKey::<G1Affine>::read::<_, BaseCircuitBuilder<Fr>>(&mut reader, SerdeFormat::Processed, circuit_params.clone());
-            (vk, reader.len())
-        });
-        let (vk, rest) = read.map_err(|_| Error::malformed("verifying key", "halo2 could not read the key"))?;
-        let vk = vk.map_err(|e| Error::malformed("verifying key", e))?;
-        if rest != 0 {
-            return Err(Error::malformed("verifying key", format!("{rest} trailing bytes")));
-        }
-        let cs = vk.cs();
-        if cs.num_instance_columns() != 1
-            || vk.fixed_commitments().len() != cs.num_fixed_columns()
-            || vk.permutation().commitments().len() != cs.permutation().get_columns().len()
-        {
-            return Err(Error::malformed("verifying key", "commitments do not match the constraint system"));
-        }
+        let vk = read_halo2_key::<BaseCircuitBuilder<Fr>>("verifying key", &f.vk, k, circuit_params.clone())?;
         let file = Self { shape, circuit_params, params_hash: f.params_hash, vk, hash: keccak256(bytes) };
         if file.to_bytes() != bytes {
             return Err(Error::malformed("verifying key", "not in canonical form (re-encoding differs)"));
@@ -285,13 +259,31 @@ fn check_bounds(s: &CircuitShape, c: &BaseCircuitParams, k: u32) -> Result<()> {
     if lookup_bits == 0 || lookup_bits >= c.k {
         return bad(format!("lookup_bits {lookup_bits} is not in 1..k (k = {})", c.k));
     }
+    check_columns(c, MAX_ADVICE_COLUMNS)?;
+    // the shape must be exactly the one the circuit derives, with the same k and lookup bits
+    let shape = CircuitShape::new(s.batch, s.slots, s.depth).map_err(|e| Error::KeyBounds(e.to_string()))?;
+    if shape != *s || lookup_bits != s.lookup_bits {
+        return bad(format!(
+            "shape (batch {}, slots {}, depth {}) implies k = {} and lookup_bits = {}, the key says k = {} and lookup_bits = {lookup_bits}",
+            s.batch, s.slots, s.depth, shape.k, shape.lookup_bits, s.k
+        ));
+    }
+    Ok(())
+}
+
+/// Check halo2-base column counts against the documented maxima: advice
+/// columns in the first phase only (1 to `max_advice`), 1 to
+/// [`MAX_LOOKUP_ADVICE_COLUMNS`] lookup-advice and 1 to
+/// [`MAX_FIXED_COLUMNS`] fixed columns, one instance column.
+pub(crate) fn check_columns(c: &BaseCircuitParams, max_advice: usize) -> Result<()> {
+    let bad = |r: String| Err(Error::KeyBounds(r));
     let phase0_only = |v: &[usize]| !v.is_empty() && v.len() <= MAX_PHASES && v[1..].iter().all(|&n| n == 0);
     if !phase0_only(&c.num_advice_per_phase) || !phase0_only(&c.num_lookup_advice_per_phase) {
         return bad("advice columns must be listed for the first phase only (1 to 3 entries, later ones zero)".into());
     }
     let (advice, lookup) = (c.num_advice_per_phase[0], c.num_lookup_advice_per_phase[0]);
-    if !(1..=MAX_ADVICE_COLUMNS).contains(&advice) {
-        return bad(format!("{advice} advice columns is outside 1..={MAX_ADVICE_COLUMNS}"));
+    if !(1..=max_advice).contains(&advice) {
+        return bad(format!("{advice} advice columns is outside 1..={max_advice}"));
     }
     if !(1..=MAX_LOOKUP_ADVICE_COLUMNS).contains(&lookup) {
         return bad(format!("{lookup} lookup advice columns is outside 1..={MAX_LOOKUP_ADVICE_COLUMNS}"));
@@ -302,15 +294,46 @@ fn check_bounds(s: &CircuitShape, c: &BaseCircuitParams, k: u32) -> Result<()> {
     if c.num_instance_columns != 1 {
         return bad(format!("{} instance columns, expected 1", c.num_instance_columns));
     }
-    // the shape must be exactly the one the circuit derives, with the same k and lookup bits
-    let shape = CircuitShape::new(s.batch, s.slots, s.depth).map_err(|e| Error::KeyBounds(e.to_string()))?;
-    if shape != *s || lookup_bits != s.lookup_bits {
-        return bad(format!(
-            "shape (batch {}, slots {}, depth {}) implies k = {} and lookup_bits = {}, the key says k = {} and lookup_bits = {lookup_bits}",
-            s.batch, s.slots, s.depth, shape.k, shape.lookup_bits, s.k
-        ));
-    }
     Ok(())
+}
+
+/// Read the hex-encoded halo2 key of a key file (`what` names the file in
+/// errors) for circuit `C` with `params`, at size `2^k`: the halo2 header
+/// first (halo2 builds an evaluation domain of the key's own k before
+/// reading anything else), then halo2's reader under `catch_unwind`, no
+/// trailing bytes, and commitment counts that match the constraint system.
+pub(crate) fn read_halo2_key<C: Circuit<Fr, Params = BaseCircuitParams>>(
+    what: &'static str,
+    hex_vk: &str,
+    k: u32,
+    params: BaseCircuitParams,
+) -> Result<VerifyingKey<G1Affine>> {
+    let raw = hex::decode(hex_vk).map_err(|e| Error::malformed(what, e))?;
+    if raw.len() < 10 || raw[0] != HALO2_VK_VERSION {
+        return Err(Error::malformed(what, "missing halo2 key header"));
+    }
+    let raw_k = u32::from_le_bytes([raw[1], raw[2], raw[3], raw[4]]);
+    if raw_k != k {
+        return Err(Error::KeyBounds(format!("the key's halo2 header has k = {raw_k}, the verifier parameters have k = {k}")));
+    }
+    let read = std::panic::catch_unwind(|| {
+        let mut reader = raw.as_slice();
+        let vk = VerifyingKey::<G1Affine>::read::<_, C>(&mut reader, SerdeFormat::Processed, params);
+        (vk, reader.len())
+    });
+    let (vk, rest) = read.map_err(|_| Error::malformed(what, "halo2 could not read the key"))?;
+    let vk = vk.map_err(|e| Error::malformed(what, e))?;
+    if rest != 0 {
+        return Err(Error::malformed(what, format!("{rest} trailing bytes")));
+    }
+    let cs = vk.cs();
+    if cs.num_instance_columns() != 1
+        || vk.fixed_commitments().len() != cs.num_fixed_columns()
+        || vk.permutation().commitments().len() != cs.permutation().get_columns().len()
+    {
+        return Err(Error::malformed(what, "commitments do not match the constraint system"));
+    }
+    Ok(vk)
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 //! and any key with an allowlisted template is the right circuit over
 //! whatever table its commitments hold — which the chunk proofs then pin.
 
-use crate::{Error, Result, MAX_FIXED_COLUMNS, MAX_LOOKUP_ADVICE_COLUMNS};
+use crate::{Error, Result};
 use alloy_primitives::{keccak256, B256};
 use lineage_circuits::{
     chunk::ChunkShape,
@@ -153,32 +153,7 @@ impl TableKeyFile {
             return Err(Error::KeyForOtherParams { expected: *params_hash, found: f.params_hash });
         }
         check_bounds(&f.kind, &f.circuit_params, k)?;
-        let raw = hex::decode(&f.vk).map_err(|e| Error::malformed("table key", e))?;
-        if raw.len() < FIXED_COMMITMENTS_AT || raw[0] != 0x02 {
-            return Err(Error::malformed("table key", "missing halo2 key header"));
-        }
-        let raw_k = u32::from_le_bytes([raw[1], raw[2], raw[3], raw[4]]);
-        if raw_k != k {
-            return Err(Error::KeyBounds(format!("the key's halo2 header has k = {raw_k}, the verifier parameters have k = {k}")));
-        }
-        let params = f.circuit_params.clone();
-        let read = std::panic::catch_unwind(|| {
-            let mut reader = raw.as_slice();
-            let vk = VerifyingKey::<G1Affine>::read::<_, TableCircuit>(&mut reader, SerdeFormat::Processed, params);
-            (vk, reader.len())
-        });
-        let (vk, rest) = read.map_err(|_| Error::malformed("table key", "halo2 could not read the key"))?;
-        let vk = vk.map_err(|e| Error::malformed("table key", e))?;
-        if rest != 0 {
-            return Err(Error::malformed("table key", format!("{rest} trailing bytes")));
-        }
-        let cs = vk.cs();
-        if cs.num_instance_columns() != 1
-            || vk.fixed_commitments().len() != cs.num_fixed_columns()
-            || vk.permutation().commitments().len() != cs.permutation().get_columns().len()
-        {
-            return Err(Error::malformed("table key", "commitments do not match the constraint system"));
-        }
+        let vk = crate::keys::read_halo2_key::<TableCircuit>("table key", &f.vk, k, f.circuit_params.clone())?;
         let file = Self { kind: f.kind, circuit_params: f.circuit_params, params_hash: f.params_hash, vk, hash: keccak256(bytes) };
         if file.to_bytes() != bytes {
             return Err(Error::malformed("table key", "not in canonical form (re-encoding differs)"));
@@ -205,22 +180,5 @@ fn check_bounds(kind: &TableKind, c: &BaseCircuitParams, k: u32) -> Result<()> {
     if c.lookup_bits != Some(kind.lookup_bits()) {
         return bad(format!("lookup_bits {:?}, the shape implies {}", c.lookup_bits, kind.lookup_bits()));
     }
-    let phase0_only = |v: &[usize]| !v.is_empty() && v.len() <= 3 && v[1..].iter().all(|&n| n == 0);
-    if !phase0_only(&c.num_advice_per_phase) || !phase0_only(&c.num_lookup_advice_per_phase) {
-        return bad("advice columns must be listed for the first phase only (1 to 3 entries, later ones zero)".into());
-    }
-    let (advice, lookup) = (c.num_advice_per_phase[0], c.num_lookup_advice_per_phase[0]);
-    if !(1..=MAX_TABLE_ADVICE_COLUMNS).contains(&advice) {
-        return bad(format!("{advice} advice columns is outside 1..={MAX_TABLE_ADVICE_COLUMNS}"));
-    }
-    if !(1..=MAX_LOOKUP_ADVICE_COLUMNS).contains(&lookup) {
-        return bad(format!("{lookup} lookup advice columns is outside 1..={MAX_LOOKUP_ADVICE_COLUMNS}"));
-    }
-    if !(1..=MAX_FIXED_COLUMNS).contains(&c.num_fixed) {
-        return bad(format!("{} fixed columns is outside 1..={MAX_FIXED_COLUMNS}", c.num_fixed));
-    }
-    if c.num_instance_columns != 1 {
-        return bad(format!("{} instance columns, expected 1", c.num_instance_columns));
-    }
-    Ok(())
+    crate::keys::check_columns(c, MAX_TABLE_ADVICE_COLUMNS)
 }
