@@ -249,7 +249,7 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
         whole.chunks.len(),
         whole.size,
         if whole.cached { " (from the cache)" } else { "" },
-        whole.query_keys.file().hash
+        whole.query_file.hash
     );
 
     // 6. chain
@@ -260,7 +260,7 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
     let (mut chain, request_id) = steps.run("start the embedded chain (revm + RocksDB) and register", || {
         // genesis pins the verifier parameters and allowlists this circuit's
         // key and the whole-datanet circuits' templates
-        let mut allowed = vec![keys.vk_file.hash, whole.query_keys.file().template_hash()];
+        let mut allowed = vec![keys.vk_file.hash, whole.query_file.template_hash()];
         allowed.extend(whole.chunks.iter().map(|c| c.0.template_hash()));
         let mut chain = Chain::init(&dir.join("chain"), Genesis::dev(&vp_bytes, allowed)?)?;
         let calls = [
@@ -307,7 +307,7 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
             datanetOwner: operator.address(),
             datanetRoot: whole_root,
             k: whole_shape.k,
-            queryKey: whole.query_keys.file().to_bytes().into(),
+            queryKey: whole.query_file.to_bytes().into(),
             chunkKeys: whole.chunks.iter().map(|c| Bytes::from(c.0.to_bytes())).collect(),
             chunkPublics: whole
                 .chunks

@@ -25,6 +25,8 @@ pub struct WholeSetup {
     pub size: usize,
     pub chunks: Vec<ChunkEntry>,
     pub query_keys: QueryKeys,
+    /// The per-query key's file (what the chain and an auditor receive).
+    pub query_file: TableKeyFile,
     /// Milliseconds the feature proof took (0 when it came from the cache).
     pub feature_ms: u128,
     pub cached: bool,
@@ -87,7 +89,8 @@ pub fn prepare(
     };
     let feature_ms = if cached { 0 } else { t.elapsed().as_millis() };
     let query_keys = client.keygen_query(&shape, &table, params.clone())?;
-    Ok(WholeSetup { table, shape, size, chunks, query_keys, feature_ms, cached })
+    let query_file = query_keys.file();
+    Ok(WholeSetup { table, shape, size, chunks, query_keys, query_file, feature_ms, cached })
 }
 
 /// A cached feature proof, if one exists and parses (its proofs are checked

@@ -238,10 +238,7 @@ impl VerifyingKeyFile {
 
     /// Parse a file only if its keccak256 is `expected` (checked first).
     pub fn from_pinned_bytes(bytes: &[u8], expected: &B256, k: u32, params_hash: &B256) -> Result<Self> {
-        let found = keccak256(bytes);
-        if found != *expected {
-            return Err(Error::VkMismatch { expected: expected.to_string(), found: found.to_string() });
-        }
+        check_key_pin(bytes, expected)?;
         Self::from_bytes(bytes, k, params_hash)
     }
 }
@@ -267,6 +264,16 @@ fn check_bounds(s: &CircuitShape, c: &BaseCircuitParams, k: u32) -> Result<()> {
             "shape (batch {}, slots {}, depth {}) implies k = {} and lookup_bits = {}, the key says k = {} and lookup_bits = {lookup_bits}",
             s.batch, s.slots, s.depth, shape.k, shape.lookup_bits, s.k
         ));
+    }
+    Ok(())
+}
+
+/// Refuse a key file whose keccak256 is not `expected` (checked before
+/// anything in it is read).
+pub(crate) fn check_key_pin(bytes: &[u8], expected: &B256) -> Result<()> {
+    let found = keccak256(bytes);
+    if found != *expected {
+        return Err(Error::VkMismatch { expected: expected.to_string(), found: found.to_string() });
     }
     Ok(())
 }

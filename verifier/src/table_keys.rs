@@ -10,7 +10,7 @@
 //! and any key with an allowlisted template is the right circuit over
 //! whatever table its commitments hold — which the chunk proofs then pin.
 
-use crate::{Error, Result};
+use crate::{keys::check_key_pin, Error, Result};
 use alloy_primitives::{keccak256, B256};
 use lineage_circuits::{
     chunk::ChunkShape,
@@ -163,10 +163,7 @@ impl TableKeyFile {
 
     /// Parse a file only if its keccak256 is `expected` (checked first).
     pub fn from_pinned_bytes(bytes: &[u8], expected: &B256, k: u32, params_hash: &B256) -> Result<Self> {
-        let found = keccak256(bytes);
-        if found != *expected {
-            return Err(Error::VkMismatch { expected: expected.to_string(), found: found.to_string() });
-        }
+        check_key_pin(bytes, expected)?;
         Self::from_bytes(bytes, k, params_hash)
     }
 }
