@@ -24,6 +24,8 @@ pub enum Error {
     Signer(String),
     #[error("escrow invariant broken: open request fees sum to {open_fees}, running total {total}, precompile balance {balance}")]
     EscrowInvariant { open_fees: alloy_primitives::U256, total: alloy_primitives::U256, balance: alloy_primitives::U256 },
+    #[error("owed-payout invariant broken: unreleased payouts {owed}, owed total {total} (at request {request})")]
+    OwedInvariant { owed: alloy_primitives::U256, total: alloy_primitives::U256, request: alloy_primitives::U256 },
     #[error(transparent)]
     Verifier(#[from] lineage_verifier::Error),
 }

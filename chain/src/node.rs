@@ -334,23 +334,38 @@ impl Chain {
     }
 
     /// Check that the fees of all open requests, summed request by request,
-    /// equal the precompile's running total and do not exceed its balance.
-    /// Runs after every block in debug builds.
+    /// equal the precompile's escrow total; that the unreleased payouts of
+    /// paid whole-datanet claims equal its owed total; and that the two
+    /// together do not exceed its balance. Runs after every block in debug
+    /// builds.
     pub fn escrow_invariant(&self) -> Result<()> {
         use crate::precompile::attribution::{slots, RequestStatus};
         let pc = crate::ATTRIBUTION_PRECOMPILE;
         let count = self.storage(pc, slots::request_count())?;
         let mut sum = U256::ZERO;
+        let mut owed = U256::ZERO;
         let mut id = U256::ZERO;
         while id < count {
             if self.storage(pc, slots::request(id, "status"))? == U256::from(RequestStatus::Open as u8) {
                 sum += self.storage(pc, slots::request(id, "fee"))?;
             }
+            if !self.storage(pc, slots::request(id, "payouts"))?.is_zero() {
+                let fee = self.storage(pc, slots::request(id, "fee"))?;
+                let released = self.storage(pc, slots::request(id, "released"))?;
+                if released > fee {
+                    return Err(Error::OwedInvariant { owed: U256::ZERO, total: released, request: id });
+                }
+                owed += fee - released;
+            }
             id += U256::from(1);
         }
         let total = self.storage(pc, slots::escrow_total())?;
+        let owed_total = self.storage(pc, slots::owed_total())?;
         let balance = self.balance(pc)?;
-        if sum != total || sum > balance {
+        if owed != owed_total {
+            return Err(Error::OwedInvariant { owed, total: owed_total, request: count });
+        }
+        if sum != total || sum + owed > balance {
             return Err(Error::EscrowInvariant { open_fees: sum, total, balance });
         }
         Ok(())

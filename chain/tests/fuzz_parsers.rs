@@ -117,6 +117,16 @@ fn calldata() -> impl Strategy<Value = Vec<u8>> {
         .abi_encode(),
         IAttribution::registerVerifyingKeyCall { vkFile: keys().vk_bytes.clone().into() }.abi_encode(),
         IAttribution::requestOfCall { requestId: U256::ZERO }.abi_encode(),
+        IAttribution::releasePayoutsCall { requestId: U256::ZERO, contributors: vec![Address::with_last_byte(1)], amounts: vec![1] }.abi_encode(),
+        IAttribution::withdrawPayoutCall {
+            requestId: U256::ZERO,
+            count: 2,
+            index: 1,
+            contributor: Address::with_last_byte(1),
+            amount: 1,
+            path: vec![fe(4)],
+        }
+        .abi_encode(),
     ];
     let mutations: Vec<_> = valid.iter().cloned().map(mutated).collect();
     let selectors: Vec<[u8; 4]> = valid.iter().map(|v| [v[0], v[1], v[2], v[3]]).collect();

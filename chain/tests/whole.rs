@@ -2,7 +2,10 @@
 //! feature chunks that cover every example of the datanet version (a key
 //! over another table, or chunks missing one, are refused); a claim is paid
 //! only with the proof over every example, its segment list exactly the
-//! proven one (a changed total, a split entry or a replay are refused).
+//! proven one (a changed total, a split entry or a replay are refused);
+//! the claim records its payout root, and the payouts are released once each
+//! (one by Merkle path, the rest as a list; a changed amount, a wrong path
+//! or a second release are refused).
 
 mod common;
 
@@ -135,14 +138,62 @@ fn whole_datanet_claim_is_paid_only_with_full_coverage() {
     split[0] = (s[4].address(), t / 2, e);
     split.insert(1, (a, t - t / 2, e));
     assert_reverts(&call(&mut chain, &s[3], claim(&split), U256::ZERO, 2_000_000), "claim rejected");
-    // the honest claim pays the whole fee to the proven contributors
+    // the honest claim records the split of the whole fee over the proven contributors
     let before: Vec<U256> = segments.iter().map(|x| chain.balance(x.0).unwrap()).collect();
     let r = call(&mut chain, &s[3], claim(&segments), U256::ZERO, 2_000_000);
     assert!(r.status, "{r:?} {}", reason(&r));
     println!("submitWholeClaim gas: {} ({} segments)", r.gas_used, segments.len());
-    let paid: U256 = IAttribution::submitWholeClaimCall::abi_decode_returns(&r.output).unwrap();
-    assert_eq!(paid, fee);
+    let root: B256 = IAttribution::submitWholeClaimCall::abi_decode_returns(&r.output).unwrap();
+    let totals: Vec<(Address, u128)> = segments.iter().map(|x| (x.0, x.1)).collect();
+    let payouts = lineage_core::payout::split_positive(fee.to::<u128>(), &totals).unwrap();
+    let tree = lineage_core::payout::PayoutTree::new(&payouts).unwrap();
+    assert_eq!(root, tree.root());
+    assert_reverts(&call(&mut chain, &s[3], claim(&segments), U256::ZERO, 2_000_000), "already paid");
+    chain.escrow_invariant().unwrap();
+    let view = |chain: &mut lineage_chain::Chain| {
+        let v = call(chain, &s[5], IAttribution::payoutsOfCall { requestId: id }.abi_encode(), U256::ZERO, 100_000);
+        IAttribution::payoutsOfCall::abi_decode_returns(&v.output).unwrap()
+    };
+    let v = view(&mut chain);
+    assert_eq!((v.payoutRoot, v.unreleased), (root, fee));
+
+    // one payout by its path; a wrong amount, index, count or path is refused
+    let n = payouts.len() as u32;
+    let last = n - 1;
+    let withdraw = |i: u32, count: u32, amount: u128, path: Vec<B256>| {
+        IAttribution::withdrawPayoutCall { requestId: id, count, index: i, contributor: payouts[i as usize].contributor, amount, path }.abi_encode()
+    };
+    let path = tree.path(last).unwrap();
+    let amount = payouts[last as usize].amount_wei;
+    assert_reverts(&call(&mut chain, &s[5], withdraw(last, n, amount + 1, path.clone()), U256::ZERO, 200_000), "do not match");
+    assert_reverts(&call(&mut chain, &s[5], withdraw(last, n + 1, amount, path.clone()), U256::ZERO, 200_000), "do not match");
+    assert_reverts(&call(&mut chain, &s[5], withdraw(last, n, amount, tree.path(0).unwrap()), U256::ZERO, 200_000), "do not match");
+    let r = call(&mut chain, &s[5], withdraw(last, n, amount, path.clone()), U256::ZERO, 200_000);
+    assert!(r.status, "{r:?} {}", reason(&r));
+    println!("withdrawPayout gas: {} (path of {})", r.gas_used, path.len());
+    assert_reverts(&call(&mut chain, &s[5], withdraw(last, n, amount, path), U256::ZERO, 200_000), "already released");
+    assert_eq!(view(&mut chain).unreleased, fee - U256::from(amount));
+    chain.escrow_invariant().unwrap();
+
+    // the rest as one list, sent by anyone; a changed list is refused
+    let release = |ps: &[lineage_core::payout::Payout]| {
+        IAttribution::releasePayoutsCall { requestId: id, contributors: ps.iter().map(|p| p.contributor).collect(), amounts: ps.iter().map(|p| p.amount_wei).collect() }
+            .abi_encode()
+    };
+    let mut changed = payouts.clone();
+    changed[0].amount_wei += 1;
+    assert_reverts(&call(&mut chain, &s[5], release(&changed), U256::ZERO, 2_000_000), "do not match");
+    assert_reverts(&call(&mut chain, &s[5], release(&payouts[1..]), U256::ZERO, 2_000_000), "do not match");
+    let r = call(&mut chain, &s[5], release(&payouts), U256::ZERO, 2_000_000);
+    assert!(r.status, "{r:?} {}", reason(&r));
+    println!("releasePayouts gas: {} ({} payouts, one already withdrawn)", r.gas_used, payouts.len());
+    let paid: U256 = IAttribution::releasePayoutsCall::abi_decode_returns(&r.output).unwrap();
+    assert_eq!(paid, fee - U256::from(amount));
     let gained: U256 = segments.iter().zip(&before).map(|(x, b)| chain.balance(x.0).unwrap() - b).sum();
     assert_eq!(gained, fee);
-    assert_reverts(&call(&mut chain, &s[3], claim(&segments), U256::ZERO, 2_000_000), "already paid");
+    // a second release pays nothing more
+    let r = call(&mut chain, &s[5], release(&payouts), U256::ZERO, 2_000_000);
+    assert_eq!(IAttribution::releasePayoutsCall::abi_decode_returns(&r.output).unwrap(), U256::ZERO);
+    assert_eq!(view(&mut chain).unreleased, U256::ZERO);
+    chain.escrow_invariant().unwrap();
 }

@@ -92,10 +92,12 @@ pub struct DemoReport {
     pub float_fixed_agreement: f64,
     pub out_dir: String,
     /// The whole-datanet claim: examples its proof covers (the datanet
-    /// version's count), contributors it paid, its gas, what it paid.
+    /// version's count), contributors paid by the release that follows it,
+    /// the claim's gas, the release's gas, what was paid.
     pub examples_covered: usize,
     pub contributors_paid: usize,
     pub whole_gas_used: u64,
+    pub whole_release_gas: u64,
     pub whole_paid_wei: String,
     pub whole_prove_ms: u128,
     pub whole_register_gas: u64,
@@ -359,7 +361,7 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
         Ok(client.prove_query(&whole.query_keys, &whole.table, &whole_input)?)
     })?;
     let segments = lineage_core::features::claim_segments(&whole_input.attribution);
-    let whole_payouts = lineage_core::payout::split(pool_wei, &whole_input.attribution.segments)?;
+    let whole_payouts = lineage_core::payout::split_positive(pool_wei, &whole_input.attribution.segments)?;
     let whole_before: Vec<U256> = segments.iter().map(|x| chain.balance(x.0)).collect::<Result<_, _>>()?;
     let call = IAttribution::submitWholeClaimCall {
         requestId: whole_request,
@@ -372,14 +374,24 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
     let h = send(&mut chain, prover, call.abi_encode(), U256::ZERO, 3_000_000)?;
     chain.mine()?;
     let whole_receipt = chain.receipt(&h)?.ok_or_else(|| eyre::eyre!("whole claim {h} was not included"))?;
+    // the claim recorded its payout root; anyone releases the payouts (here the prover, in one list)
+    let release = IAttribution::releasePayoutsCall {
+        requestId: whole_request,
+        contributors: whole_payouts.iter().map(|p| p.contributor).collect(),
+        amounts: whole_payouts.iter().map(|p| p.amount_wei).collect(),
+    };
+    let h = send(&mut chain, prover, release.abi_encode(), U256::ZERO, 30_000_000)?;
+    chain.mine()?;
+    let release_receipt = chain.receipt(&h)?.ok_or_else(|| eyre::eyre!("payout release {h} was not included"))?;
     let whole_paid: U256 =
         segments.iter().zip(&whole_before).map(|(x, b)| chain.balance(x.0).map(|a| a - *b)).sum::<Result<U256, _>>()?;
-    let contributors_paid = whole_payouts.iter().filter(|p| p.amount_wei > 0).count();
+    let contributors_paid = whole_payouts.len();
     println!(
-        "whole    every one of the {n_whole} examples scored; {} contributors paid {} OPEN: {} (register gas {whole_register_gas})",
+        "whole    every one of the {n_whole} examples scored: claim {} (register gas {whole_register_gas}); release to {} contributors, {} OPEN: {}",
+        describe(&whole_receipt),
         contributors_paid,
         open(whole_paid),
-        describe(&whole_receipt)
+        describe(&release_receipt)
     );
 
     println!("chain    block {} — claim tx gas used {}", chain.head()?.number, honest.gas_used);
@@ -435,8 +447,9 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
         float_fixed_agreement: qreport.agreement,
         out_dir: if args.out.is_some() { dir.display().to_string() } else { String::new() },
         examples_covered: if whole_receipt.status { whole_input.attribution.scores.len() } else { 0 },
-        contributors_paid: if whole_receipt.status { contributors_paid } else { 0 },
+        contributors_paid: if whole_receipt.status && release_receipt.status { contributors_paid } else { 0 },
         whole_gas_used: whole_receipt.gas_used,
+        whole_release_gas: release_receipt.gas_used,
         whole_paid_wei: whole_paid.to_string(),
         whole_prove_ms: whole_proof.prove_time.as_millis(),
         whole_register_gas,

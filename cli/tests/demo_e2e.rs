@@ -31,6 +31,7 @@ fn demo_json_verify_and_tamper() {
     assert!(j["contributors_paid"].as_u64().unwrap() >= 1);
     assert_eq!(j["whole_paid_wei"], j["pool_wei"]);
     assert!(j["whole_gas_used"].as_u64().unwrap() > 0);
+    assert!(j["whole_release_gas"].as_u64().unwrap() > 0);
     assert!(j["gas_used"].as_u64().unwrap() > 450_000);
     for f in ["prove_ms", "verify_ms"] {
         assert!(j[f].is_u64(), "{f}");

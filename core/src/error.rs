@@ -30,6 +30,8 @@ pub enum Error {
     NoPositiveInfluence,
     #[error("reward pool {0} wei exceeds the 2^128 - 1 wei bound of the payout specification")]
     PoolTooLarge(u128),
+    #[error("payout tree: {0}")]
+    PayoutTree(String),
     #[error("invalid segment list: {0}")]
     Segments(String),
     #[error("model shape mismatch: {0}")]

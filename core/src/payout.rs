@@ -12,12 +12,23 @@
 //!
 //! Commitment: `poseidon(PAYOUT_TAG, P, a_1, s_1, …, a_C, s_C)` over the `C`
 //! payout slots of the circuit, unused slots being `(0, 0)` at the end.
+//!
+//! A whole-datanet claim pays by *pull*: the claim transaction records a
+//! [`PayoutTree`] root over its positive payouts, and anyone may then release
+//! them, all at once or one by one with a Merkle path, so a claim's gas does
+//! not grow with transfers to hundreds of contributors.
+//!
+//! Leaf `i` (of `n`) is `keccak256("LINEAGE-PAYOUT" ‖ i ‖ contributor ‖
+//! amount)` (`i` as 4 big-endian bytes, the amount as 16). Interior nodes are
+//! `keccak256(left ‖ right)`, a lone node pairing with 32 zero bytes; the tree
+//! has depth `⌈log₂ n⌉`. The root the chain stores is `keccak256(n ‖ top)`
+//! (`n` as 4 bytes), so a path's length is fixed by `n`.
 
 use crate::{
     field::{fr_from_address, Fr},
     poseidon, Error, Result,
 };
-use alloy_primitives::{Address, U256};
+use alloy_primitives::{keccak256, Address, B256, U256};
 use serde::{Deserialize, Serialize};
 
 /// Domain tag of payout commitments.
@@ -49,6 +60,114 @@ pub fn split(pool: u128, totals: &[(Address, u128)]) -> Result<Vec<Payout>> {
         prev = floor;
     }
     Ok(out)
+}
+
+/// [`split`], keeping only the payouts of at least 1 wei (the leaves of a
+/// [`PayoutTree`]).
+pub fn split_positive(pool: u128, totals: &[(Address, u128)]) -> Result<Vec<Payout>> {
+    Ok(split(pool, totals)?.into_iter().filter(|p| p.amount_wei > 0).collect())
+}
+
+/// Domain tag of payout-tree leaves.
+pub const PAYOUT_LEAF_TAG: &[u8] = b"LINEAGE-PAYOUT";
+
+/// Most leaves of a payout tree (one per example at most).
+pub const MAX_PAYOUT_LEAVES: usize = 1 << 24;
+
+/// Leaf `index` of a payout tree.
+pub fn payout_leaf(index: u32, p: &Payout) -> B256 {
+    let mut b = Vec::with_capacity(PAYOUT_LEAF_TAG.len() + 40);
+    b.extend_from_slice(PAYOUT_LEAF_TAG);
+    b.extend_from_slice(&index.to_be_bytes());
+    b.extend_from_slice(p.contributor.as_slice());
+    b.extend_from_slice(&p.amount_wei.to_be_bytes());
+    keccak256(&b)
+}
+
+fn node(l: &B256, r: &B256) -> B256 {
+    let mut b = [0u8; 64];
+    b[..32].copy_from_slice(l.as_slice());
+    b[32..].copy_from_slice(r.as_slice());
+    keccak256(b)
+}
+
+fn seal(n: u32, top: &B256) -> B256 {
+    let mut b = [0u8; 36];
+    b[..4].copy_from_slice(&n.to_be_bytes());
+    b[4..].copy_from_slice(top.as_slice());
+    keccak256(b)
+}
+
+/// Depth of a payout tree of `n` leaves: `⌈log₂ n⌉`.
+pub fn payout_depth(n: u32) -> usize {
+    (n.max(1) as u64).next_power_of_two().trailing_zeros() as usize
+}
+
+/// The Merkle tree of a claim's payouts (see the module docs).
+#[derive(Clone, Debug)]
+pub struct PayoutTree {
+    layers: Vec<Vec<B256>>,
+}
+
+impl PayoutTree {
+    /// The tree over `payouts`, in order; at least one, at most
+    /// [`MAX_PAYOUT_LEAVES`].
+    pub fn new(payouts: &[Payout]) -> Result<Self> {
+        if payouts.is_empty() || payouts.len() > MAX_PAYOUT_LEAVES {
+            return Err(Error::PayoutTree(format!("{} payouts (1 to {MAX_PAYOUT_LEAVES} allowed)", payouts.len())));
+        }
+        let mut layers = vec![payouts.iter().enumerate().map(|(i, p)| payout_leaf(i as u32, p)).collect::<Vec<_>>()];
+        while layers.last().map_or(0, Vec::len) > 1 {
+            let below = layers.last().expect("non-empty");
+            let up = below.chunks(2).map(|c| node(&c[0], c.get(1).unwrap_or(&B256::ZERO))).collect();
+            layers.push(up);
+        }
+        Ok(Self { layers })
+    }
+
+    /// Leaves.
+    pub fn len(&self) -> u32 {
+        self.layers[0].len() as u32
+    }
+
+    /// Never true: a tree has at least one leaf.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// The root the chain stores: `keccak256(n ‖ top)`.
+    pub fn root(&self) -> B256 {
+        seal(self.len(), &self.layers.last().expect("non-empty")[0])
+    }
+
+    /// The sibling path of leaf `index`, bottom up.
+    pub fn path(&self, index: u32) -> Option<Vec<B256>> {
+        let mut i = index as usize;
+        if i >= self.layers[0].len() {
+            return None;
+        }
+        let mut out = Vec::with_capacity(self.layers.len() - 1);
+        for layer in &self.layers[..self.layers.len() - 1] {
+            out.push(*layer.get(i ^ 1).unwrap_or(&B256::ZERO));
+            i /= 2;
+        }
+        Some(out)
+    }
+}
+
+/// The root implied by payout `index` of `n` and its sibling path, or `None`
+/// when the index is out of range or the path's length is not the tree's depth.
+pub fn payout_root_from_path(n: u32, index: u32, p: &Payout, path: &[B256]) -> Option<B256> {
+    if n == 0 || index >= n || path.len() != payout_depth(n) {
+        return None;
+    }
+    let mut h = payout_leaf(index, p);
+    let mut i = index;
+    for s in path {
+        h = if i & 1 == 0 { node(&h, s) } else { node(s, &h) };
+        i >>= 1;
+    }
+    Some(seal(n, &h))
 }
 
 /// The payout commitment over `slots` slots.
@@ -91,6 +210,46 @@ mod tests {
         let s = split(10, &[(a(1), 1), (a(2), 1), (a(3), 1)]).unwrap();
         assert_eq!(s.iter().map(|p| p.amount_wei).collect::<Vec<_>>(), vec![3, 3, 4]);
         assert!(matches!(split(10, &[(a(1), 0)]), Err(Error::NoPositiveInfluence)));
+    }
+
+    fn payouts(n: usize) -> Vec<Payout> {
+        (0..n).map(|i| Payout { contributor: Address::with_last_byte(i as u8 + 1), amount_wei: 1000 + i as u128 }).collect()
+    }
+
+    #[test]
+    fn payout_paths_verify_and_bind_every_field() {
+        for n in [1usize, 2, 3, 5, 8, 24] {
+            let ps = payouts(n);
+            let t = PayoutTree::new(&ps).unwrap();
+            assert_eq!(t.path(0).unwrap().len(), payout_depth(n as u32));
+            for (i, p) in ps.iter().enumerate() {
+                let path = t.path(i as u32).unwrap();
+                assert_eq!(payout_root_from_path(n as u32, i as u32, p, &path), Some(t.root()), "n={n} i={i}");
+                let more = Payout { amount_wei: p.amount_wei + 1, ..*p };
+                assert_ne!(payout_root_from_path(n as u32, i as u32, &more, &path), Some(t.root()));
+                let other = Payout { contributor: Address::with_last_byte(200), ..*p };
+                assert_ne!(payout_root_from_path(n as u32, i as u32, &other, &path), Some(t.root()));
+                // another index, another count, a longer or shorter path
+                if n > 1 {
+                    assert_ne!(payout_root_from_path(n as u32, (i as u32 + 1) % n as u32, p, &path), Some(t.root()));
+                }
+                assert_ne!(payout_root_from_path(n as u32 + 1, i as u32, p, &path), Some(t.root()));
+                let mut long = path.clone();
+                long.push(B256::ZERO);
+                assert_eq!(payout_root_from_path(n as u32, i as u32, p, &long), None);
+                if !path.is_empty() {
+                    assert_eq!(payout_root_from_path(n as u32, i as u32, p, &path[1..]), None);
+                }
+            }
+            assert!(t.path(n as u32).is_none());
+            assert_eq!(payout_root_from_path(n as u32, n as u32, &ps[0], &t.path(0).unwrap()), None);
+        }
+        // the count is sealed in: 3 leaves and 4 leaves (the last padding-like) differ
+        let mut four = payouts(3);
+        four.push(Payout { contributor: Address::ZERO, amount_wei: 0 });
+        assert_ne!(PayoutTree::new(&payouts(3)).unwrap().root(), PayoutTree::new(&four).unwrap().root());
+        assert!(PayoutTree::new(&[]).is_err());
+        assert!(split_positive(10, &[(Address::with_last_byte(1), 0), (Address::with_last_byte(2), 5)]).unwrap().len() == 1);
     }
 
     proptest! {

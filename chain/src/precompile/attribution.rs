@@ -142,6 +142,16 @@ sol! {
             uint128[] totals,
             uint32[] endRows,
             bytes proof
+        ) external returns (bytes32 payoutRoot);
+        function payoutsOf(uint256 requestId) external view returns (bytes32 payoutRoot, uint256 unreleased);
+        function releasePayouts(uint256 requestId, address[] contributors, uint128[] amounts) external returns (uint256 paid);
+        function withdrawPayout(
+            uint256 requestId,
+            uint32 count,
+            uint32 index,
+            address contributor,
+            uint128 amount,
+            bytes32[] path
         ) external returns (uint256 paid);
     }
 }
@@ -205,7 +215,13 @@ pub mod slots {
     pub fn escrow_total() -> U256 {
         slot("escrow.total", &[])
     }
-    /// Field `f` of request `id`: payer, owner, model, query, fee, deadline, status.
+    /// Sum of the payouts of whole-datanet claims not yet released.
+    pub fn owed_total() -> U256 {
+        slot("owed.total", &[])
+    }
+    /// Field `f` of request `id`: payer, owner, model, query, fee, deadline,
+    /// status; for a paid whole-datanet claim also `payouts` (its payout
+    /// root) and `released` (wei released so far).
     pub fn request(id: U256, f: &str) -> U256 {
         slot("req", &[&id.to_be_bytes::<32>(), f.as_bytes()])
     }
@@ -260,10 +276,13 @@ fn gas_of(call: &IAttribution::IAttributionCalls) -> u64 {
         | C::modelOf(_)
         | C::escrowOf(_)
         | C::requestOf(_)
-        | C::wholeKeyOf(_) => VIEW_GAS,
+        | C::wholeKeyOf(_)
+        | C::payoutsOf(_) => VIEW_GAS,
         C::setKeyAllowed(_) | C::registerDatanet(_) | C::grantDatanetUse(_) | C::registerModel(_) | C::setDatanetExamples(_) => REGISTER_GAS,
         C::registerWholeKey(c) => super::whole::register_gas(c),
         C::submitWholeClaim(c) => super::whole::claim_gas(c),
+        C::releasePayouts(c) => super::whole::release_gas(c.contributors.len()),
+        C::withdrawPayout(c) => super::whole::withdraw_gas(c.path.len()),
         C::registerVerifyingKey(c) => {
             let words = c.vkFile.len().div_ceil(32) as u64;
             REGISTER_VK_BASE_GAS.saturating_add(STORE_WORD_GAS.saturating_mul(words + 1))
@@ -340,7 +359,7 @@ impl AttributionPrecompile {
         let revert = |r: &str| Ok(Outcome::Revert(r.into()));
         let is_view = matches!(
             call,
-            C::governor(_) | C::isKeyAllowed(_) | C::isDatanetRegistered(_) | C::modelOf(_) | C::escrowOf(_) | C::requestOf(_) | C::wholeKeyOf(_)
+            C::governor(_) | C::isKeyAllowed(_) | C::isDatanetRegistered(_) | C::modelOf(_) | C::escrowOf(_) | C::requestOf(_) | C::wholeKeyOf(_) | C::payoutsOf(_)
         );
         let payable = matches!(call, C::escrowFee(_));
         if !payable && !inputs.value.get().is_zero() {
@@ -452,6 +471,9 @@ impl AttributionPrecompile {
             C::registerWholeKey(c) => self.register_whole_key(ctx, caller, c),
             C::wholeKeyOf(c) => self.whole_key_of(ctx, c),
             C::submitWholeClaim(c) => self.submit_whole_claim(ctx, c),
+            C::payoutsOf(c) => self.payouts_of(ctx, c.requestId),
+            C::releasePayouts(c) => self.release_payouts(ctx, c),
+            C::withdrawPayout(c) => self.withdraw_payout(ctx, c),
         }
     }
 

@@ -3,6 +3,14 @@
 //! chunk, checked once by `lineage_verifier::features::check_registration`),
 //! and claims that cover every example of the version, verified by one
 //! proof against that key.
+//!
+//! A claim pays by pull: it records the root of its payout tree
+//! ([`lineage_core::payout::PayoutTree`]) and moves the fee from the open
+//! escrow to the owed total; `releasePayouts` (the whole list, anyone may
+//! send it) or `withdrawPayout` (one payout with its Merkle path) then
+//! transfer the wei, each payout once. The claim's gas therefore does not
+//! grow with transfers, and a datanet with thousands of contributors settles
+//! in one claim plus as many releases as the block gas limit asks for.
 
 use super::attribution::{slots::*, AttributionPrecompile, DbResult, IAttribution, Outcome, RequestStatus};
 use alloy_primitives::{keccak256, Address, Bytes, B256, U256};
@@ -10,7 +18,7 @@ use alloy_sol_types::SolCall;
 use lineage_core::{
     features::{segment_challenge, segment_digest, validate_segments, Segment},
     field::fr_from_be_bytes,
-    payout,
+    payout::{self, payout_root_from_path, Payout, PayoutTree},
 };
 use lineage_verifier::{
     features::{check_registration, TableRegistration},
@@ -28,10 +36,29 @@ pub const PER_CHUNK_GAS: u64 = 150_000;
 pub const REGISTER_BYTE_GAS: u64 = 8;
 /// Most feature chunks one registration may carry.
 pub const MAX_CHUNKS: usize = 128;
-/// Gas of a whole-datanet claim before its payouts: one SHPLONK
-/// verification (measured 4.8 ms on the digits datanet: 124k gas at
-/// 25.86 gas/µs) with margin, and the challenge and digest.
+/// Gas of a whole-datanet claim's verification: one SHPLONK verification
+/// (measured 4.9 ms on the digits datanet: 127k gas at 25.86 gas/µs) with
+/// margin, the request's loads, its status and the escrow and owed totals.
 pub const WHOLE_VERIFY_GAS: u64 = 160_000;
+/// Gas per segment of a claim: its challenge and digest terms and its
+/// payout-tree leaf and node (keccak of at most 64 bytes each).
+pub const PER_SEGMENT_GAS: u64 = 200;
+/// Gas of storing a claim's payout root (one new slot).
+pub const PAYOUT_ROOT_GAS: u64 = 20_000;
+/// Base gas of `releasePayouts`: the request's loads, its released amount
+/// and the owed total.
+pub const RELEASE_BASE_GAS: u64 = 45_000;
+/// Gas per payout released: one value transfer and its tree leaf and node.
+pub const PER_RELEASE_GAS: u64 = super::attribution::PER_PAYOUT_GAS + PER_SEGMENT_GAS;
+/// Gas per 256 payouts of the released bitmap (one slot each).
+pub const BITMAP_WORD_GAS: u64 = 20_000;
+/// Gas of `withdrawPayout` before its path: loads, one transfer, a bitmap
+/// word, the released amount and the owed total.
+pub const WITHDRAW_BASE_GAS: u64 = 60_000;
+/// Gas per node of a withdrawal's Merkle path.
+pub const PER_PATH_NODE_GAS: u64 = 100;
+/// Longest Merkle path a withdrawal may carry.
+pub const MAX_PATH: usize = 32;
 
 /// Storage slots of whole-datanet state.
 pub mod whole_slots {
@@ -56,6 +83,11 @@ pub mod whole_slots {
     pub fn whole_examples(owner: &Address, m: &B256) -> U256 {
         slot("whole.examples", &[owner.as_slice(), m.as_slice()])
     }
+    /// Word `w` of request `id`'s released bitmap (bit `i % 256` of word
+    /// `i / 256` is set once payout `i` is released).
+    pub fn released_word(id: U256, w: u32) -> U256 {
+        slot("req.released_bits", &[&id.to_be_bytes::<32>(), &w.to_be_bytes()])
+    }
 }
 use whole_slots::*;
 
@@ -71,7 +103,19 @@ pub fn register_gas(c: &IAttribution::registerWholeKeyCall) -> u64 {
 
 /// The gas of a whole-datanet claim, from its decoded size alone.
 pub fn claim_gas(c: &IAttribution::submitWholeClaimCall) -> u64 {
-    WHOLE_VERIFY_GAS.saturating_add(super::attribution::PER_PAYOUT_GAS.saturating_mul(c.contributors.len() as u64))
+    WHOLE_VERIFY_GAS.saturating_add(PAYOUT_ROOT_GAS).saturating_add(PER_SEGMENT_GAS.saturating_mul(c.contributors.len() as u64))
+}
+
+/// The gas of releasing `n` payouts at once.
+pub fn release_gas(n: usize) -> u64 {
+    RELEASE_BASE_GAS
+        .saturating_add(PER_RELEASE_GAS.saturating_mul(n as u64))
+        .saturating_add(BITMAP_WORD_GAS.saturating_mul(n.div_ceil(256) as u64))
+}
+
+/// The gas of one withdrawal with a path of `nodes` nodes.
+pub fn withdraw_gas(nodes: usize) -> u64 {
+    WITHDRAW_BASE_GAS.saturating_add(PER_PATH_NODE_GAS.saturating_mul(nodes as u64))
 }
 
 fn fr(b: &B256) -> Result<lineage_core::Fr, Outcome> {
@@ -253,19 +297,98 @@ impl AttributionPrecompile {
             return revert(format!("claim rejected: {e}"));
         }
 
-        // ---- the public split, then pay --------------------------------------
+        // ---- the public split, recorded for release ---------------------------
         let totals: Vec<(Address, u128)> = segments.iter().map(|(a, t, _)| (*a, *t)).collect();
-        let payouts = match payout::split(pool, &totals) {
-            Ok(p) => p,
+        let tree = match payout::split_positive(pool, &totals).and_then(|p| PayoutTree::new(&p)) {
+            Ok(t) => t,
             Err(e) => return revert(format!("claim rejected: {e}")),
         };
-        self.close(ctx, id, RequestStatus::Paid)?;
+        let fee = self.close(ctx, id, RequestStatus::Paid)?;
+        let owed = self.sload(ctx, owed_total())?;
+        self.sstore(ctx, owed_total(), owed.saturating_add(fee))?;
+        let root = tree.root();
+        self.sstore(ctx, request(id, "payouts"), U256::from_be_bytes(root.0))?;
+        Ok(Outcome::Ok(IAttribution::submitWholeClaimCall::abi_encode_returns(&root).into()))
+    }
+
+    pub(super) fn payouts_of<CTX: ContextTr>(&self, ctx: &mut CTX, id: U256) -> DbResult<Outcome> {
+        let root = B256::from(self.sload(ctx, request(id, "payouts"))?.to_be_bytes::<32>());
+        let unreleased = if root.is_zero() {
+            U256::ZERO
+        } else {
+            self.sload(ctx, request(id, "fee"))?.saturating_sub(self.sload(ctx, request(id, "released"))?)
+        };
+        Ok(Outcome::Ok(IAttribution::payoutsOfCall::abi_encode_returns_tuple(&(root, unreleased)).into()))
+    }
+
+    /// Pays `payouts` (index, payout), skipping those already released, and
+    /// books the total.
+    fn release<CTX: ContextTr>(&self, ctx: &mut CTX, id: U256, payouts: impl Iterator<Item = (u32, Payout)>) -> DbResult<U256> {
         let mut paid = U256::ZERO;
-        for p in payouts.iter().filter(|p| p.amount_wei > 0) {
-            let amount = U256::from(p.amount_wei);
-            self.pay(ctx, p.contributor, amount)?;
-            paid += amount;
+        let mut word: Option<(u32, U256)> = None;
+        for (i, p) in payouts {
+            let w = i / 256;
+            if word.map(|(x, _)| x) != Some(w) {
+                if let Some((x, bits)) = word {
+                    self.sstore(ctx, released_word(id, x), bits)?;
+                }
+                word = Some((w, self.sload(ctx, released_word(id, w))?));
+            }
+            let bit = U256::from(1) << (i % 256) as usize;
+            let bits = &mut word.as_mut().expect("set above").1;
+            if (*bits & bit).is_zero() {
+                *bits |= bit;
+                let amount = U256::from(p.amount_wei);
+                self.pay(ctx, p.contributor, amount)?;
+                paid += amount;
+            }
         }
-        Ok(Outcome::Ok(IAttribution::submitWholeClaimCall::abi_encode_returns(&paid).into()))
+        if let Some((x, bits)) = word {
+            self.sstore(ctx, released_word(id, x), bits)?;
+        }
+        if !paid.is_zero() {
+            let released = self.sload(ctx, request(id, "released"))?;
+            self.sstore(ctx, request(id, "released"), released + paid)?;
+            let owed = self.sload(ctx, owed_total())?;
+            self.sstore(ctx, owed_total(), owed.saturating_sub(paid))?;
+        }
+        Ok(paid)
+    }
+
+    pub(super) fn release_payouts<CTX: ContextTr>(&self, ctx: &mut CTX, c: IAttribution::releasePayoutsCall) -> DbResult<Outcome> {
+        let n = c.contributors.len();
+        if n == 0 || n > MAX_CAPACITY || c.amounts.len() != n {
+            return Ok(Outcome::Halt("contributors and amounts: one each per payout, 1 to 65536".into()));
+        }
+        let root = B256::from(self.sload(ctx, request(c.requestId, "payouts"))?.to_be_bytes::<32>());
+        if root.is_zero() {
+            return Ok(Outcome::Revert("no whole-datanet claim has been paid for this request".into()));
+        }
+        let payouts: Vec<Payout> = c.contributors.iter().zip(&c.amounts).map(|(a, v)| Payout { contributor: *a, amount_wei: *v }).collect();
+        match PayoutTree::new(&payouts) {
+            Ok(t) if t.root() == root => {}
+            _ => return Ok(Outcome::Revert("these payouts do not match the claim's payout root".into())),
+        }
+        let paid = self.release(ctx, c.requestId, payouts.into_iter().enumerate().map(|(i, p)| (i as u32, p)))?;
+        Ok(Outcome::Ok(IAttribution::releasePayoutsCall::abi_encode_returns(&paid).into()))
+    }
+
+    pub(super) fn withdraw_payout<CTX: ContextTr>(&self, ctx: &mut CTX, c: IAttribution::withdrawPayoutCall) -> DbResult<Outcome> {
+        if c.path.len() > MAX_PATH {
+            return Ok(Outcome::Halt(format!("Merkle path longer than {MAX_PATH} nodes")));
+        }
+        let root = B256::from(self.sload(ctx, request(c.requestId, "payouts"))?.to_be_bytes::<32>());
+        if root.is_zero() {
+            return Ok(Outcome::Revert("no whole-datanet claim has been paid for this request".into()));
+        }
+        let p = Payout { contributor: c.contributor, amount_wei: c.amount };
+        if payout_root_from_path(c.count, c.index, &p, &c.path) != Some(root) {
+            return Ok(Outcome::Revert("this payout and path do not match the claim's payout root".into()));
+        }
+        let paid = self.release(ctx, c.requestId, std::iter::once((c.index, p)))?;
+        if paid.is_zero() {
+            return Ok(Outcome::Revert("this payout was already released".into()));
+        }
+        Ok(Outcome::Ok(IAttribution::withdrawPayoutCall::abi_encode_returns(&paid).into()))
     }
 }
