@@ -4,6 +4,11 @@
 //! chunk's proof (chunks are alike; the whole proof is that times the chunk
 //! count, split across machines as they like).
 //!
+//! Then the registration's verification of every chunk proof, as the chain
+//! runs it: `verify_each` (one pairing per proof) against `verify_batch`
+//! (`Verifier::verify_batch`, one final pairing), over as many copies of
+//! the chunk's proof as the datanet has chunks.
+//!
 //! `cargo bench -p lineage-benches --bench features`
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
@@ -37,6 +42,18 @@ fn features(c: &mut Criterion) {
     group.bench_function(BenchmarkId::new("prove_chunk", size), |b| {
         b.iter(|| client.prove_chunk(&keys, &table, &datanet, &model).unwrap())
     });
+    group.finish();
+
+    let proof = client.prove_chunk(&keys, &table, &datanet, &model).unwrap();
+    let verifier = lineage_verifier::Verifier::new(keys.keys.verifier_params.clone());
+    let inst = proof.public.to_instances();
+    let items: Vec<_> = (0..chunks).map(|_| (&keys.keys.vk, &inst[..], &proof.bytes[..])).collect();
+    let mut group = c.benchmark_group("features");
+    group.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(20));
+    group.bench_function(BenchmarkId::new("verify_each", chunks), |b| {
+        b.iter(|| items.iter().for_each(|(vk, i, p)| verifier.verify_with_key(vk, i, p).unwrap()))
+    });
+    group.bench_function(BenchmarkId::new("verify_batch", chunks), |b| b.iter(|| verifier.verify_batch(&items).unwrap()));
     group.finish();
 }
 

@@ -10,7 +10,10 @@ use lineage_core::{
     field::{fr_from_hex, fr_to_hex},
     model::QuantizedModel,
 };
-use lineage_prover::{query::QueryKeys, ProverClient};
+use lineage_prover::{
+    query::{QueryKeys, TableKeys},
+    ProverClient,
+};
 use lineage_verifier::{ChunkPublic, TableKeyFile, VerifierParams};
 use serde::{Deserialize, Serialize};
 use std::{path::Path, time::Instant};
@@ -88,9 +91,49 @@ pub fn prepare(
         }
     };
     let feature_ms = if cached { 0 } else { t.elapsed().as_millis() };
-    let query_keys = client.keygen_query(&shape, &table, params.clone())?;
+    let query_keys = query_keys(client, params, &shape, &table, &chunks, &cache_dir.join(format!(
+        "query-pk-{}-{}-n{n}-k{}.bin",
+        &fr_to_hex(&datanet.root())[2..18],
+        &fr_to_hex(&model.commitment())[2..18],
+        shape.k
+    )))?;
     let query_file = query_keys.file();
     Ok(WholeSetup { table, shape, size, chunks, query_keys, query_file, feature_ms, cached })
+}
+
+/// The per-query keys: read from their proving-key file under the cache
+/// directory when it exists and checks out (hash, parameters, shape), else
+/// generated and written there.
+fn query_keys(
+    client: &ProverClient,
+    params: &lineage_circuits::halo2_proofs::poly::kzg::commitment::ParamsKZG<Bn256>,
+    shape: &QueryShape,
+    table: &FeatureTable,
+    chunks: &[ChunkEntry],
+    path: &Path,
+) -> eyre::Result<QueryKeys> {
+    let kind = lineage_verifier::TableKind::Query(*shape);
+    if path.exists() {
+        match TableKeys::read_file(path, kind, params.clone(), None) {
+            Ok(keys) => {
+                // the file's hash catches corruption; that the key holds this table (its feature
+                // commitments are the sums of this table's chunks') is checked as the chain does
+                let q = keys.feature_column_indices();
+                let idx: Vec<_> = chunks.iter().map(|c| c.0.feature_indices()).collect();
+                let list: Vec<_> = chunks.iter().zip(&idx).map(|(c, i)| (&c.0.vk, &i[..])).collect();
+                match lineage_verifier::features::check_feature_commitments((&keys.vk, &q[..]), &list) {
+                    Ok(()) => return Ok(QueryKeys { shape: *shape, keys }),
+                    Err(e) => tracing::warn!("ignoring the cached proving key {}: {e}", path.display()),
+                }
+            }
+            Err(e) => tracing::warn!("ignoring the cached proving key {}: {e}", path.display()),
+        }
+    }
+    let keys = client.keygen_query(shape, table, params.clone())?;
+    if let Err(e) = keys.keys.write_file(kind, path) {
+        tracing::warn!("could not cache the proving key at {}: {e}", path.display());
+    }
+    Ok(keys)
 }
 
 /// A cached feature proof, if one exists and parses (its proofs are checked

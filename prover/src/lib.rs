@@ -13,6 +13,7 @@
 #[cfg(feature = "gpu")]
 pub mod gpu;
 pub mod pipeline;
+pub mod pk_file;
 pub mod query;
 pub mod srs;
 
@@ -50,6 +51,8 @@ pub enum Error {
     Srs(String),
     #[error("the witness does not satisfy the circuit: {0}")]
     Unsatisfied(String),
+    #[error("proving-key file: {0}")]
+    KeyFile(String),
 }
 
 /// Where proving runs.

@@ -59,7 +59,7 @@ impl TableKeys {
     }
 
     /// The parameters and break points the prover stage needs.
-    fn prover_config(&self) -> Option<(BaseCircuitParams, MultiPhaseThreadBreakPoints)> {
+    pub fn prover_config(&self) -> Option<(BaseCircuitParams, MultiPhaseThreadBreakPoints)> {
         Some((self.circuit_params.clone(), self.break_points.clone()))
     }
 

@@ -39,6 +39,29 @@ fn chunk_keys_add_up_to_the_query_key() {
         publics.push(proof.public);
         proofs.push(proof.bytes);
     }
+    // all three in one batch (one final pairing); a changed public input,
+    // a flipped proof byte, proofs swapped between keys, or a padded proof
+    // fail the batch
+    let inst: Vec<Vec<Fr>> = publics.iter().map(|p| p.to_instances()).collect();
+    let batch = |inst: &[Vec<Fr>], proofs: &[Vec<u8>]| {
+        let items: Vec<_> = chunk_keys.iter().zip(inst).zip(proofs).map(|((k, i), p)| (&k.keys.vk, &i[..], &p[..])).collect();
+        verifier.verify_batch(&items)
+    };
+    batch(&inst, &proofs).unwrap();
+    let mut bad_inst = inst.clone();
+    bad_inst[2][1] += Fr::one();
+    assert!(matches!(batch(&bad_inst, &proofs), Err(Error::ProofRejected(_))));
+    let mut flipped = proofs.clone();
+    flipped[1][100] ^= 1;
+    assert!(matches!(batch(&inst, &flipped), Err(Error::ProofRejected(_))));
+    let (mut si, mut sp) = (inst.clone(), proofs.clone());
+    si.swap(0, 1);
+    sp.swap(0, 1);
+    assert!(matches!(batch(&si, &sp), Err(Error::ProofRejected(_))));
+    let mut padded = proofs.clone();
+    padded[0].push(0);
+    assert!(matches!(batch(&inst, &padded), Err(Error::TrailingBytes { extra: 1 })));
+
     // the proven chunks cover the datanet version (what the chain checks at
     // registration); a subset, another count, another model, a broken
     // boundary or another order are refused

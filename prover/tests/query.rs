@@ -1,13 +1,17 @@
 //! Real keys and a real SHPLONK proof of the per-query circuit over a small
 //! datanet, checked by the auditor's verifier: it verifies; it is refused
 //! with any public input changed, against the key of the same datanet with
-//! one example left out, and when truncated or padded.
+//! one example left out, and when truncated or padded. Its proving key
+//! survives a round trip through its versioned, hashed file.
 
 use alloy_primitives::U256;
 use lineage_circuits::query::{QueryInput, QueryShape};
 use lineage_core::{datanet::Datanet, features::FeatureTable, field::Fr};
-use lineage_prover::{srs, ProverClient};
-use lineage_verifier::{Error, Verifier};
+use lineage_prover::{
+    query::{QueryKeys, TableKeys},
+    srs, ProverClient,
+};
+use lineage_verifier::{Error, TableKind, Verifier};
 
 #[test]
 fn query_proof_verifies_and_binds_its_table_and_inputs() {
@@ -37,7 +41,7 @@ fn query_proof_verifies_and_binds_its_table_and_inputs() {
     // (and any proof for the subset) does not verify against the other
     let mut subset = table.clone();
     subset.rows.remove(1);
-    let other = client.keygen_query(&shape, &subset, params).unwrap();
+    let other = client.keygen_query(&shape, &subset, params.clone()).unwrap();
     assert_ne!(other.keys.vk.transcript_repr(), keys.keys.vk.transcript_repr());
     assert!(matches!(verifier.verify_with_key(&other.keys.vk, &inst, &proof.bytes), Err(Error::ProofRejected(_))));
     let sub_input = QueryInput::new(&model, &subset, &query, 1_000_000, U256::from(3)).unwrap();
@@ -49,4 +53,32 @@ fn query_proof_verifies_and_binds_its_table_and_inputs() {
     let mut padded = proof.bytes.clone();
     padded.push(0);
     assert!(matches!(verifier.verify_with_key(&keys.keys.vk, &inst, &padded), Err(Error::TrailingBytes { extra: 1 })));
+
+    // the proving key as a versioned, hashed file: read back, it proves what
+    // the original verifying key accepts; a flipped byte, a truncation,
+    // another kind, other parameters or another pinned key are refused
+    let kind = TableKind::Query(shape);
+    let file = keys.keys.to_file_bytes(kind).unwrap();
+    let vk_hash = keys.file().hash;
+    let read = TableKeys::from_file_bytes(&file, kind, params.clone(), Some(&vk_hash)).unwrap();
+    let again = QueryKeys { shape, keys: read };
+    let p2 = client.prove_query(&again, &table, &input).unwrap();
+    verifier.verify_with_key(&keys.keys.vk, &p2.public.to_instances(), &p2.bytes).unwrap();
+    let key_file_err = |r: lineage_prover::Result<TableKeys>| matches!(r, Err(lineage_prover::Error::KeyFile(_)));
+    let mut flipped = file.clone();
+    flipped[file.len() / 2] ^= 1;
+    assert!(key_file_err(TableKeys::from_file_bytes(&flipped, kind, params.clone(), None)));
+    assert!(key_file_err(TableKeys::from_file_bytes(&file[..file.len() - 1], kind, params.clone(), None)));
+    assert!(key_file_err(TableKeys::from_file_bytes(&file[..40], kind, params.clone(), None)));
+    let other_kind = TableKind::Query(QueryShape::with_k(shape.capacity, shape.k + 1).unwrap());
+    assert!(key_file_err(TableKeys::from_file_bytes(&file, other_kind, params.clone(), None)));
+    let bigger = srs::cached_dev_srs(&srs::default_cache_dir(), shape.k + 1).unwrap();
+    assert!(key_file_err(TableKeys::from_file_bytes(&file, kind, bigger, None)));
+    assert!(key_file_err(TableKeys::from_file_bytes(&file, kind, params.clone(), Some(&other.file().hash))));
+    // a file re-hashed after its version changed is still refused
+    let mut v2 = file[..file.len() - 32].to_vec();
+    v2[13] = 2;
+    let h = alloy_primitives::keccak256(&v2);
+    v2.extend_from_slice(h.as_slice());
+    assert!(key_file_err(TableKeys::from_file_bytes(&v2, kind, params, None)));
 }

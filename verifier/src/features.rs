@@ -59,7 +59,8 @@ pub struct TableRegistration<'a> {
 /// audited circuits) and these verifier parameters; every chunk shares the
 /// query key's capacity and `k` and one chunk size; there is exactly one
 /// chunk per window of the version's examples (at most the capacity);
-/// every chunk proof verifies; the chunks cover the version
+/// every chunk proof verifies (all in one batch, one final pairing); the
+/// chunks cover the version
 /// ([`check_chunks`]); and the per-query key's feature commitments are the
 /// sums of the chunks' ([`check_feature_commitments`]).
 pub fn check_registration(verifier: &Verifier, allowed: impl Fn(&B256) -> bool, r: &TableRegistration) -> Result<()> {
@@ -87,14 +88,17 @@ pub fn check_registration(verifier: &Verifier, allowed: impl Fn(&B256) -> bool, 
     if r.chunks.len() != r.examples.div_ceil(size) {
         return Err(Error::ChunkCoverage(format!("{} chunks of {size} for {} examples", r.chunks.len(), r.examples)));
     }
-    for (j, (key, public, proof)) in r.chunks.iter().enumerate() {
+    for (j, (key, _, _)) in r.chunks.iter().enumerate() {
         match key.kind {
             TableKind::Chunk(cs) if cs.index == j && cs.size == size && cs.capacity == qs.capacity && cs.k == qs.k => {}
             _ => return Err(Error::ChunkCoverage(format!("key {j} is not chunk {j} of {size} over the query key's table"))),
         }
         key_ok(key)?;
-        verifier.verify_with_key(&key.vk, &public.to_instances(), proof)?;
     }
+    // every chunk proof, with one final pairing (`Verifier::verify_batch`)
+    let instances: Vec<Vec<Fr>> = r.chunks.iter().map(|c| c.1.to_instances()).collect();
+    let items: Vec<_> = r.chunks.iter().zip(&instances).map(|(c, i)| (&c.0.vk, &i[..], &c.2[..])).collect();
+    verifier.verify_batch(&items)?;
     let publics: Vec<ChunkPublic> = r.chunks.iter().map(|c| c.1.clone()).collect();
     check_chunks(r.root, r.examples, r.model, size, &publics)?;
     let q = r.query.feature_indices();

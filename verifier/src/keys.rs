@@ -282,7 +282,7 @@ pub(crate) fn check_key_pin(bytes: &[u8], expected: &B256) -> Result<()> {
 /// columns in the first phase only (1 to `max_advice`), 1 to
 /// [`MAX_LOOKUP_ADVICE_COLUMNS`] lookup-advice and 1 to
 /// [`MAX_FIXED_COLUMNS`] fixed columns, one instance column.
-pub(crate) fn check_columns(c: &BaseCircuitParams, max_advice: usize) -> Result<()> {
+pub fn check_columns(c: &BaseCircuitParams, max_advice: usize) -> Result<()> {
     let bad = |r: String| Err(Error::KeyBounds(r));
     let phase0_only = |v: &[usize]| !v.is_empty() && v.len() <= MAX_PHASES && v[1..].iter().all(|&n| n == 0);
     if !phase0_only(&c.num_advice_per_phase) || !phase0_only(&c.num_lookup_advice_per_phase) {

@@ -17,7 +17,7 @@ pub mod table_keys;
 pub use claim::{Claim, ClaimBundle, VerifiedClaim, BUNDLE_FORMAT, BUNDLE_VERSION, MAX_BUNDLE_BYTES};
 pub use error::{Error, Result};
 pub use keys::{
-    VerifierParams, VerifyingKeyFile, MAX_ADVICE_COLUMNS, MAX_FIXED_COLUMNS, MAX_LOOKUP_ADVICE_COLUMNS, MAX_VK_FILE_BYTES,
+    check_columns, VerifierParams, VerifyingKeyFile, MAX_ADVICE_COLUMNS, MAX_FIXED_COLUMNS, MAX_LOOKUP_ADVICE_COLUMNS, MAX_VK_FILE_BYTES,
     PARAMS_BYTES, PARAMS_VERSION, VK_FORMAT, VK_VERSION,
 };
 pub use pinned::{KzgParams, Verifier, MAX_PROOF_BYTES};

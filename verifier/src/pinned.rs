@@ -9,8 +9,9 @@ use lineage_circuits::{
         poly::kzg::{
             commitment::{KZGCommitmentScheme, ParamsKZG},
             multiopen::VerifierSHPLONK,
-            strategy::SingleStrategy,
+            strategy::{AccumulatorStrategy, SingleStrategy},
         },
+        poly::VerificationStrategy,
         transcript::{Blake2bRead, Challenge255, TranscriptReadBuffer},
     },
     Bn256, Fr, G1Affine,
@@ -115,6 +116,51 @@ impl Verifier {
             return Err(Error::TrailingBytes { extra: proof.len() - consumed });
         }
         Ok(())
+    }
+}
+
+impl Verifier {
+    /// Verify several proofs, each against its own key under these
+    /// parameters, with **one** final pairing check: halo2's
+    /// `AccumulatorStrategy` folds every proof's opening MSMs into one (each
+    /// scaled by a fresh random factor) and checks the pairing once. Every
+    /// proof must be exactly as long as its transcript. On failure the
+    /// error does not say which proof failed; verify them one by one
+    /// ([`Verifier::verify_with_key`]) to find out.
+    pub fn verify_batch(&self, items: &[(&VerifyingKey<G1Affine>, &[Fr], &[u8])]) -> Result<()> {
+        for (i, (vk, _, proof)) in items.iter().enumerate() {
+            if vk.get_domain().k() != self.params.k {
+                return Err(Error::KeyBounds(format!("key {i} has k = {}, parameters have k = {}", vk.get_domain().k(), self.params.k)));
+            }
+            if proof.len() > MAX_PROOF_BYTES {
+                return Err(Error::malformed("proof", format!("proof {i}: {} bytes exceeds the {MAX_PROOF_BYTES}-byte maximum", proof.len())));
+            }
+        }
+        let run = || -> Result<bool> {
+            let mut strategy = AccumulatorStrategy::new(&self.kzg);
+            for (i, (vk, instances, proof)) in items.iter().enumerate() {
+                let mut reader = CountingReader { bytes: proof, pos: 0 };
+                let mut transcript = Blake2bRead::<_, G1Affine, Challenge255<G1Affine>>::init(&mut reader);
+                strategy = halo2_verify::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, _, _, _>(
+                    &self.kzg,
+                    vk,
+                    strategy,
+                    &[&[instances]],
+                    &mut transcript,
+                )
+                .map_err(|e| Error::ProofRejected(format!("proof {i}: {e:?}")))?;
+                if reader.pos != proof.len() {
+                    return Err(Error::TrailingBytes { extra: proof.len() - reader.pos });
+                }
+            }
+            Ok(VerificationStrategy::<_, VerifierSHPLONK<'_, Bn256>>::finalize(strategy))
+        };
+        match std::panic::catch_unwind(run) {
+            Err(_) => Err(Error::ProofRejected("the halo2 verifier panicked on this batch".into())),
+            Ok(Err(e)) => Err(e),
+            Ok(Ok(false)) => Err(Error::ProofRejected(format!("the batch of {} proofs fails its pairing check", items.len()))),
+            Ok(Ok(true)) => Ok(()),
+        }
     }
 }
 
