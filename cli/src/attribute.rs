@@ -1,9 +1,9 @@
 //! `lineage attribute`: attribute a held-out query over **every** example of
 //! the digits datanet (or its first `--examples`), with real proofs: the
 //! one-time feature proof in chunks, the per-query key's registration check
-//! (what the chain will run when the whole-datanet claims are wired in), and
-//! the per-query proof, verified from its key. Off-chain: the demo's
-//! on-chain claim still covers one window.
+//! (what the chain's `registerWholeKey` runs), and the per-query proof,
+//! verified from its key. Off-chain: `lineage demo` settles the same kind of
+//! claim on its chain.
 
 use crate::progress::Steps;
 use alloy_primitives::{Address, U256};
@@ -77,6 +77,11 @@ pub struct AttributeReport {
     pub proof_bytes: usize,
     pub datanet_root: String,
     pub model_commitment: String,
+    /// keccak256 of the feature-proof file (every chunk's key, public
+    /// inputs and proof, and the table's feature commitments).
+    pub feature_proof_hash: String,
+    /// keccak256 of the per-query verifying-key file.
+    pub query_key_hash: String,
 }
 
 pub fn run(args: AttributeArgs) -> eyre::Result<()> {
@@ -121,7 +126,7 @@ pub fn execute(args: &AttributeArgs) -> eyre::Result<AttributeReport> {
     let whole = steps.run(&format!("prove the feature table once, in chunks (k = {}; cached)", shape.k), || {
         crate::whole::prepare(&client, &params, &datanet, &model, args.chunk, &cache)
     })?;
-    let (table, size, chunks) = (&whole.table, whole.size, whole.chunks.len());
+    let (table, size, chunks) = (&whole.table, whole.size, whole.features.chunks.len());
     let feature_proof_ms = whole.feature_ms;
 
     // 2. what registering the per-query key checks
@@ -129,10 +134,10 @@ pub fn execute(args: &AttributeArgs) -> eyre::Result<AttributeReport> {
     steps.run("check the per-query key's registration", || {
         let file = &whole.query_file;
         // the templates an audited genesis would allowlist: this build's own shapes
-        let mut allowed: Vec<_> = whole.chunks.iter().map(|c| c.0.template_hash()).collect();
+        let mut allowed: Vec<_> = whole.features.chunks.iter().map(|c| c.0.template_hash()).collect();
         allowed.push(file.template_hash());
         let registration =
-            TableRegistration { root: datanet.root(), examples: n, model: model.commitment(), query: file, chunks: &whole.chunks };
+            TableRegistration { root: datanet.root(), examples: n, model: model.commitment(), query: file, chunks: &whole.features.chunks };
         check_registration(&verifier, |h| allowed.contains(h), &registration)?;
         Ok(())
     })?;
@@ -200,5 +205,7 @@ pub fn execute(args: &AttributeArgs) -> eyre::Result<AttributeReport> {
         proof_bytes: proof.bytes.len(),
         datanet_root: fr_to_hex(&datanet.root()),
         model_commitment: fr_to_hex(&model.commitment()),
+        feature_proof_hash: whole.features.hash.to_string(),
+        query_key_hash: whole.query_file.hash.to_string(),
     })
 }

@@ -248,7 +248,7 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
     })?;
     println!(
         "features {} chunks of {} examples{}; per-query key {}",
-        whole.chunks.len(),
+        whole.features.chunks.len(),
         whole.size,
         if whole.cached { " (from the cache)" } else { "" },
         whole.query_file.hash
@@ -263,7 +263,7 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
         // genesis pins the verifier parameters and allowlists this circuit's
         // key and the whole-datanet circuits' templates
         let mut allowed = vec![keys.vk_file.hash, whole.query_file.template_hash()];
-        allowed.extend(whole.chunks.iter().map(|c| c.0.template_hash()));
+        allowed.extend(whole.features.chunks.iter().map(|c| c.0.template_hash()));
         let mut chain = Chain::init(&dir.join("chain"), Genesis::dev(&vp_bytes, allowed)?)?;
         let calls = [
             IAttribution::registerVerifyingKeyCall { vkFile: Bytes::from(vk_bytes.clone()) }.abi_encode(),
@@ -310,13 +310,14 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
             datanetRoot: whole_root,
             k: whole_shape.k,
             queryKey: whole.query_file.to_bytes().into(),
-            chunkKeys: whole.chunks.iter().map(|c| Bytes::from(c.0.to_bytes())).collect(),
+            chunkKeys: whole.features.chunks.iter().map(|c| Bytes::from(c.0.to_bytes())).collect(),
             chunkPublics: whole
+                .features
                 .chunks
                 .iter()
                 .map(|c| c.1.to_instances().iter().map(b32).collect::<Vec<_>>().try_into().expect("five public inputs"))
                 .collect(),
-            chunkProofs: whole.chunks.iter().map(|c| Bytes::from(c.2.clone())).collect(),
+            chunkProofs: whole.features.chunks.iter().map(|c| Bytes::from(c.2.clone())).collect(),
         };
         // calldata costs up to 40 gas a byte under Prague's floor pricing (EIP-7623)
         let gas = lineage_chain::precompile::whole::register_gas(&call) + 40 * call.abi_encode().len() as u64 + 200_000;

@@ -7,48 +7,31 @@ use lineage_circuits::{chunk::ChunkShape, query::QueryShape, Bn256};
 use lineage_core::{
     datanet::Datanet,
     features::FeatureTable,
-    field::{fr_from_hex, fr_to_hex},
+    field::fr_to_hex,
     model::QuantizedModel,
 };
 use lineage_prover::{
     query::{QueryKeys, TableKeys},
     ProverClient,
 };
-use lineage_verifier::{ChunkPublic, TableKeyFile, VerifierParams};
-use serde::{Deserialize, Serialize};
+use lineage_verifier::{FeatureProofFile, TableKeyFile, VerifierParams};
 use std::{path::Path, time::Instant};
 
-/// One proven chunk: its key file, public inputs and proof.
-pub type ChunkEntry = (TableKeyFile, ChunkPublic, Vec<u8>);
+pub use lineage_verifier::feature_file::ChunkEntry;
 
 /// What a whole-datanet claim needs, proven or generated.
 pub struct WholeSetup {
     pub table: FeatureTable,
     pub shape: QueryShape,
     pub size: usize,
-    pub chunks: Vec<ChunkEntry>,
+    /// The feature proof: every chunk, in a versioned file pinned by hash.
+    pub features: FeatureProofFile,
     pub query_keys: QueryKeys,
     /// The per-query key's file (what the chain and an auditor receive).
     pub query_file: TableKeyFile,
     /// Milliseconds the feature proof took (0 when it came from the cache).
     pub feature_ms: u128,
     pub cached: bool,
-}
-
-/// The on-disk cache of a feature proof (version 1).
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ChunkCache {
-    version: u32,
-    chunks: Vec<CachedChunk>,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CachedChunk {
-    key: String,
-    public: Vec<String>,
-    proof: String,
 }
 
 /// Build the table of `datanet` under `model`, prove (or load from
@@ -70,14 +53,18 @@ pub fn prepare(
     let count = ChunkShape::count(size, n);
     let vp = VerifierParams::from_srs(params);
     let path = cache_dir.join(format!(
-        "features-{}-{}-n{n}-m{size}-k{}.json",
+        "features-v1-{}-{}-n{n}-m{size}-k{}.json",
         &fr_to_hex(&datanet.root())[2..18],
         &fr_to_hex(&model.commitment())[2..18],
         shape.k
     ));
     let t = Instant::now();
-    let (chunks, cached) = match load_cache(&path, count, shape.k, &vp) {
-        Some(c) => (c, true),
+    let cached_file = std::fs::read(&path).ok().and_then(|b| FeatureProofFile::from_bytes(&b, shape.k, &vp.hash()).ok()).filter(|f| {
+        // its proofs are checked again wherever it is used: the registration verifies every one
+        f.chunks.len() == count && f.examples == n && f.datanet_root == datanet.root() && f.model_commitment == model.commitment()
+    });
+    let (features, cached) = match cached_file {
+        Some(f) => (f, true),
         None => {
             let mut out = Vec::with_capacity(count);
             for j in 0..count {
@@ -86,19 +73,20 @@ pub fn prepare(
                 let proof = client.prove_chunk(&keys, &table, datanet, model)?;
                 out.push((keys.file(), proof.public, proof.bytes));
             }
-            save_cache(&path, &out);
-            (out, false)
+            let f = FeatureProofFile::new(vp.hash(), datanet.root(), model.commitment(), n, out)?;
+            save(&path, &f.to_bytes());
+            (f, false)
         }
     };
     let feature_ms = if cached { 0 } else { t.elapsed().as_millis() };
-    let query_keys = query_keys(client, params, &shape, &table, &chunks, &cache_dir.join(format!(
+    let query_keys = query_keys(client, params, &shape, &table, &features, &cache_dir.join(format!(
         "query-pk-{}-{}-n{n}-k{}.bin",
         &fr_to_hex(&datanet.root())[2..18],
         &fr_to_hex(&model.commitment())[2..18],
         shape.k
     )))?;
     let query_file = query_keys.file();
-    Ok(WholeSetup { table, shape, size, chunks, query_keys, query_file, feature_ms, cached })
+    Ok(WholeSetup { table, shape, size, features, query_keys, query_file, feature_ms, cached })
 }
 
 /// The per-query keys: read from their proving-key file under the cache
@@ -109,7 +97,7 @@ fn query_keys(
     params: &lineage_circuits::halo2_proofs::poly::kzg::commitment::ParamsKZG<Bn256>,
     shape: &QueryShape,
     table: &FeatureTable,
-    chunks: &[ChunkEntry],
+    features: &FeatureProofFile,
     path: &Path,
 ) -> eyre::Result<QueryKeys> {
     let kind = lineage_verifier::TableKind::Query(*shape);
@@ -119,9 +107,8 @@ fn query_keys(
                 // the file's hash catches corruption; that the key holds this table (its feature
                 // commitments are the sums of this table's chunks') is checked as the chain does
                 let q = keys.feature_column_indices();
-                let idx: Vec<_> = chunks.iter().map(|c| c.0.feature_indices()).collect();
-                let list: Vec<_> = chunks.iter().zip(&idx).map(|(c, i)| (&c.0.vk, &i[..])).collect();
-                match lineage_verifier::features::check_feature_commitments((&keys.vk, &q[..]), &list) {
+                let held: Vec<_> = q.iter().map(|i| lineage_verifier::features::feature_commitment(&keys.vk, *i)).collect::<Result<_, _>>()?;
+                match (held == features.feature_commitments).then_some(()).ok_or(lineage_verifier::Error::FeatureCommitmentMismatch { chunks: features.chunks.len() }) {
                     Ok(()) => return Ok(QueryKeys { shape: *shape, keys }),
                     Err(e) => tracing::warn!("ignoring the cached proving key {}: {e}", path.display()),
                 }
@@ -136,42 +123,15 @@ fn query_keys(
     Ok(keys)
 }
 
-/// A cached feature proof, if one exists and parses (its proofs are checked
-/// again wherever they are used: the registration verifies every one).
-fn load_cache(path: &Path, count: usize, k: u32, vp: &VerifierParams) -> Option<Vec<ChunkEntry>> {
-    let text = std::fs::read(path).ok()?;
-    let cache: ChunkCache = serde_json::from_slice(&text).ok()?;
-    if cache.version != 1 || cache.chunks.len() != count {
-        return None;
-    }
-    let mut out = Vec::with_capacity(count);
-    for c in cache.chunks {
-        let key = TableKeyFile::from_bytes(&hex::decode(&c.key).ok()?, k, &vp.hash()).ok()?;
-        let public: Vec<_> = c.public.iter().map(|h| fr_from_hex(h).ok()).collect::<Option<_>>()?;
-        out.push((key, ChunkPublic::from_instances(&public)?, hex::decode(&c.proof).ok()?));
-    }
-    Some(out)
-}
-
-/// Write the cache (a cache that cannot be written is not an error).
-fn save_cache(path: &Path, chunks: &[ChunkEntry]) {
-    let cache = ChunkCache {
-        version: 1,
-        chunks: chunks
-            .iter()
-            .map(|(k, p, b)| CachedChunk {
-                key: hex::encode(k.to_bytes()),
-                public: p.to_instances().iter().map(fr_to_hex).collect(),
-                proof: hex::encode(b),
-            })
-            .collect(),
-    };
+/// Write a cache file through a temporary file (a cache that cannot be
+/// written is not an error).
+fn save(path: &Path, bytes: &[u8]) {
     let write = || -> std::io::Result<()> {
         if let Some(d) = path.parent() {
             std::fs::create_dir_all(d)?;
         }
         let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, serde_json::to_vec(&cache)?)?;
+        std::fs::write(&tmp, bytes)?;
         std::fs::rename(&tmp, path)
     };
     if let Err(e) = write() {

@@ -1,14 +1,14 @@
 //! Real keys and proofs of the feature chunks of a small datanet: every
 //! chunk proof verifies; the per-query key of the table holds exactly the
 //! sum of the chunk keys' feature commitments; the per-query key of a table
-//! with one example changed does not.
+//! with one example changed does not; the chunks as a feature-proof file.
 
 use lineage_circuits::{chunk::ChunkShape, query::QueryShape};
 use lineage_core::{datanet::Datanet, features::FeatureTable, field::Fr};
 use lineage_prover::{srs, ProverClient};
 use lineage_verifier::{
     features::{check_chunks, check_feature_commitments, check_registration, TableRegistration},
-    Error, TableKeyFile, Verifier,
+    Error, FeatureProofFile, TableKeyFile, Verifier,
 };
 
 #[test]
@@ -107,6 +107,41 @@ fn chunk_keys_add_up_to_the_query_key() {
         check_registration(&verifier, is_allowed, &TableRegistration { root, examples, model: m, query, chunks })
     };
     reg(&qf, &entries, n).unwrap();
+
+    // the same as a feature-proof file: round trip, pinned, checked; its
+    // stated feature commitments are the query key's; a changed commitment,
+    // version, parameter hash, a truncation, padding or a query key posing
+    // as a chunk key are refused
+    let ff = FeatureProofFile::new(vp, root, m, n, entries.clone()).unwrap();
+    let fb = ff.to_bytes();
+    let back = FeatureProofFile::from_pinned_bytes(&fb, &ff.hash, k, &vp).unwrap();
+    assert_eq!(back.hash, ff.hash);
+    back.check(&verifier, is_allowed, &qf).unwrap();
+    assert!(matches!(back.check(&verifier, is_allowed, &bf), Err(Error::FeatureCommitmentMismatch { .. })));
+    let q_idx = qf.feature_indices();
+    for (c, i) in q_idx.iter().enumerate() {
+        assert_eq!(ff.feature_commitments[c], lineage_verifier::features::feature_commitment(&qf.vk, *i).unwrap());
+    }
+    assert!(FeatureProofFile::from_pinned_bytes(&fb, &qf.hash, k, &vp).is_err());
+    let text = String::from_utf8(fb.clone()).unwrap();
+    let j: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut changed = j.clone();
+    changed["feature_commitments"][0] = j["feature_commitments"][1].clone();
+    assert!(matches!(
+        FeatureProofFile::from_bytes(&serde_json::to_vec(&changed).unwrap(), k, &vp),
+        Err(Error::FeatureCommitmentMismatch { .. })
+    ));
+    let mut v2 = j.clone();
+    v2["version"] = 2.into();
+    assert!(matches!(FeatureProofFile::from_bytes(&serde_json::to_vec(&v2).unwrap(), k, &vp), Err(Error::Version { found: 2, .. })));
+    assert!(matches!(FeatureProofFile::from_bytes(&fb, k, &alloy_primitives::B256::ZERO), Err(Error::KeyForOtherParams { .. })));
+    assert!(matches!(FeatureProofFile::from_bytes(&fb[..fb.len() - 1], k, &vp), Err(Error::Malformed { .. })));
+    let mut padded = fb.clone();
+    padded.push(b' ');
+    assert!(matches!(FeatureProofFile::from_bytes(&padded, k, &vp), Err(Error::Malformed { .. })));
+    let mut posing = j.clone();
+    posing["chunks"][0]["key"] = hex::encode(qf.to_bytes()).into();
+    assert!(FeatureProofFile::from_bytes(&serde_json::to_vec(&posing).unwrap(), k, &vp).is_err());
     assert!(matches!(reg(&bf, &entries, n), Err(Error::FeatureCommitmentMismatch { .. })));
     assert!(matches!(reg(&qf, &entries[..2], n), Err(Error::ChunkCoverage(_))));
     assert!(matches!(reg(&qf, &entries, n + 1), Err(Error::ChunkCoverage(_))));

@@ -8,6 +8,7 @@
 
 mod claim;
 mod error;
+pub mod feature_file;
 pub mod features;
 mod keys;
 mod pinned;
@@ -22,6 +23,7 @@ pub use keys::{
 };
 pub use pinned::{KzgParams, Verifier, MAX_PROOF_BYTES};
 pub use report::ProvenanceReport;
+pub use feature_file::FeatureProofFile;
 pub use table_keys::{TableKeyFile, TableKind};
 
 pub use lineage_circuits::{
