@@ -1,5 +1,9 @@
 //! Per-query proof over every example of the digits datanet (the training
-//! split, 1,438 examples): key generation once, then prove and verify.
+//! split, 1,438 examples): key generation once, then prove and verify; and
+//! `claim_check`, what the chain's `submitWholeClaim` computes per claim
+//! (the stored key file parsed, the segment list, challenge and digest,
+//! one verification, the split: `Verifier::verify_whole_claim`), which
+//! prices its gas.
 //!
 //! `cargo bench -p lineage-benches --bench query`
 //! (`LINEAGE_BENCH_CAPACITY=256` for a smaller datanet: its first examples).
@@ -49,6 +53,22 @@ fn query(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(10));
     group.bench_function(BenchmarkId::new("verify", table.len()), |b| {
         b.iter(|| verifier.verify_with_key(&keys.keys.vk, &inst, &proof.bytes).unwrap())
+    });
+    let key_bytes = keys.file().to_bytes();
+    let claim = lineage_verifier::WholeClaim {
+        request_id: U256::from(1),
+        pool_wei: 5_000_000_000_000_000_000,
+        query_commitment: proof.public.query_commitment,
+        predicted_class: proof.public.predicted_class,
+        segments: lineage_core::features::claim_segments(&input.attribution),
+        proof: proof.bytes.clone(),
+    };
+    eprintln!("per-query key file: {} bytes", key_bytes.len());
+    group.bench_function(BenchmarkId::new("claim_check", table.len()), |b| {
+        b.iter(|| {
+            let key = lineage_verifier::TableKeyFile::from_bytes(&key_bytes, shape.k, &verifier.params_hash()).unwrap();
+            verifier.verify_whole_claim(&key, &claim).unwrap()
+        })
     });
     group.finish();
 }

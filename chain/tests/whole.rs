@@ -168,6 +168,9 @@ fn whole_datanet_claim_is_paid_only_with_full_coverage() {
     assert_reverts(&call(&mut chain, &s[5], withdraw(last, n, amount + 1, path.clone()), U256::ZERO, 200_000), "do not match");
     assert_reverts(&call(&mut chain, &s[5], withdraw(last, n + 1, amount, path.clone()), U256::ZERO, 200_000), "do not match");
     assert_reverts(&call(&mut chain, &s[5], withdraw(last, n, amount, tree.path(0).unwrap()), U256::ZERO, 200_000), "do not match");
+    // an index past the count, or a path of the wrong length, is malformed: the call halts
+    assert!(!call(&mut chain, &s[5], withdraw(last, last, amount, path.clone()), U256::ZERO, 200_000).status);
+    assert!(!call(&mut chain, &s[5], withdraw(last, n, amount, path[1..].to_vec()), U256::ZERO, 200_000).status);
     let r = call(&mut chain, &s[5], withdraw(last, n, amount, path.clone()), U256::ZERO, 200_000);
     assert!(r.status, "{r:?} {}", reason(&r));
     println!("withdrawPayout gas: {} (path of {})", r.gas_used, path.len());

@@ -6,7 +6,7 @@
 //! claim on its chain.
 
 use crate::progress::Steps;
-use alloy_primitives::{Address, U256};
+use alloy_primitives::U256;
 use clap::Args;
 use eyre::bail;
 use lineage_circuits::query::{QueryInput, QueryShape};
@@ -14,7 +14,7 @@ use lineage_core::{datanet::Datanet, features, field::fr_to_hex};
 use lineage_prover::{srs, ProverClient};
 use lineage_verifier::{
     features::{check_registration, TableRegistration},
-    Verifier,
+    Verifier, WholeClaim, WholeClaimBundle,
 };
 use serde::Serialize;
 use std::{path::PathBuf, time::Instant};
@@ -45,6 +45,11 @@ pub struct AttributeArgs {
     /// Where the development SRS is cached (default: $LINEAGE_CACHE or ~/.cache/lineage).
     #[arg(long)]
     pub cache_dir: Option<PathBuf>,
+    /// Write what an auditor needs to re-check the claim here (`lineage
+    /// verify-whole`): claim.json, query-vk.json, features.json,
+    /// verifier-params.bin, templates.txt.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
     /// A ceremony SRS file in halo2's format (e.g. a Perpetual Powers of Tau
     /// transcript converted for halo2) instead of the insecure development
     /// SRS; needs `--srs-hash`.
@@ -82,6 +87,22 @@ pub struct AttributeReport {
     pub feature_proof_hash: String,
     /// keccak256 of the per-query verifying-key file.
     pub query_key_hash: String,
+}
+
+/// What an auditor needs to re-check the claim (`lineage verify-whole`):
+/// the verifier parameters, the per-query key, the feature proof, the claim,
+/// and the key templates the feature proof was checked against.
+fn write_artifacts(dir: &std::path::Path, verifier: &Verifier, whole: &crate::whole::WholeSetup, claim: &WholeClaim) -> eyre::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join("verifier-params.bin"), verifier.params().to_bytes())?;
+    std::fs::write(dir.join("query-vk.json"), whole.query_file.to_bytes())?;
+    std::fs::write(dir.join("features.json"), whole.features.to_bytes())?;
+    std::fs::write(dir.join("claim.json"), WholeClaimBundle::new(whole.query_file.hash, claim).to_bytes())?;
+    let mut templates: Vec<String> = whole.features.chunks.iter().map(|c| c.0.template_hash().to_string()).collect();
+    templates.push(whole.query_file.template_hash().to_string());
+    std::fs::write(dir.join("templates.txt"), templates.join("\n") + "\n")?;
+    println!("auditor files: {}/{{claim.json, query-vk.json, features.json, verifier-params.bin, templates.txt}}", dir.display());
+    Ok(())
 }
 
 pub fn run(args: AttributeArgs) -> eyre::Result<()> {
@@ -151,27 +172,23 @@ pub fn execute(args: &AttributeArgs) -> eyre::Result<AttributeReport> {
         Ok(client.prove_query(&whole.query_keys, table, &input)?)
     })?;
 
-    // 4. verify as the chain will: the claim's segment list, its challenge and digest, one proof
+    // 4. verify as the chain will (`Verifier::verify_whole_claim`: the segment list, its challenge
+    //    and digest, one proof), and 5. the split over the proven totals
+    let claim = WholeClaim {
+        request_id,
+        pool_wei: pool,
+        query_commitment: lineage_core::datanet::query_commitment(&query.pixels)?,
+        predicted_class: input.predicted as u64,
+        segments: features::claim_segments(&input.attribution),
+        proof: proof.bytes.clone(),
+    };
     let t = Instant::now();
-    let verified = steps.run("verify the claim from the per-query key", || {
-        let segments = features::claim_segments(&input.attribution);
-        features::validate_segments(&segments, shape.capacity)?;
-        let challenge = features::segment_challenge(request_id, pool, &segments);
-        let public = lineage_circuits::query::QueryPublic {
-            query_commitment: lineage_core::datanet::query_commitment(&query.pixels)?,
-            predicted_class: input.predicted as u64,
-            challenge,
-            digest: features::segment_digest(challenge, &segments),
-        };
-        verifier.verify_with_key(&whole.query_file.vk, &public.to_instances(), &proof.bytes)?;
-        Ok(true)
-    })?;
+    let payouts = steps.run("verify the claim from the per-query key and split the fee", || Ok(verifier.verify_whole_claim(&whole.query_file, &claim)?))?;
     let verify_ms = t.elapsed().as_millis();
-
-    // 5. the split
-    let payouts = steps.run("split the fee over the proven contributor totals", || {
-        Ok(lineage_core::payout::split(pool, &input.attribution.segments)?)
-    })?;
+    let verified = true;
+    if let Some(dir) = &args.out {
+        write_artifacts(dir, &verifier, &whole, &claim)?;
+    }
     let paid: u128 = payouts.iter().map(|p| p.amount_wei).sum();
     let mut top: Vec<_> = payouts.iter().filter(|p| p.amount_wei > 0).collect();
     top.sort_by_key(|p| std::cmp::Reverse(p.amount_wei));
@@ -186,7 +203,7 @@ pub fn execute(args: &AttributeArgs) -> eyre::Result<AttributeReport> {
     for p in top.iter().take(5) {
         println!("    {}  {:>24} wei", p.contributor, p.amount_wei);
     }
-    let contributors_paid = payouts.iter().filter(|p| p.amount_wei > 0 && p.contributor != Address::ZERO).count();
+    let contributors_paid = payouts.len();
     Ok(AttributeReport {
         verified,
         examples_covered: input.attribution.scores.len(),

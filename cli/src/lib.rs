@@ -5,6 +5,7 @@ pub mod datanet;
 pub mod demo;
 pub mod progress;
 pub mod verify;
+pub mod verify_whole;
 pub mod whole;
 
 use clap::{Parser, Subcommand};
@@ -29,6 +30,8 @@ pub enum Command {
     Datanet(datanet::DatanetCommand),
     /// Verify a proof bundle independently and print its provenance report.
     Verify(verify::VerifyArgs),
+    /// Re-check a whole-datanet claim (and its feature proof) independently.
+    VerifyWhole(verify_whole::VerifyWholeArgs),
 }
 
 impl Cli {
@@ -38,6 +41,7 @@ impl Cli {
             Command::Attribute(a) => attribute::run(a),
             Command::Datanet(c) => datanet::run(c),
             Command::Verify(a) => verify::run(a),
+            Command::VerifyWhole(a) => verify_whole::run(a),
         }
     }
 }

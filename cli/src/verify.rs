@@ -48,7 +48,7 @@ pub struct VerifyArgs {
 }
 
 /// Read at most `max` bytes of a file; larger files are refused before they are read whole.
-fn read_bounded(path: &PathBuf, max: usize, what: &str) -> eyre::Result<Vec<u8>> {
+pub(crate) fn read_bounded(path: &PathBuf, max: usize, what: &str) -> eyre::Result<Vec<u8>> {
     let f = std::fs::File::open(path).wrap_err_with(|| format!("reading {what} {}", path.display()))?;
     let mut buf = Vec::new();
     f.take(max as u64 + 1).read_to_end(&mut buf).wrap_err_with(|| format!("reading {what} {}", path.display()))?;

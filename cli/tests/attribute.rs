@@ -1,13 +1,18 @@
 //! `lineage attribute` over a small prefix of the digits datanet: every
 //! example is covered, the chunks' registration check passes, the
-//! per-query proof verifies, and the fee is paid out exactly.
+//! per-query proof verifies, and the fee is paid out exactly; an auditor
+//! re-checks the written claim with `lineage verify-whole` (pinned key and
+//! parameters, the feature proof against allowlisted templates) and rejects
+//! a changed total, another key, another template list.
 
 use std::process::Command;
 
 #[test]
 fn attribute_covers_every_example() {
+    let audit = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_lineage"))
-        .args(["attribute", "--json", "--examples", "40", "--chunk", "16", "--epochs", "100"])
+        .args(["attribute", "--json", "--examples", "40", "--chunk", "16", "--epochs", "100", "--out"])
+        .arg(audit.path())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -19,6 +24,45 @@ fn attribute_covers_every_example() {
     assert!(j["contributors_paid"].as_u64().unwrap() >= 1);
     assert!(j["contributors_paid"].as_u64().unwrap() <= j["segments"].as_u64().unwrap());
     assert_eq!(j["paid_wei"], j["pool_wei"]);
+
+    // the auditor's re-check
+    let a = audit.path();
+    let params_hash = format!("{}", alloy_primitives::keccak256(std::fs::read(a.join("verifier-params.bin")).unwrap()));
+    let key_hash = j["query_key_hash"].as_str().unwrap().to_string();
+    let templates: Vec<String> = std::fs::read_to_string(a.join("templates.txt")).unwrap().lines().map(String::from).collect();
+    let verify_whole = |claim: &std::path::Path, key_hash: &str, templates: &[String]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_lineage"));
+        c.args(["verify-whole", "--json", "--claim"]).arg(claim).arg("--query-key").arg(a.join("query-vk.json"));
+        c.args(["--query-key-hash", key_hash, "--params"]).arg(a.join("verifier-params.bin")).args(["--params-hash", &params_hash]);
+        c.arg("--features").arg(a.join("features.json")).args(["--features-hash", j["feature_proof_hash"].as_str().unwrap()]);
+        for t in templates {
+            c.args(["--allow-template", t]);
+        }
+        c.output().unwrap()
+    };
+    let ok = verify_whole(&a.join("claim.json"), &key_hash, &templates);
+    let ok_out = String::from_utf8_lossy(&ok.stdout);
+    assert!(ok.status.success(), "verify-whole failed:\n{ok_out}\n{}", String::from_utf8_lossy(&ok.stderr));
+    let v: serde_json::Value = serde_json::from_str(ok_out.lines().last().unwrap()).unwrap();
+    assert_eq!(v["verified"], true);
+    assert_eq!(v["examples_covered"], 40);
+    assert_eq!(v["paid_wei"], j["pool_wei"]);
+    assert_eq!(v["contributors_paid"], j["contributors_paid"]);
+    // a changed total is rejected
+    let mut claim: serde_json::Value = serde_json::from_slice(&std::fs::read(a.join("claim.json")).unwrap()).unwrap();
+    let t: u128 = claim["segments"][0]["total"].as_str().unwrap().parse().unwrap();
+    claim["segments"][0]["total"] = (t + 1).to_string().into();
+    let changed = a.join("changed.json");
+    std::fs::write(&changed, serde_json::to_vec(&claim).unwrap()).unwrap();
+    let bad = verify_whole(&changed, &key_hash, &templates);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("REJECTED"), "{}", String::from_utf8_lossy(&bad.stderr));
+    // another pinned key hash, or a template list without the query key's, is rejected
+    let other = format!("0x{}", "11".repeat(32));
+    assert!(!verify_whole(&a.join("claim.json"), &other, &templates).status.success());
+    let bad = verify_whole(&a.join("claim.json"), &key_hash, &templates[..templates.len() - 1]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not allowlisted"), "{}", String::from_utf8_lossy(&bad.stderr));
 
     // an SRS file that is not the pinned one is refused
     let dir = tempfile::tempdir().unwrap();

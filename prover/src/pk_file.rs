@@ -127,7 +127,12 @@ impl TableKeys {
         }
         lineage_verifier::check_columns(&header.circuit_params, lineage_verifier::table_keys::MAX_TABLE_ADVICE_COLUMNS)
             .map_err(bad)?;
-        let mut reader = &body[fixed + header_len..];
+        // halo2 sizes its domain from the key's own k (a u32 after the version byte): it must be the header's
+        let key_bytes = &body[fixed + header_len..];
+        if key_bytes.len() < 5 || u32::from_le_bytes(key_bytes[1..5].try_into().expect("4 bytes")) != params.k() {
+            return Err(bad("the key's own k is not the header's"));
+        }
+        let mut reader = key_bytes;
         let cp = header.circuit_params.clone();
         let pk = std::panic::catch_unwind(move || {
             let pk = ProvingKey::<G1Affine>::read::<_, TableCircuit>(&mut reader, SerdeFormat::RawBytes, cp);

@@ -14,6 +14,7 @@ mod keys;
 mod pinned;
 mod report;
 pub mod table_keys;
+pub mod whole_claim;
 
 pub use claim::{Claim, ClaimBundle, VerifiedClaim, BUNDLE_FORMAT, BUNDLE_VERSION, MAX_BUNDLE_BYTES};
 pub use error::{Error, Result};
@@ -25,6 +26,7 @@ pub use pinned::{KzgParams, Verifier, MAX_PROOF_BYTES};
 pub use report::ProvenanceReport;
 pub use feature_file::FeatureProofFile;
 pub use table_keys::{TableKeyFile, TableKind};
+pub use whole_claim::{WholeClaim, WholeClaimBundle};
 
 pub use lineage_circuits::{
     chunk::ChunkPublic,

@@ -128,6 +128,9 @@ impl Verifier {
     /// error does not say which proof failed; verify them one by one
     /// ([`Verifier::verify_with_key`]) to find out.
     pub fn verify_batch(&self, items: &[(&VerifyingKey<G1Affine>, &[Fr], &[u8])]) -> Result<()> {
+        if items.is_empty() {
+            return Err(Error::ProofRejected("an empty batch proves nothing".into()));
+        }
         for (i, (vk, _, proof)) in items.iter().enumerate() {
             if vk.get_domain().k() != self.params.k {
                 return Err(Error::KeyBounds(format!("key {i} has k = {}, parameters have k = {}", vk.get_domain().k(), self.params.k)));

@@ -342,7 +342,11 @@ impl AttributionPrecompile {
             Ok(_) => return Ok((0, Outcome::Halt("malformed input: non-canonical ABI encoding".into()))),
             Err(e) => return Ok((0, Outcome::Halt(format!("malformed input: {e}")))),
         };
-        let gas = gas_of(&call);
+        let mut gas = gas_of(&call);
+        // a whole-datanet claim's key work scales with its key's k, which the chain holds
+        if let IAttribution::IAttributionCalls::submitWholeClaim(c) = &call {
+            gas = gas.saturating_add(super::whole::claim_key_gas(super::whole::claim_k(self, ctx, c.requestId)?));
+        }
         if gas > inputs.gas_limit {
             return Ok((gas, Outcome::OutOfGas));
         }

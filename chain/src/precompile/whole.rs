@@ -9,39 +9,52 @@
 //! escrow to the owed total; `releasePayouts` (the whole list, anyone may
 //! send it) or `withdrawPayout` (one payout with its Merkle path) then
 //! transfer the wei, each payout once. The claim's gas therefore does not
-//! grow with transfers, and a datanet with thousands of contributors settles
-//! in one claim plus as many releases as the block gas limit asks for.
+//! grow with transfers. One `releasePayouts` must carry the whole list (the
+//! root is recomputed from it), so it fits a block up to a few thousand
+//! payouts (about 9.2k gas each); beyond that, payouts are withdrawn one by
+//! one with their paths.
 
 use super::attribution::{slots::*, AttributionPrecompile, DbResult, IAttribution, Outcome, RequestStatus};
 use alloy_primitives::{keccak256, Address, Bytes, B256, U256};
 use alloy_sol_types::SolCall;
 use lineage_core::{
-    features::{segment_challenge, segment_digest, validate_segments, Segment},
+    features::Segment,
     field::fr_from_be_bytes,
     payout::{self, payout_root_from_path, Payout, PayoutTree},
 };
 use lineage_verifier::{
     features::{check_registration, TableRegistration},
     table_keys::MAX_TABLE_VK_FILE_BYTES,
-    ChunkPublic, QueryPublic, TableKeyFile, TableKind, MAX_CAPACITY, MAX_K, MAX_PROOF_BYTES,
+    ChunkPublic, TableKeyFile, TableKind, WholeClaim, MAX_CAPACITY, MAX_K, MAX_PROOF_BYTES,
 };
 use revm::context_interface::ContextTr;
 
 /// Base gas of a per-query key registration.
 pub const REGISTER_WHOLE_BASE_GAS: u64 = 100_000;
-/// Gas per feature chunk of a registration: its share of the batch
-/// verification of every chunk proof (`Verifier::verify_batch`, one final
-/// pairing: 5.2 ms per chunk measured over the digits datanet's 45 chunks,
-/// 134k gas at EIP-1108's 25.86 gas/µs) and its key's parse.
-pub const PER_CHUNK_GAS: u64 = 150_000;
 /// Gas per byte of keys and proofs parsed at registration.
 pub const REGISTER_BYTE_GAS: u64 = 8;
 /// Most feature chunks one registration may carry.
 pub const MAX_CHUNKS: usize = 128;
-/// Gas of a whole-datanet claim's verification: one SHPLONK verification
-/// (measured 4.9 ms on the digits datanet: 127k gas at 25.86 gas/µs) with
-/// margin, the request's loads, its status and the escrow and owed totals.
-pub const WHOLE_VERIFY_GAS: u64 = 160_000;
+/// Parsing a table key: halo2 builds the key's evaluation domain (FFT
+/// tables for `2^k` to `2^(k+2)` points), so the cost grows with `2^k`:
+/// measured 8.9 ms for the digits per-query key at k = 15 (229k gas at
+/// EIP-1108's 25.86 gas/µs); priced [`KEY_PARSE_BASE_GAS`] plus
+/// [`KEY_PARSE_GAS_PER_ROW`] per row (249k at k = 15).
+pub const KEY_PARSE_BASE_GAS: u64 = 20_000;
+pub const KEY_PARSE_GAS_PER_ROW: u64 = 7;
+/// One SHPLONK verification of a table proof, which commits its public
+/// inputs over all `2^k` Lagrange bases: measured 4.5–4.9 ms at k = 15
+/// (127k gas); priced base plus per row (138k at k = 15).
+pub const VERIFY_BASE_GAS_WHOLE: u64 = 40_000;
+pub const VERIFY_GAS_PER_ROW: u64 = 3;
+/// A chunk proof's share of the registration's batch verification
+/// (`Verifier::verify_batch`, one final pairing): measured 5.2 ms a chunk at
+/// k = 15 (134k gas); priced base plus per row (161k at k = 15).
+pub const BATCH_VERIFY_BASE_GAS: u64 = 30_000;
+pub const BATCH_VERIFY_GAS_PER_ROW: u64 = 4;
+/// A claim's state work: the request's and the key's loads, its status and
+/// the escrow and owed totals.
+pub const CLAIM_STATE_GAS: u64 = 45_000;
 /// Gas per segment of a claim: its challenge and digest terms and its
 /// payout-tree leaf and node (keccak of at most 64 bytes each).
 pub const PER_SEGMENT_GAS: u64 = 200;
@@ -61,6 +74,29 @@ pub const WITHDRAW_BASE_GAS: u64 = 60_000;
 pub const PER_PATH_NODE_GAS: u64 = 100;
 /// Longest Merkle path a withdrawal may carry.
 pub const MAX_PATH: usize = 32;
+
+fn rows(k: u32) -> u64 {
+    if (1..=MAX_K).contains(&k) {
+        1u64 << k
+    } else {
+        0
+    }
+}
+
+/// Gas of parsing one table key of size `2^k`.
+pub fn key_parse_gas(k: u32) -> u64 {
+    KEY_PARSE_BASE_GAS + KEY_PARSE_GAS_PER_ROW * rows(k)
+}
+
+/// Gas of a claim's work that depends on its key's `k` (read from state
+/// before any work): parsing the stored key and one verification. Zero for
+/// a request with no per-query key (the claim reverts before either).
+pub fn claim_key_gas(k: u32) -> u64 {
+    if rows(k) == 0 {
+        return 0;
+    }
+    key_parse_gas(k) + VERIFY_BASE_GAS_WHOLE + VERIFY_GAS_PER_ROW * rows(k)
+}
 
 /// Storage slots of whole-datanet state.
 pub mod whole_slots {
@@ -93,19 +129,33 @@ pub mod whole_slots {
 }
 use whole_slots::*;
 
-/// The gas of a registration, from its decoded size alone.
+/// The gas of a registration, from its decoded size alone: every key
+/// parsed, every chunk proof's share of the batch verification, the bytes,
+/// the stored key.
 pub fn register_gas(c: &IAttribution::registerWholeKeyCall) -> u64 {
     let bytes = c.queryKey.len() + c.chunkKeys.iter().map(|k| k.len()).sum::<usize>() + c.chunkProofs.iter().map(|p| p.len()).sum::<usize>();
     let words = c.queryKey.len().div_ceil(32) as u64;
+    let keys = 1 + c.chunkKeys.len() as u64;
+    let chunks = c.chunkKeys.len() as u64;
     REGISTER_WHOLE_BASE_GAS
-        .saturating_add(PER_CHUNK_GAS.saturating_mul(c.chunkKeys.len() as u64))
+        .saturating_add(keys.saturating_mul(key_parse_gas(c.k)))
+        .saturating_add(chunks.saturating_mul(BATCH_VERIFY_BASE_GAS + BATCH_VERIFY_GAS_PER_ROW * rows(c.k)))
         .saturating_add(REGISTER_BYTE_GAS.saturating_mul(bytes as u64))
         .saturating_add(super::attribution::STORE_WORD_GAS.saturating_mul(words + 1))
 }
 
-/// The gas of a whole-datanet claim, from its decoded size alone.
+/// The gas of a whole-datanet claim known from its calldata alone; the
+/// evaluation adds [`claim_key_gas`] of the model's key before any work.
 pub fn claim_gas(c: &IAttribution::submitWholeClaimCall) -> u64 {
-    WHOLE_VERIFY_GAS.saturating_add(PAYOUT_ROOT_GAS).saturating_add(PER_SEGMENT_GAS.saturating_mul(c.contributors.len() as u64))
+    CLAIM_STATE_GAS.saturating_add(PAYOUT_ROOT_GAS).saturating_add(PER_SEGMENT_GAS.saturating_mul(c.contributors.len() as u64))
+}
+
+/// The `k` of the per-query key a claim on request `id` would be verified
+/// against (0 when there is none).
+pub fn claim_k<CTX: ContextTr>(p: &AttributionPrecompile, ctx: &mut CTX, id: U256) -> DbResult<u32> {
+    let owner = Address::from_word(B256::from(p.sload(ctx, request(id, "owner"))?.to_be_bytes::<32>()));
+    let model = B256::from(p.sload(ctx, request(id, "model"))?.to_be_bytes::<32>());
+    Ok(p.sload(ctx, whole_k(&owner, &model))?.saturating_to::<u32>())
 }
 
 /// The gas of releasing `n` payouts at once.
@@ -273,15 +323,11 @@ impl AttributionPrecompile {
             return revert("the model has no per-query key".into());
         }
         let k = self.sload(ctx, whole_k(&owner, &model))?.saturating_to::<u32>();
-        let capacity = self.sload(ctx, whole_capacity(&owner, &model))?.saturating_to::<usize>();
-        if let Err(e) = validate_segments(&segments, capacity) {
-            return revert(format!("claim rejected: {e}"));
-        }
-        let Ok(verifier) = self.verifier().with_k(k) else {
-            return revert("the model's per-query key has an unusable k".into());
-        };
         let Some(bytes) = self.load_key_bytes(ctx, &key_hash, MAX_TABLE_VK_FILE_BYTES)? else {
             return revert("the model's per-query key is not stored".into());
+        };
+        let Ok(verifier) = self.verifier().with_k(k) else {
+            return revert("the model's per-query key has an unusable k".into());
         };
         let key = match TableKeyFile::from_bytes(&bytes, k, &verifier.params_hash()) {
             Ok(f) => f,
@@ -291,17 +337,15 @@ impl AttributionPrecompile {
             return Ok(Outcome::Halt("stored query commitment is not canonical".into()));
         };
 
-        // ---- one proof over every example -----------------------------------
-        let challenge = segment_challenge(id, pool, &segments);
-        let public = QueryPublic { query_commitment, predicted_class: c.predictedClass, challenge, digest: segment_digest(challenge, &segments) };
+        // ---- one proof over every example, and the public split ------------------
+        // (the check an auditor runs too: `Verifier::verify_whole_claim`)
+        let claim = WholeClaim { request_id: id, pool_wei: pool, query_commitment, predicted_class: c.predictedClass, segments, proof: c.proof.to_vec() };
         self.count_verifications(1);
-        if let Err(e) = verifier.verify_with_key(&key.vk, &public.to_instances(), &c.proof) {
-            return revert(format!("claim rejected: {e}"));
-        }
-
-        // ---- the public split, recorded for release ---------------------------
-        let totals: Vec<(Address, u128)> = segments.iter().map(|(a, t, _)| (*a, *t)).collect();
-        let tree = match payout::split_positive(pool, &totals).and_then(|p| PayoutTree::new(&p)) {
+        let payouts = match verifier.verify_whole_claim(&key, &claim) {
+            Ok(p) => p,
+            Err(e) => return revert(format!("claim rejected: {e}")),
+        };
+        let tree = match PayoutTree::new(&payouts) {
             Ok(t) => t,
             Err(e) => return revert(format!("claim rejected: {e}")),
         };
@@ -376,8 +420,8 @@ impl AttributionPrecompile {
     }
 
     pub(super) fn withdraw_payout<CTX: ContextTr>(&self, ctx: &mut CTX, c: IAttribution::withdrawPayoutCall) -> DbResult<Outcome> {
-        if c.path.len() > MAX_PATH {
-            return Ok(Outcome::Halt(format!("Merkle path longer than {MAX_PATH} nodes")));
+        if c.path.len() > MAX_PATH || c.count == 0 || c.index >= c.count || c.path.len() != payout::payout_depth(c.count) {
+            return Ok(Outcome::Halt("malformed withdrawal: index, count and path length do not fit one payout tree".into()));
         }
         let root = B256::from(self.sload(ctx, request(c.requestId, "payouts"))?.to_be_bytes::<32>());
         if root.is_zero() {
