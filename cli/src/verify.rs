@@ -58,7 +58,7 @@ pub(crate) fn read_bounded(path: &PathBuf, max: usize, what: &str) -> eyre::Resu
     Ok(buf)
 }
 
-fn rejected(e: impl std::fmt::Display) -> eyre::Report {
+pub(crate) fn rejected(e: impl std::fmt::Display) -> eyre::Report {
     eyre::eyre!("REJECTED: {e}")
 }
 

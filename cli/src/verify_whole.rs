@@ -10,7 +10,7 @@
 //! fee split over the proven totals, with `Verifier::verify_whole_claim` —
 //! the chain's own check.
 
-use crate::verify::read_bounded;
+use crate::verify::{read_bounded, rejected};
 use alloy_primitives::B256;
 use clap::Args;
 use eyre::bail;
@@ -50,10 +50,6 @@ pub struct VerifyWholeArgs {
     /// Print the result as one JSON object.
     #[arg(long)]
     pub json: bool,
-}
-
-fn rejected(e: impl std::fmt::Display) -> eyre::Report {
-    eyre::eyre!("REJECTED: {e}")
 }
 
 pub fn run(a: VerifyWholeArgs) -> eyre::Result<()> {
