@@ -65,6 +65,7 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &CircuitShape, in
     // ---- 1–3. model commitment, query commitment, forward pass, argmax ------
     let (model, model_commitment) = fwd.load_model(ctx, &hasher, &input.model);
     let q = fwd.query(ctx, &hasher, &model, &input.query, input.predicted);
+    let weights = model.weights();
     let (query_commitment, hq, class, indicator) = (q.commitment, q.hidden, q.class, q.indicator);
     // last-layer row of the predicted class
     let w2c: Vec<_> = (0..HIDDEN)
@@ -91,7 +92,7 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &CircuitShape, in
         first_example_pixel.get_or_insert(img.pixels[0]);
         leaves.push(hasher.hash(ctx, &[addr, licence, label, img.packed[0], img.packed[1]]));
 
-        let hz = fwd.hidden(ctx, &model, &img.pixels);
+        let hz = fwd.hidden(ctx, &weights, &img.pixels);
         let ip = gate.inner_product(ctx, w2c.iter().copied(), hz.iter().map(|c| halo2_base::QuantumCell::Existing(*c)));
         let fcz = gate.add(ctx, ip, b2c);
         let is_c = gate.is_equal(ctx, label, class);

@@ -214,6 +214,7 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &ChunkShape, colu
     let count_bits = (usize::BITS - m.leading_zeros()) as usize + 1;
 
     let (model, model_commitment) = fwd.load_model(ctx, &hasher, &input.model);
+    let weights = model.weights();
     let active = ctx.load_witness(Fr::from(input.examples.len() as u64));
     // examples past the table's capacity can never be active (their rows
     // would be the model's parameters or past the column)
@@ -244,8 +245,8 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &ChunkShape, colu
         let leaf = hasher.hash(ctx, &[addr, licence, label, img.packed[0], img.packed[1]]);
         leaves.push(gate.mul(ctx, leaf, act));
 
-        let h = fwd.hidden(ctx, &model, &img.pixels);
-        let f = fwd.logits(ctx, &model, &h);
+        let h = fwd.hidden(ctx, &weights, &img.pixels);
+        let f = fwd.logits(ctx, &weights, &h);
         let onehot = gate.idx_to_indicator(ctx, label, OUTPUT);
         let mut row = Vec::with_capacity(WIDTH);
         for hj in &h {

@@ -1,47 +1,43 @@
 //! The inference circuit: the MLP's forward pass alone, for one query.
 //!
 //! Visibility is EZKL's default, so the peer benchmark compares like with
-//! like: the model's parameters are the table circuit's fixed column (EZKL's
-//! "fixed" parameters: a key fixes the model), the query is a private
-//! witness (EZKL's "private" input: not committed), and the outputs — the
-//! ten fixed-point logits and their argmax — are public. Claims never use
-//! this circuit: the per-query circuit binds its query by a Poseidon
-//! commitment (whose two permutations would be half of this circuit's
-//! cells).
+//! like: the model's parameters are constants of the circuit (halo2-base's
+//! constants column, so the proving and verifying keys fix the model, as
+//! EZKL's "fixed" parameters do), the query is a private witness (EZKL's
+//! "private" input: not committed), and the outputs — the ten fixed-point
+//! logits and their argmax — are public. Claims never use this circuit: the
+//! per-query circuit binds its query by a Poseidon commitment (whose two
+//! permutations would be half of this circuit's cells) and reads the
+//! model from the feature table.
 //!
 //! Public instance column: `[f_0, …, f_9, predicted_class]` (logits at scale
 //! 2^16, negatives as field negatives).
 
 use crate::{
-    chips::forward::{ForwardChip, ForwardInstructions},
+    chips::forward::{ForwardChip, ForwardInstructions, LayerWeights},
     stage::build_stage,
-    table::{feature_rows, feature_value, TableCircuit},
+    table::TableCircuit,
     Error, Result,
 };
 use halo2_base::gates::circuit::CircuitBuilderStage;
 use lineage_core::{
     field::{fr_from_i128, Fr},
-    model::{QuantizedModel, NUM_PARAMS},
+    model::QuantizedModel,
 };
 use lineage_gadgets::fixed::FixedPointInstructions;
 
 /// Number of public inputs.
 pub const INFERENCE_INSTANCES: usize = lineage_core::model::OUTPUT + 1;
 
-/// `k` of the inference circuit: 11 (measured on the digits MLP: about 6.3k
-/// cells over 3 advice columns, 0.23 s to prove and a 1,984-byte proof; at
-/// k = 10 it proves in 0.19 s but needs 7 columns and a 3,136-byte proof).
-pub fn inference_k() -> u32 {
-    let mut k = 11;
-    while (1usize << k) < feature_rows(NUM_PARAMS) + 64 {
-        k += 1;
-    }
-    k
-}
+/// Smallest `k` accepted.
+pub const MIN_INFERENCE_K: u32 = 9;
 
-/// The fixed column of a model: its parameters in `QuantizedModel::params` order.
-pub fn model_column(model: &QuantizedModel) -> Vec<Fr> {
-    model.params().map(|q| fr_from_i128(q as i128)).collect()
+/// `k` of the inference circuit: 10. Measured on the digits MLP with the
+/// weights as constants (2026-11-26, `LINEAGE_BENCH_K=… cargo bench -p
+/// lineage-benches --bench inference`): k = 10, 6 advice columns, 0.162 s
+/// to prove, a 2,912-byte proof; k = 11, 3 columns, 0.210 s, 1,984 bytes.
+pub fn inference_k() -> u32 {
+    10
 }
 
 /// The public inputs of an inference proof of `model` on `query`.
@@ -75,23 +71,22 @@ pub fn build_with_k(
     prover_config: Option<crate::stage::ProverConfig>,
 ) -> Result<TableCircuit> {
     lineage_core::datanet::check_pixels(query).map_err(|e| Error::Shape(format!("query: {e}")))?;
-    if k > crate::MAX_K || (1usize << k) < feature_rows(NUM_PARAMS) + 64 {
-        return Err(Error::Shape(format!("k = {k} cannot hold the model's parameters")));
+    if !(MIN_INFERENCE_K..=crate::MAX_K).contains(&k) {
+        return Err(Error::Shape(format!("k = {k} is outside {MIN_INFERENCE_K}..={}", crate::MAX_K)));
     }
-    let column = model_column(model);
+    let weights = LayerWeights::constants(model);
     let (builder, ()) = build_stage(stage, k, k as usize - 1, prover_config, |builder| {
         let range = builder.range_chip();
         let ctx = builder.main(0);
         let fwd = ForwardChip::new(&range);
-        let params = (0..NUM_PARAMS).map(|p| feature_value(&column, p)).collect();
-        let loaded = fwd.model_from_params(ctx, params);
         let px = fwd.fp.load_pixels(ctx, query);
-        let h = fwd.hidden(ctx, &loaded, &px);
-        let logits = fwd.logits(ctx, &loaded, &h);
+        let h = fwd.hidden(ctx, &weights, &px);
+        let logits = fwd.logits(ctx, &weights, &h);
         let (class, _) = fwd.classify(ctx, &logits, predicted);
         builder.assigned_instances[0].extend(logits);
         builder.assigned_instances[0].push(class);
         Ok(())
     })?;
-    Ok(TableCircuit { builder, column, k })
+    // no feature table: the model is in the constants
+    Ok(TableCircuit { builder, column: Vec::new(), k })
 }

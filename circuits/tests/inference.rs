@@ -1,6 +1,7 @@
 //! MockProver tests of the inference circuit (forward pass alone): a valid
-//! witness passes; a wrong class, a changed weight and each public input
-//! fail with the expected failure.
+//! witness passes; a wrong class, a key with one changed parameter (the
+//! weights are the circuit's constants) and each public input fail with the
+//! expected failure.
 
 use lineage_circuits::{
     halo2_proofs::dev::{MockProver, VerifyFailure},
@@ -18,9 +19,8 @@ fn query() -> Vec<u8> {
     (0..64).map(|p| ((p * 5) % 17) as u8).collect()
 }
 
-fn run(model: &QuantizedModel, column_of: &QuantizedModel, predicted: usize, inst: Vec<Fr>) -> Result<(), Vec<VerifyFailure>> {
-    let mut c = inference::build(CircuitBuilderStage::Mock, model, &query(), predicted, None).unwrap();
-    c.column = inference::model_column(column_of);
+fn run(model: &QuantizedModel, predicted: usize, inst: Vec<Fr>) -> Result<(), Vec<VerifyFailure>> {
+    let c = inference::build(CircuitBuilderStage::Mock, model, &query(), predicted, None).unwrap();
     MockProver::run(c.k, &c, vec![inst]).unwrap().verify()
 }
 
@@ -30,22 +30,22 @@ fn forward_pass_is_proven_and_bound() {
     let c = attribution::predict(&m, &query());
     let inst = public_inputs(&m, &query()).unwrap();
     assert_eq!(inst[10], Fr::from(c as u64));
-    assert_eq!(run(&m, &m, c, inst.clone()), Ok(()));
+    assert_eq!(run(&m, c, inst.clone()), Ok(()));
     // another class is not the argmax: a range check fails
     let other = (c + 1) % 10;
     let mut other_inst = inst.clone();
     other_inst[10] = Fr::from(other as u64);
-    let errs = run(&m, &m, other, other_inst).unwrap_err();
+    let errs = run(&m, other, other_inst).unwrap_err();
     assert!(errs.iter().any(|e| matches!(e, VerifyFailure::Lookup { .. })), "{errs:?}");
-    // a weight of the key that the witness did not use breaks its copy
+    // a key fixing one other parameter does not prove the original model's outputs
     let mut changed = m.clone();
-    changed.w1[5] += 1;
-    let errs = run(&m, &changed, c, inst.clone()).unwrap_err();
-    assert!(errs.iter().any(|e| matches!(e, VerifyFailure::Permutation { .. }) && e.to_string().contains("Column('Fixed'")), "{errs:?}");
+    changed.b2[0] += 1;
+    let errs = run(&changed, c, inst.clone()).unwrap_err();
+    assert!(errs.iter().any(|e| matches!(e, VerifyFailure::Permutation { .. }) && e.to_string().contains("Column('Instance', 0")), "{errs:?}");
     for row in 0..inference::INFERENCE_INSTANCES {
         let mut bad = inst.clone();
         bad[row] += Fr::one();
-        let errs = run(&m, &m, c, bad).unwrap_err();
+        let errs = run(&m, c, bad).unwrap_err();
         assert!(errs.iter().any(|e| matches!(e, VerifyFailure::Permutation { .. }) && e.to_string().contains("Column('Instance', 0")), "{errs:?}");
     }
 }

@@ -3,7 +3,7 @@
 
 use halo2_base::{
     gates::{GateInstructions, RangeChip, RangeInstructions},
-    AssignedValue, Context,
+    AssignedValue, Context, QuantumCell,
     QuantumCell::{Constant, Existing},
 };
 use lineage_core::{
@@ -30,6 +30,42 @@ pub struct LoadedModel {
     pub w2: Vec<AssignedValue<Fr>>,
     /// Layer-2 biases at scale 2^16.
     pub b2: Vec<AssignedValue<Fr>>,
+}
+
+/// The weights a forward pass reads: cells bound elsewhere (a hashed model,
+/// the feature table) or constants that the proving key fixes.
+#[derive(Clone, Debug)]
+pub struct LayerWeights {
+    /// Signed layer-1 weights, row-major `[HIDDEN][INPUT]`.
+    pub w1: Vec<QuantumCell<Fr>>,
+    /// Layer-1 biases at scale 2^16.
+    pub b1: Vec<QuantumCell<Fr>>,
+    /// Signed layer-2 weights, row-major `[OUTPUT][HIDDEN]`.
+    pub w2: Vec<QuantumCell<Fr>>,
+    /// Layer-2 biases at scale 2^16.
+    pub b2: Vec<QuantumCell<Fr>>,
+}
+
+impl LoadedModel {
+    /// The loaded parameters as the forward pass reads them.
+    pub fn weights(&self) -> LayerWeights {
+        let cells = |v: &[AssignedValue<Fr>]| v.iter().map(|c| Existing(*c)).collect();
+        LayerWeights { w1: cells(&self.w1), b1: cells(&self.b1), w2: cells(&self.w2), b2: cells(&self.b2) }
+    }
+}
+
+impl LayerWeights {
+    /// `model`'s parameters as constants (biases pre-scaled): fixed by the
+    /// proving key, like EZKL's "fixed" parameters, and no cells to witness.
+    pub fn constants(model: &QuantizedModel) -> Self {
+        let q: Vec<Fr> = model.params().map(|q| lineage_core::field::fr_from_i128(q as i128)).collect();
+        let (w1, rest) = q.split_at(HIDDEN * INPUT);
+        let (b1, rest) = rest.split_at(HIDDEN);
+        let (w2, b2) = rest.split_at(OUTPUT * HIDDEN);
+        let scale = Fr::from(SCALE as u64);
+        let c = |v: &[Fr], f: Fr| v.iter().map(|x| Constant(*x * f)).collect();
+        LayerWeights { w1: c(w1, Fr::one()), b1: c(b1, scale), w2: c(w2, Fr::one()), b2: c(b2, scale) }
+    }
 }
 
 /// A loaded image: its pixels and its two packed words.
@@ -63,9 +99,9 @@ pub trait ForwardInstructions {
     /// Witness an image (pixels `0..=16`) and pack it into two words.
     fn load_image(&self, ctx: &mut Context<Fr>, pixels: &[u8]) -> LoadedImage;
     /// Hidden activations (scale 2^8) of loaded pixels.
-    fn hidden(&self, ctx: &mut Context<Fr>, m: &LoadedModel, px: &[AssignedValue<Fr>]) -> Vec<AssignedValue<Fr>>;
+    fn hidden(&self, ctx: &mut Context<Fr>, m: &LayerWeights, px: &[AssignedValue<Fr>]) -> Vec<AssignedValue<Fr>>;
     /// Logits (scale 2^16) of hidden activations.
-    fn logits(&self, ctx: &mut Context<Fr>, m: &LoadedModel, h: &[AssignedValue<Fr>]) -> Vec<AssignedValue<Fr>>;
+    fn logits(&self, ctx: &mut Context<Fr>, m: &LayerWeights, h: &[AssignedValue<Fr>]) -> Vec<AssignedValue<Fr>>;
     /// Witness `predicted`, constrain it to be the argmax of `logits` (ties
     /// to the lowest index) and return it with its one-hot indicator.
     fn classify(&self, ctx: &mut Context<Fr>, logits: &[AssignedValue<Fr>], predicted: usize) -> (AssignedValue<Fr>, Vec<AssignedValue<Fr>>);
@@ -115,7 +151,7 @@ impl ForwardInstructions for ForwardChip<'_> {
         LoadedImage { pixels: px, packed: [p0, p1] }
     }
 
-    fn hidden(&self, ctx: &mut Context<Fr>, m: &LoadedModel, px: &[AssignedValue<Fr>]) -> Vec<AssignedValue<Fr>> {
+    fn hidden(&self, ctx: &mut Context<Fr>, m: &LayerWeights, px: &[AssignedValue<Fr>]) -> Vec<AssignedValue<Fr>> {
         let gate = self.range.gate();
         // pixel p means p/16, i.e. p·2^(F−4) at scale 2^F
         let pixel_scale = Fr::from(1u64 << (FRAC_BITS - 4));
@@ -129,7 +165,7 @@ impl ForwardInstructions for ForwardChip<'_> {
             .collect()
     }
 
-    fn logits(&self, ctx: &mut Context<Fr>, m: &LoadedModel, h: &[AssignedValue<Fr>]) -> Vec<AssignedValue<Fr>> {
+    fn logits(&self, ctx: &mut Context<Fr>, m: &LayerWeights, h: &[AssignedValue<Fr>]) -> Vec<AssignedValue<Fr>> {
         let gate = self.range.gate();
         (0..OUTPUT)
             .map(|k| {
@@ -159,8 +195,9 @@ impl ForwardInstructions for ForwardChip<'_> {
         let img = self.load_image(ctx, pixels);
         let tag = ctx.load_constant(Fr::from(QUERY_TAG));
         let commitment = hasher.hash(ctx, &[tag, img.packed[0], img.packed[1]]);
-        let hidden = self.hidden(ctx, m, &img.pixels);
-        let logits = self.logits(ctx, m, &hidden);
+        let w = m.weights();
+        let hidden = self.hidden(ctx, &w, &img.pixels);
+        let logits = self.logits(ctx, &w, &hidden);
         let (class, indicator) = self.classify(ctx, &logits, predicted);
         QueryForward { commitment, hidden, logits, class, indicator }
     }
