@@ -66,7 +66,7 @@ fn whole_datanet_claim_is_paid_only_with_full_coverage() {
     // ---- on chain: templates allowlisted at genesis --------------------------
     let mut allowed: Vec<B256> = chunk_keys.iter().map(|k| k.template_hash()).collect();
     allowed.push(query_file.template_hash());
-    let (_dir, mut chain, s) = fresh(allowed);
+    let (dir, mut chain, s) = fresh(allowed);
     let owner = &s[1];
     let root = b32(&datanet.root());
     let m = b32(&model.commitment());
@@ -143,6 +143,7 @@ fn whole_datanet_claim_is_paid_only_with_full_coverage() {
     let r = call(&mut chain, &s[3], claim(&segments), U256::ZERO, 2_000_000);
     assert!(r.status, "{r:?} {}", reason(&r));
     println!("submitWholeClaim gas: {} ({} segments)", r.gas_used, segments.len());
+    let r_claim_gas = r.gas_used;
     let root: B256 = IAttribution::submitWholeClaimCall::abi_decode_returns(&r.output).unwrap();
     let totals: Vec<(Address, u128)> = segments.iter().map(|x| (x.0, x.1)).collect();
     let payouts = lineage_core::payout::split_positive(fee.to::<u128>(), &totals).unwrap();
@@ -198,5 +199,35 @@ fn whole_datanet_claim_is_paid_only_with_full_coverage() {
     let r = call(&mut chain, &s[5], release(&payouts), U256::ZERO, 2_000_000);
     assert_eq!(IAttribution::releasePayoutsCall::abi_decode_returns(&r.output).unwrap(), U256::ZERO);
     assert_eq!(view(&mut chain).unreleased, U256::ZERO);
+    chain.escrow_invariant().unwrap();
+
+    // ---- the key is warm by consensus (registered: parsed and paid for) ----
+    use lineage_chain::precompile::whole::{whole_slots::warm_slot, WARM_KEYS};
+    let ring: Vec<U256> = (0..WARM_KEYS).map(|i| chain.storage(lineage_chain::ATTRIBUTION_PRECOMPILE, warm_slot(i)).unwrap()).collect();
+    assert!(ring.contains(&U256::from_be_bytes(query_file.hash.0)), "{ring:?}");
+    let first_gas = r_claim_gas;
+    // a restarted node holds no parsed key yet: it parses the warm key again
+    // (unpriced, once) and charges the same warm gas
+    drop(chain);
+    let mut chain = lineage_chain::Chain::open(dir.path()).unwrap();
+    let escrow = escrow_input(&chain, owner.address(), m, qc, 3600);
+    let r = call(&mut chain, &s[2], escrow, fee, 300_000);
+    let id2: U256 = IAttribution::escrowFeeCall::abi_decode_returns(&r.output).unwrap();
+    let input2 = QueryInput::new(&model, &table, &query, fee.to::<u128>(), id2).unwrap();
+    let proof2 = client.prove_query(&query_keys, &table, &input2).unwrap();
+    let segs2 = claim_segments(&input2.attribution);
+    let claim2 = IAttribution::submitWholeClaimCall {
+        requestId: id2,
+        predictedClass: input2.predicted as u64,
+        contributors: segs2.iter().map(|x| x.0).collect(),
+        totals: segs2.iter().map(|x| x.1).collect(),
+        endRows: segs2.iter().map(|x| x.2).collect(),
+        proof: proof2.bytes.clone().into(),
+    }
+    .abi_encode();
+    let r = call(&mut chain, &s[3], claim2, U256::ZERO, 2_000_000);
+    assert!(r.status, "{r:?} {}", reason(&r));
+    println!("submitWholeClaim after a restart: {} gas (first claim {first_gas})", r.gas_used);
+    assert!(r.gas_used.abs_diff(first_gas) < 2_000, "warm gas depends on chain state only");
     chain.escrow_invariant().unwrap();
 }

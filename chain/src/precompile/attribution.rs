@@ -44,7 +44,7 @@
 use alloy_primitives::{address, keccak256, Address, Bytes, B256, U256};
 use alloy_sol_types::{sol, SolCall, SolInterface};
 use lineage_core::{field::fr_from_be_bytes, payout::Payout};
-use lineage_verifier::{Claim, Verifier, VerifyingKeyFile, MAX_PROOF_BYTES, MAX_VK_FILE_BYTES};
+use lineage_verifier::{Claim, TableKeyFile, Verifier, VerifyingKeyFile, MAX_PROOF_BYTES, MAX_VK_FILE_BYTES};
 use revm::{
     context_interface::{Block, ContextTr, JournalTr},
     handler::precompile_output_to_interpreter_result,
@@ -234,6 +234,8 @@ use slots::*;
 pub struct AttributionPrecompile {
     verifier: Verifier,
     key_cache: Mutex<HashMap<B256, Arc<VerifyingKeyFile>>>,
+    /// Parsed per-query keys (whole-datanet claims), by key hash.
+    pub(super) whole_keys: Mutex<HashMap<B256, Arc<TableKeyFile>>>,
     verifications: AtomicU64,
 }
 
@@ -304,7 +306,7 @@ fn transferred_value(inputs: &CallInputs) -> Option<U256> {
 
 impl AttributionPrecompile {
     pub fn new(verifier: Verifier) -> Self {
-        Self { verifier, key_cache: Mutex::new(HashMap::new()), verifications: AtomicU64::new(0) }
+        Self { verifier, key_cache: Mutex::new(HashMap::new()), whole_keys: Mutex::new(HashMap::new()), verifications: AtomicU64::new(0) }
     }
 
     /// The verifier with the chain's pinned parameters.
@@ -345,7 +347,9 @@ impl AttributionPrecompile {
         let mut gas = gas_of(&call);
         // a whole-datanet claim's key work scales with its key's k, which the chain holds
         if let IAttribution::IAttributionCalls::submitWholeClaim(c) = &call {
-            gas = gas.saturating_add(super::whole::claim_key_gas(super::whole::claim_k(self, ctx, c.requestId)?));
+            let (k, key_hash) = super::whole::claim_key(self, ctx, c.requestId)?;
+            let warm = self.is_warm(ctx, &key_hash)?;
+            gas = gas.saturating_add(super::whole::claim_key_gas(k, warm));
         }
         if gas > inputs.gas_limit {
             return Ok((gas, Outcome::OutOfGas));

@@ -28,6 +28,7 @@ use lineage_verifier::{
     ChunkPublic, TableKeyFile, TableKind, WholeClaim, MAX_CAPACITY, MAX_K, MAX_PROOF_BYTES,
 };
 use revm::context_interface::ContextTr;
+use std::sync::Arc;
 
 /// Base gas of a per-query key registration.
 pub const REGISTER_WHOLE_BASE_GAS: u64 = 100_000;
@@ -52,9 +53,21 @@ pub const VERIFY_GAS_PER_ROW: u64 = 3;
 /// k = 15 (134k gas); priced base plus per row (161k at k = 15).
 pub const BATCH_VERIFY_BASE_GAS: u64 = 30_000;
 pub const BATCH_VERIFY_GAS_PER_ROW: u64 = 4;
-/// A claim's state work: the request's and the key's loads, its status and
-/// the escrow and owed totals.
-pub const CLAIM_STATE_GAS: u64 = 45_000;
+/// A claim's state work: the request's loads, the warm-key ring's, its
+/// status and the escrow and owed totals.
+pub const CLAIM_STATE_GAS: u64 = 40_000;
+/// Per-query keys kept parsed by consensus ("warm"): the last
+/// [`WARM_KEYS`] keys registered or claimed with, of `k` at most
+/// [`WARM_MAX_K`]. A claim against a warm key pays no parse; every node
+/// keeps those keys parsed in memory (a node that restarted parses each
+/// again once, unpriced: at most [`WARM_KEYS`] per restart, and no caller
+/// can make it more). Gas depends only on chain state, never on a node's
+/// cache.
+pub const WARM_KEYS: u32 = 4;
+pub const WARM_MAX_K: u32 = 17;
+/// A cold claim's extra state work: its key's bytes (about 2 kB) loaded and
+/// the warm-key ring updated.
+pub const COLD_KEY_GAS: u64 = 20_000;
 /// Gas per segment of a claim: its challenge and digest terms and its
 /// payout-tree leaf and node (keccak of at most 64 bytes each).
 pub const PER_SEGMENT_GAS: u64 = 200;
@@ -88,14 +101,20 @@ pub fn key_parse_gas(k: u32) -> u64 {
     KEY_PARSE_BASE_GAS + KEY_PARSE_GAS_PER_ROW * rows(k)
 }
 
-/// Gas of a claim's work that depends on its key's `k` (read from state
-/// before any work): parsing the stored key and one verification. Zero for
-/// a request with no per-query key (the claim reverts before either).
-pub fn claim_key_gas(k: u32) -> u64 {
+/// Gas of a claim's work that depends on its key (its `k` and whether it is
+/// warm, both read from state before any work): one verification, and for
+/// a cold key its load, parse and entry into the warm ring. Zero for a
+/// request with no per-query key (the claim reverts before any of it).
+pub fn claim_key_gas(k: u32, warm: bool) -> u64 {
     if rows(k) == 0 {
         return 0;
     }
-    key_parse_gas(k) + VERIFY_BASE_GAS_WHOLE + VERIFY_GAS_PER_ROW * rows(k)
+    let verify = VERIFY_BASE_GAS_WHOLE + VERIFY_GAS_PER_ROW * rows(k);
+    if warm {
+        verify
+    } else {
+        verify + COLD_KEY_GAS + key_parse_gas(k)
+    }
 }
 
 /// Storage slots of whole-datanet state.
@@ -121,6 +140,14 @@ pub mod whole_slots {
     pub fn whole_examples(owner: &Address, m: &B256) -> U256 {
         slot("whole.examples", &[owner.as_slice(), m.as_slice()])
     }
+    /// Slot `i` of the warm-key ring.
+    pub fn warm_slot(i: u32) -> U256 {
+        slot("whole.warm", &[&i.to_be_bytes()])
+    }
+    /// Where the warm-key ring writes next.
+    pub fn warm_next() -> U256 {
+        slot("whole.warm.next", &[])
+    }
     /// Word `w` of request `id`'s released bitmap (bit `i % 256` of word
     /// `i / 256` is set once payout `i` is released).
     pub fn released_word(id: U256, w: u32) -> U256 {
@@ -142,6 +169,7 @@ pub fn register_gas(c: &IAttribution::registerWholeKeyCall) -> u64 {
         .saturating_add(chunks.saturating_mul(BATCH_VERIFY_BASE_GAS + BATCH_VERIFY_GAS_PER_ROW * rows(c.k)))
         .saturating_add(REGISTER_BYTE_GAS.saturating_mul(bytes as u64))
         .saturating_add(super::attribution::STORE_WORD_GAS.saturating_mul(words + 1))
+        .saturating_add(COLD_KEY_GAS)
 }
 
 /// The gas of a whole-datanet claim known from its calldata alone; the
@@ -150,12 +178,55 @@ pub fn claim_gas(c: &IAttribution::submitWholeClaimCall) -> u64 {
     CLAIM_STATE_GAS.saturating_add(PAYOUT_ROOT_GAS).saturating_add(PER_SEGMENT_GAS.saturating_mul(c.contributors.len() as u64))
 }
 
-/// The `k` of the per-query key a claim on request `id` would be verified
-/// against (0 when there is none).
-pub fn claim_k<CTX: ContextTr>(p: &AttributionPrecompile, ctx: &mut CTX, id: U256) -> DbResult<u32> {
+/// The `k` and hash of the per-query key a claim on request `id` would be
+/// verified against (`(0, 0)` when there is none).
+pub fn claim_key<CTX: ContextTr>(p: &AttributionPrecompile, ctx: &mut CTX, id: U256) -> DbResult<(u32, B256)> {
     let owner = Address::from_word(B256::from(p.sload(ctx, request(id, "owner"))?.to_be_bytes::<32>()));
     let model = B256::from(p.sload(ctx, request(id, "model"))?.to_be_bytes::<32>());
-    Ok(p.sload(ctx, whole_k(&owner, &model))?.saturating_to::<u32>())
+    let k = p.sload(ctx, whole_k(&owner, &model))?.saturating_to::<u32>();
+    let hash = B256::from(p.sload(ctx, whole_key(&owner, &model))?.to_be_bytes::<32>());
+    Ok((k, hash))
+}
+
+impl AttributionPrecompile {
+    /// Whether per-query key `hash` is in the warm ring.
+    pub(super) fn is_warm<CTX: ContextTr>(&self, ctx: &mut CTX, hash: &B256) -> DbResult<bool> {
+        if hash.is_zero() {
+            return Ok(false);
+        }
+        for i in 0..WARM_KEYS {
+            if self.sload(ctx, warm_slot(i))? == U256::from_be_bytes(hash.0) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Put key `hash` (of size `2^k`) in the warm ring, replacing the oldest.
+    fn warm_up<CTX: ContextTr>(&self, ctx: &mut CTX, hash: &B256, k: u32) -> DbResult<()> {
+        if k > WARM_MAX_K || self.is_warm(ctx, hash)? {
+            return Ok(());
+        }
+        let next = self.sload(ctx, warm_next())?.saturating_to::<u32>() % WARM_KEYS;
+        self.sstore(ctx, warm_slot(next), U256::from_be_bytes(hash.0))?;
+        self.sstore(ctx, warm_next(), U256::from((next + 1) % WARM_KEYS))
+    }
+
+    /// Keep a parsed per-query key in this node's memory (keys of `k` above
+    /// [`WARM_MAX_K`] are never kept; the cache holds at most twice the ring).
+    fn keep_parsed(&self, key: Arc<TableKeyFile>, k: u32) {
+        if k > WARM_MAX_K {
+            return;
+        }
+        let mut cache = self.whole_keys.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if cache.len() >= 2 * WARM_KEYS as usize {
+            // which entry goes only affects speed, never an outcome or its gas
+            if let Some(h) = cache.keys().next().copied() {
+                cache.remove(&h);
+            }
+        }
+        cache.insert(key.hash, key);
+    }
 }
 
 /// The gas of releasing `n` payouts at once.
@@ -282,6 +353,9 @@ impl AttributionPrecompile {
         self.sstore(ctx, whole_k(&caller, &c.modelCommitment), U256::from(c.k))?;
         self.sstore(ctx, whole_capacity(&caller, &c.modelCommitment), U256::from(qs.capacity))?;
         self.sstore(ctx, whole_examples(&caller, &c.modelCommitment), U256::from(examples))?;
+        // parsed and paid for here: the key starts warm
+        self.warm_up(ctx, &hash, c.k)?;
+        self.keep_parsed(Arc::new(query), c.k);
         Ok(Outcome::Ok(IAttribution::registerWholeKeyCall::abi_encode_returns(&hash).into()))
     }
 
@@ -323,15 +397,26 @@ impl AttributionPrecompile {
             return revert("the model has no per-query key".into());
         }
         let k = self.sload(ctx, whole_k(&owner, &model))?.saturating_to::<u32>();
-        let Some(bytes) = self.load_key_bytes(ctx, &key_hash, MAX_TABLE_VK_FILE_BYTES)? else {
-            return revert("the model's per-query key is not stored".into());
-        };
         let Ok(verifier) = self.verifier().with_k(k) else {
             return revert("the model's per-query key has an unusable k".into());
         };
-        let key = match TableKeyFile::from_bytes(&bytes, k, &verifier.params_hash()) {
-            Ok(f) => f,
-            Err(e) => return revert(format!("the model's per-query key no longer parses: {e}")),
+        let warm = self.is_warm(ctx, &key_hash)?;
+        let cached = self.whole_keys.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&key_hash).cloned();
+        let key = match cached {
+            Some(key) => key,
+            None => {
+                let Some(bytes) = self.load_key_bytes(ctx, &key_hash, MAX_TABLE_VK_FILE_BYTES)? else {
+                    return revert("the model's per-query key is not stored".into());
+                };
+                match TableKeyFile::from_bytes(&bytes, k, &verifier.params_hash()) {
+                    Ok(f) => {
+                        let f = Arc::new(f);
+                        self.keep_parsed(f.clone(), k);
+                        f
+                    }
+                    Err(e) => return revert(format!("the model's per-query key no longer parses: {e}")),
+                }
+            }
         };
         let Ok(query_commitment) = fr_from_be_bytes(&query.0) else {
             return Ok(Outcome::Halt("stored query commitment is not canonical".into()));
@@ -349,6 +434,9 @@ impl AttributionPrecompile {
             Ok(t) => t,
             Err(e) => return revert(format!("claim rejected: {e}")),
         };
+        if !warm {
+            self.warm_up(ctx, &key_hash, k)?;
+        }
         let fee = self.close(ctx, id, RequestStatus::Paid)?;
         let owed = self.sload(ctx, owed_total())?;
         self.sstore(ctx, owed_total(), owed.saturating_add(fee))?;
