@@ -181,3 +181,44 @@ fn chunk_keys_add_up_to_the_query_key() {
     let extra = text.replacen("{\"format\"", "{\"x\":1,\"format\"", 1);
     assert!(matches!(TableKeyFile::from_bytes(extra.as_bytes(), k, &vp), Err(Error::Malformed { .. })));
 }
+
+/// A new datanet version that appends contributions re-proves only the
+/// chunks whose rows changed, as long as the per-query shape's capacity has
+/// room for it: here 2 examples appended to 20 (chunks of 8, capacity 32)
+/// touch chunk 2 alone; chunks 0 and 1 (keys, public inputs, proofs) are
+/// reused, and the new version's registration passes with them.
+#[test]
+fn appending_contributions_reproves_only_the_chunks_it_touches() {
+    let full = lineage_inference::digits_datanet().unwrap();
+    let cfg = lineage_inference::TrainConfig { epochs: 100, ..Default::default() };
+    let model = lineage_inference::train(&full, &cfg, &candle_core::Device::Cpu).unwrap().quantize().unwrap();
+    let examples: Vec<_> = full.contributions.iter().step_by(61).take(22).cloned().collect();
+    let v1 = Datanet::new("v1".into(), examples[..20].to_vec()).unwrap();
+    let v2 = Datanet::new("v2".into(), examples.clone()).unwrap();
+    let (t1, t2) = (FeatureTable::build(&model, &v1).unwrap(), FeatureTable::build(&model, &v2).unwrap());
+    // a capacity with headroom (32) serves both versions: same chunk shapes, same per-query shape
+    let shape = QueryShape::new(32).unwrap();
+    let client = ProverClient::builder().cpu().build().unwrap();
+    let params = srs::cached_dev_srs(&srs::default_cache_dir(), shape.k).unwrap();
+    let verifier = Verifier::new(lineage_verifier::VerifierParams::from_srs(&params));
+    let prove = |table: &FeatureTable, datanet: &Datanet, j: usize| {
+        let cs = ChunkShape::new(8, j, shape.capacity, shape.k).unwrap();
+        let keys = client.keygen_chunk(&cs, table, params.clone()).unwrap();
+        let p = client.prove_chunk(&keys, table, datanet, &model).unwrap();
+        (keys.file(), p.public, p.bytes)
+    };
+    let old: Vec<_> = (0..3).map(|j| prove(&t1, &v1, j)).collect();
+    // version 2: chunks 0 and 1 unchanged, chunk 2 re-proven
+    let mut new = old[..2].to_vec();
+    new.push(prove(&t2, &v2, 2));
+    assert_ne!(new[2].0.hash, old[2].0.hash);
+    let query = client.keygen_query(&shape, &t2, params.clone()).unwrap().file();
+    let mut allowed: Vec<_> = new.iter().map(|c| c.0.template_hash()).collect();
+    allowed.push(query.template_hash());
+    let reg = |chunks: &[lineage_verifier::feature_file::ChunkEntry]| {
+        check_registration(&verifier, |h| allowed.contains(h), &TableRegistration { root: v2.root(), examples: 22, model: model.commitment(), query: &query, chunks })
+    };
+    reg(&new).unwrap();
+    // the old version's last chunk does not cover the new version
+    assert!(reg(&old).is_err());
+}

@@ -347,9 +347,9 @@ impl AttributionPrecompile {
         let mut gas = gas_of(&call);
         // a whole-datanet claim's key work scales with its key's k, which the chain holds
         if let IAttribution::IAttributionCalls::submitWholeClaim(c) = &call {
-            let (k, key_hash) = super::whole::claim_key(self, ctx, c.requestId)?;
+            let (k, key_hash, key_bytes) = super::whole::claim_key(self, ctx, c.requestId)?;
             let warm = self.is_warm(ctx, &key_hash)?;
-            gas = gas.saturating_add(super::whole::claim_key_gas(k, warm));
+            gas = gas.saturating_add(super::whole::claim_key_gas(k, warm, key_bytes));
         }
         if gas > inputs.gas_limit {
             return Ok((gas, Outcome::OutOfGas));

@@ -18,7 +18,7 @@ use super::attribution::{slots::*, AttributionPrecompile, DbResult, IAttribution
 use alloy_primitives::{keccak256, Address, Bytes, B256, U256};
 use alloy_sol_types::SolCall;
 use lineage_core::{
-    features::Segment,
+    features::{validate_segments, Segment},
     field::fr_from_be_bytes,
     payout::{self, payout_root_from_path, Payout, PayoutTree},
 };
@@ -59,15 +59,17 @@ pub const CLAIM_STATE_GAS: u64 = 40_000;
 /// Per-query keys kept parsed by consensus ("warm"): the last
 /// [`WARM_KEYS`] keys registered or claimed with, of `k` at most
 /// [`WARM_MAX_K`]. A claim against a warm key pays no parse; every node
-/// keeps those keys parsed in memory (a node that restarted parses each
-/// again once, unpriced: at most [`WARM_KEYS`] per restart, and no caller
-/// can make it more). Gas depends only on chain state, never on a node's
-/// cache.
+/// keeps those keys parsed in memory and never evicts them (a node that
+/// restarted parses each again once, unpriced: at most [`WARM_KEYS`] per
+/// restart). Gas depends only on chain state, never on a node's cache.
+/// Memory: a parsed key holds FFT tables of about 448·2^k bytes (56 MiB at
+/// k = 17), so the cache of `2·WARM_KEYS` keys stays under 0.5 GiB.
 pub const WARM_KEYS: u32 = 4;
 pub const WARM_MAX_K: u32 = 17;
-/// A cold claim's extra state work: its key's bytes (about 2 kB) loaded and
-/// the warm-key ring updated.
+/// A cold claim's extra state work: the warm-key ring updated, plus
+/// [`KEY_WORD_GAS`] per 32-byte word of its key loaded from state.
 pub const COLD_KEY_GAS: u64 = 20_000;
+pub const KEY_WORD_GAS: u64 = 200;
 /// Gas per segment of a claim: its challenge and digest terms and its
 /// payout-tree leaf and node (keccak of at most 64 bytes each).
 pub const PER_SEGMENT_GAS: u64 = 200;
@@ -105,7 +107,7 @@ pub fn key_parse_gas(k: u32) -> u64 {
 /// warm, both read from state before any work): one verification, and for
 /// a cold key its load, parse and entry into the warm ring. Zero for a
 /// request with no per-query key (the claim reverts before any of it).
-pub fn claim_key_gas(k: u32, warm: bool) -> u64 {
+pub fn claim_key_gas(k: u32, warm: bool, key_bytes: u64) -> u64 {
     if rows(k) == 0 {
         return 0;
     }
@@ -113,7 +115,8 @@ pub fn claim_key_gas(k: u32, warm: bool) -> u64 {
     if warm {
         verify
     } else {
-        verify + COLD_KEY_GAS + key_parse_gas(k)
+        let words = key_bytes.min(MAX_TABLE_VK_FILE_BYTES as u64).div_ceil(32);
+        verify + COLD_KEY_GAS + KEY_WORD_GAS * words + key_parse_gas(k)
     }
 }
 
@@ -178,14 +181,15 @@ pub fn claim_gas(c: &IAttribution::submitWholeClaimCall) -> u64 {
     CLAIM_STATE_GAS.saturating_add(PAYOUT_ROOT_GAS).saturating_add(PER_SEGMENT_GAS.saturating_mul(c.contributors.len() as u64))
 }
 
-/// The `k` and hash of the per-query key a claim on request `id` would be
-/// verified against (`(0, 0)` when there is none).
-pub fn claim_key<CTX: ContextTr>(p: &AttributionPrecompile, ctx: &mut CTX, id: U256) -> DbResult<(u32, B256)> {
+/// The `k`, hash and stored length of the per-query key a claim on request
+/// `id` would be verified against (zeros when there is none).
+pub fn claim_key<CTX: ContextTr>(p: &AttributionPrecompile, ctx: &mut CTX, id: U256) -> DbResult<(u32, B256, u64)> {
     let owner = Address::from_word(B256::from(p.sload(ctx, request(id, "owner"))?.to_be_bytes::<32>()));
     let model = B256::from(p.sload(ctx, request(id, "model"))?.to_be_bytes::<32>());
     let k = p.sload(ctx, whole_k(&owner, &model))?.saturating_to::<u32>();
     let hash = B256::from(p.sload(ctx, whole_key(&owner, &model))?.to_be_bytes::<32>());
-    Ok((k, hash))
+    let len = p.sload(ctx, super::attribution::slots::key_len(&hash))?.saturating_to::<u64>();
+    Ok((k, hash, len))
 }
 
 impl AttributionPrecompile {
@@ -212,20 +216,29 @@ impl AttributionPrecompile {
         self.sstore(ctx, warm_next(), U256::from((next + 1) % WARM_KEYS))
     }
 
-    /// Keep a parsed per-query key in this node's memory (keys of `k` above
-    /// [`WARM_MAX_K`] are never kept; the cache holds at most twice the ring).
-    fn keep_parsed(&self, key: Arc<TableKeyFile>, k: u32) {
+    /// The key hashes in the warm ring.
+    fn ring<CTX: ContextTr>(&self, ctx: &mut CTX) -> DbResult<Vec<B256>> {
+        (0..WARM_KEYS).map(|i| self.sload(ctx, warm_slot(i)).map(|v| B256::from(v.to_be_bytes::<32>()))).collect()
+    }
+
+    /// Keep a parsed per-query key in this node's memory. Keys of `k` above
+    /// [`WARM_MAX_K`] are never kept; the cache holds at most twice the ring
+    /// and never evicts a ring member, so a warm key is parsed again only
+    /// after a restart.
+    fn keep_parsed<CTX: ContextTr>(&self, ctx: &mut CTX, key: Arc<TableKeyFile>, k: u32) -> DbResult<()> {
         if k > WARM_MAX_K {
-            return;
+            return Ok(());
         }
+        let ring = self.ring(ctx)?;
         let mut cache = self.whole_keys.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if cache.len() >= 2 * WARM_KEYS as usize {
-            // which entry goes only affects speed, never an outcome or its gas
-            if let Some(h) = cache.keys().next().copied() {
+            // at most WARM_KEYS of the 2·WARM_KEYS entries are ring members
+            if let Some(h) = cache.keys().find(|h| !ring.contains(h)).copied() {
                 cache.remove(&h);
             }
         }
         cache.insert(key.hash, key);
+        Ok(())
     }
 }
 
@@ -355,7 +368,7 @@ impl AttributionPrecompile {
         self.sstore(ctx, whole_examples(&caller, &c.modelCommitment), U256::from(examples))?;
         // parsed and paid for here: the key starts warm
         self.warm_up(ctx, &hash, c.k)?;
-        self.keep_parsed(Arc::new(query), c.k);
+        self.keep_parsed(ctx, Arc::new(query), c.k)?;
         Ok(Outcome::Ok(IAttribution::registerWholeKeyCall::abi_encode_returns(&hash).into()))
     }
 
@@ -400,6 +413,11 @@ impl AttributionPrecompile {
         let Ok(verifier) = self.verifier().with_k(k) else {
             return revert("the model's per-query key has an unusable k".into());
         };
+        // a malformed list is refused before the key is loaded or parsed
+        let capacity = self.sload(ctx, whole_capacity(&owner, &model))?.saturating_to::<usize>();
+        if let Err(e) = validate_segments(&segments, capacity) {
+            return revert(format!("claim rejected: {e}"));
+        }
         let warm = self.is_warm(ctx, &key_hash)?;
         let cached = self.whole_keys.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&key_hash).cloned();
         let key = match cached {
@@ -411,7 +429,7 @@ impl AttributionPrecompile {
                 match TableKeyFile::from_bytes(&bytes, k, &verifier.params_hash()) {
                     Ok(f) => {
                         let f = Arc::new(f);
-                        self.keep_parsed(f.clone(), k);
+                        self.keep_parsed(ctx, f.clone(), k)?;
                         f
                     }
                     Err(e) => return revert(format!("the model's per-query key no longer parses: {e}")),
