@@ -74,7 +74,7 @@ impl Verifier {
     }
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SegmentJson {
     contributor: Address,
@@ -83,7 +83,7 @@ struct SegmentJson {
 }
 
 /// The JSON bundle of a [`WholeClaim`], naming the per-query key it is for.
-#[derive(Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WholeClaimBundle {
     format: String,
@@ -144,5 +144,39 @@ impl WholeClaimBundle {
         let proof = hex::decode(&b.proof).map_err(|e| Error::malformed(WHAT, format!("proof: {e}")))?;
         let claim = WholeClaim { request_id, pool_wei, query_commitment, predicted_class: b.predicted_class, segments, proof };
         Ok((b, claim))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claim() -> WholeClaim {
+        WholeClaim {
+            request_id: U256::from(7),
+            pool_wei: 1000,
+            query_commitment: Fr::from(5),
+            predicted_class: 3,
+            segments: vec![(Address::with_last_byte(1), 10, 4), (Address::with_last_byte(2), 0, 9)],
+            proof: vec![1, 2, 3],
+        }
+    }
+
+    #[test]
+    fn bundles_round_trip_and_hostile_ones_are_typed_errors() {
+        let b = WholeClaimBundle::new(B256::with_last_byte(9), &claim()).to_bytes();
+        let (parsed, c) = WholeClaimBundle::from_bytes(&b).unwrap();
+        assert_eq!((parsed.query_key_hash, c), (B256::with_last_byte(9), claim()));
+        let text = String::from_utf8(b).unwrap();
+        let bad = |s: String| WholeClaimBundle::from_bytes(s.as_bytes()).unwrap_err();
+        assert!(matches!(bad(text.replace("\"version\": 1", "\"version\": 2")), Error::Version { found: 2, .. }));
+        assert!(matches!(bad(text.replace("\"pool_wei\": \"1000\"", "\"pool_wei\": \"-1\"")), Error::Malformed { .. }));
+        assert!(matches!(bad(text.replace("\"total\": \"10\"", "\"total\": \"340282366920938463463374607431768211456\"")), Error::Malformed { .. }));
+        assert!(matches!(bad(text.replace("\"proof\": \"010203\"", "\"proof\": \"0g\"")), Error::Malformed { .. }));
+        assert!(matches!(bad(text.replacen('{', "{\"extra\": 1,", 1)), Error::Malformed { .. }));
+        let modulus = "0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001";
+        let q = fr_to_hex(&Fr::from(5));
+        assert!(matches!(bad(text.replace(&q, modulus)), Error::Malformed { .. }));
+        assert!(matches!(WholeClaimBundle::from_bytes(&vec![b' '; MAX_WHOLE_CLAIM_BYTES + 1]), Err(Error::Malformed { .. })));
     }
 }
