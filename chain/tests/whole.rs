@@ -120,15 +120,7 @@ fn whole_datanet_claim_is_paid_only_with_full_coverage() {
     let input = QueryInput::new(&model, &table, &query, fee.to::<u128>(), id).unwrap();
     let proof = client.prove_query(&query_keys, &table, &input).unwrap();
     let segments = claim_segments(&input.attribution);
-    let claim = |segs: &[(Address, u128, u32)]| IAttribution::submitWholeClaimCall {
-        requestId: id,
-        predictedClass: input.predicted as u64,
-        contributors: segs.iter().map(|x| x.0).collect(),
-        totals: segs.iter().map(|x| x.1).collect(),
-        endRows: segs.iter().map(|x| x.2).collect(),
-        proof: proof.bytes.clone().into(),
-    }
-    .abi_encode();
+    let claim = |segs: &[(Address, u128, u32)]| IAttribution::submitWholeClaimCall::new(id, input.predicted as u64, segs, &proof.bytes).abi_encode();
     // another total, or one entry split between two addresses at one end row
     let mut other = segments.clone();
     other[0].1 += 1;
@@ -216,15 +208,7 @@ fn whole_datanet_claim_is_paid_only_with_full_coverage() {
     let input2 = QueryInput::new(&model, &table, &query, fee.to::<u128>(), id2).unwrap();
     let proof2 = client.prove_query(&query_keys, &table, &input2).unwrap();
     let segs2 = claim_segments(&input2.attribution);
-    let claim2 = IAttribution::submitWholeClaimCall {
-        requestId: id2,
-        predictedClass: input2.predicted as u64,
-        contributors: segs2.iter().map(|x| x.0).collect(),
-        totals: segs2.iter().map(|x| x.1).collect(),
-        endRows: segs2.iter().map(|x| x.2).collect(),
-        proof: proof2.bytes.clone().into(),
-    }
-    .abi_encode();
+    let claim2 = IAttribution::submitWholeClaimCall::new(id2, input2.predicted as u64, &segs2, &proof2.bytes).abi_encode();
     let r = call(&mut chain, &s[3], claim2, U256::ZERO, 2_000_000);
     assert!(r.status, "{r:?} {}", reason(&r));
     println!("submitWholeClaim after a restart: {} gas (first claim {first_gas})", r.gas_used);

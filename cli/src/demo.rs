@@ -364,14 +364,7 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
     let segments = lineage_core::features::claim_segments(&whole_input.attribution);
     let whole_payouts = lineage_core::payout::split_positive(pool_wei, &whole_input.attribution.segments)?;
     let whole_before: Vec<U256> = segments.iter().map(|x| chain.balance(x.0)).collect::<Result<_, _>>()?;
-    let call = IAttribution::submitWholeClaimCall {
-        requestId: whole_request,
-        predictedClass: whole_input.predicted as u64,
-        contributors: segments.iter().map(|x| x.0).collect(),
-        totals: segments.iter().map(|x| x.1).collect(),
-        endRows: segments.iter().map(|x| x.2).collect(),
-        proof: Bytes::from(whole_proof.bytes.clone()),
-    };
+    let call = IAttribution::submitWholeClaimCall::new(whole_request, whole_input.predicted as u64, &segments, &whole_proof.bytes);
     let h = send(&mut chain, prover, call.abi_encode(), U256::ZERO, 3_000_000)?;
     chain.mine()?;
     let whole_receipt = chain.receipt(&h)?.ok_or_else(|| eyre::eyre!("whole claim {h} was not included"))?;

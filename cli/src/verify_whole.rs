@@ -137,8 +137,5 @@ fn key_k(bytes: &[u8]) -> eyre::Result<u32> {
         kind: TableKind,
     }
     let p: Probe = serde_json::from_slice(bytes).map_err(|e| rejected(format!("per-query key: {e}")))?;
-    Ok(match p.kind {
-        TableKind::Query(s) => s.k,
-        TableKind::Chunk(s) => s.k,
-    })
+    Ok(p.kind.k())
 }

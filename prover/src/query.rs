@@ -94,8 +94,7 @@ pub struct QueryKeys {
 impl QueryKeys {
     /// The verifying-key file an auditor or the chain receives.
     pub fn file(&self) -> TableKeyFile {
-        let k = &self.keys;
-        TableKeyFile::new(TableKind::Query(self.shape), k.circuit_params.clone(), k.verifier_params.hash(), k.vk.clone())
+        self.keys.vk_file(TableKind::Query(self.shape))
     }
 }
 
@@ -108,8 +107,7 @@ pub struct ChunkKeys {
 impl ChunkKeys {
     /// The verifying-key file an auditor or the chain receives.
     pub fn file(&self) -> TableKeyFile {
-        let k = &self.keys;
-        TableKeyFile::new(TableKind::Chunk(self.shape), k.circuit_params.clone(), k.verifier_params.hash(), k.vk.clone())
+        self.keys.vk_file(TableKind::Chunk(self.shape))
     }
 }
 

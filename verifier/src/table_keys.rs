@@ -44,7 +44,8 @@ pub enum TableKind {
 }
 
 impl TableKind {
-    fn k(&self) -> u32 {
+    /// The `k` the shape implies.
+    pub fn k(&self) -> u32 {
         match self {
             TableKind::Chunk(s) => s.k,
             TableKind::Query(s) => s.k,

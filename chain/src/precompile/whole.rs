@@ -242,6 +242,21 @@ impl AttributionPrecompile {
     }
 }
 
+impl IAttribution::submitWholeClaimCall {
+    /// The claim of request `request_id`: predicted class, the segment list
+    /// (one `(contributor, total, end row)` each) and the proof.
+    pub fn new(request_id: U256, predicted_class: u64, segments: &[Segment], proof: &[u8]) -> Self {
+        Self {
+            requestId: request_id,
+            predictedClass: predicted_class,
+            contributors: segments.iter().map(|x| x.0).collect(),
+            totals: segments.iter().map(|x| x.1).collect(),
+            endRows: segments.iter().map(|x| x.2).collect(),
+            proof: Bytes::copy_from_slice(proof),
+        }
+    }
+}
+
 /// The gas of releasing `n` payouts at once.
 pub fn release_gas(n: usize) -> u64 {
     RELEASE_BASE_GAS
