@@ -18,6 +18,12 @@ pub enum Error {
     InvalidTransaction(String),
     #[error("transaction is for chain id {found}, this chain is {expected}")]
     WrongChainId { found: u64, expected: u64 },
+    #[error(transparent)]
+    Pool(#[from] crate::pool::PoolError),
+    #[error("insufficient funds for gas * price + value: balance {have}, tx cost {want}")]
+    InsufficientFunds { have: alloy_primitives::U256, want: alloy_primitives::U256 },
+    #[error("replay: {0}")]
+    Replay(String),
     #[error("evm: {0}")]
     Evm(String),
     #[error("signer: {0}")]

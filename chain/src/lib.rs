@@ -12,11 +12,15 @@
 mod error;
 pub mod genesis;
 pub mod node;
+pub mod pool;
 pub mod precompile;
+pub mod rpc;
+pub mod service;
 pub mod store;
 pub mod tx;
 
 pub use error::{Error, Result};
 pub use genesis::{dev_signers, Genesis, DEV_MNEMONIC};
-pub use node::{Block, Chain, Receipt};
+pub use node::{Block, CallOutcome, CallRequest, Chain, Receipt};
+pub use pool::{PoolConfig, PoolError};
 pub use precompile::attribution::ADDRESS as ATTRIBUTION_PRECOMPILE;

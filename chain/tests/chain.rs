@@ -32,7 +32,7 @@ fn genesis_transfer_and_reopen() {
     let genesis_balance;
     let hash;
     {
-        let mut chain = new_chain(dir.path());
+        let chain = new_chain(dir.path());
         // the standard dev account 0
         assert_eq!(a, "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266".parse::<Address>().unwrap());
         genesis_balance = chain.balance(a).unwrap();
@@ -57,7 +57,7 @@ fn genesis_transfer_and_reopen() {
 #[test]
 fn rejects_wrong_chain_id_and_replays() {
     let dir = tempfile::tempdir().unwrap();
-    let mut chain = new_chain(dir.path());
+    let chain = new_chain(dir.path());
     let s = &dev_signers(1).unwrap()[0];
     let raw = sign_call(s, 1, 0, Address::ZERO, U256::ZERO, Bytes::new(), 21_000, GAS_PRICE).unwrap();
     assert!(matches!(chain.submit(&raw), Err(lineage_chain::Error::WrongChainId { .. })));
@@ -65,8 +65,11 @@ fn rejects_wrong_chain_id_and_replays() {
     let raw = sign_call(s, chain.chain_id(), 0, Address::ZERO, U256::ZERO, Bytes::new(), 21_000, GAS_PRICE).unwrap();
     chain.submit(&raw).unwrap();
     chain.mine().unwrap();
-    // the same signed tx again has a stale nonce: dropped, not included
-    chain.submit(&raw).unwrap();
+    // the same signed tx again has a stale nonce: the pool refuses it
+    assert!(matches!(
+        chain.submit(&raw),
+        Err(lineage_chain::Error::Pool(lineage_chain::PoolError::NonceTooLow { expected: 1, found: 0 }))
+    ));
     let (block, receipts) = chain.mine().unwrap();
     assert!(receipts.is_empty() && block.transactions.is_empty());
 }

@@ -413,7 +413,7 @@ fn dirty_high_bits_and_trailing_calldata_halt() {
 #[test]
 fn blocks_are_written_with_a_synced_wal() {
     let dir = tempfile::tempdir().unwrap();
-    let mut chain = new_chain(dir.path(), vec![]);
+    let chain = new_chain(dir.path(), vec![]);
     let before = chain.wal_syncs();
     chain.mine().unwrap();
     chain.mine().unwrap();

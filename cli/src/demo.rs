@@ -286,14 +286,16 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
         let deadline = chain.head()?.timestamp + 3600;
         let escrow = IAttribution::escrowFeeCall { modelOwner: operator.address(), modelCommitment: model_c, queryCommitment: query_c, deadline }
             .abi_encode();
-        send(&mut chain, user, escrow.clone(), U256::from(pool_wei), 300_000)?;
+        let user_tx = send(&mut chain, user, escrow.clone(), U256::from(pool_wei), 300_000)?;
         // a griefer's 1-wei request for the same query opens a request of its own; the user's fee is untouched
         send(&mut chain, griefer, escrow, U256::from(1), 300_000)?;
         let r = chain.mine()?.1;
         if let Some(bad) = r.iter().find(|r| !r.status) {
             bail!("escrow failed: {}", describe(bad));
         }
-        let id = IAttribution::escrowFeeCall::abi_decode_returns(&r[0].output)?;
+        // the pool orders one block's transactions by tip, not by arrival
+        let mine = r.iter().find(|x| x.tx_hash == user_tx).ok_or_else(|| eyre::eyre!("escrow {user_tx} was not included"))?;
+        let id = IAttribution::escrowFeeCall::abi_decode_returns(&mine.output)?;
         Ok((chain, id))
     })?;
     // the whole datanet: its example count, the per-query key with every chunk, a request

@@ -3,6 +3,7 @@
 pub mod attribute;
 pub mod datanet;
 pub mod demo;
+pub mod node;
 pub mod progress;
 pub mod verify;
 pub mod verify_whole;
@@ -28,6 +29,8 @@ pub enum Command {
     /// Datanet tools.
     #[command(subcommand)]
     Datanet(datanet::DatanetCommand),
+    /// Run the chain as a node with Ethereum JSON-RPC over HTTP.
+    Node(node::NodeArgs),
     /// Verify a proof bundle independently and print its provenance report.
     Verify(verify::VerifyArgs),
     /// Re-check a whole-datanet claim (and its feature proof) independently.
@@ -40,6 +43,7 @@ impl Cli {
             Command::Demo(a) => demo::run(a),
             Command::Attribute(a) => attribute::run(a),
             Command::Datanet(c) => datanet::run(c),
+            Command::Node(a) => node::run(a),
             Command::Verify(a) => verify::run(a),
             Command::VerifyWhole(a) => verify_whole::run(a),
         }

@@ -30,6 +30,11 @@ impl LineagePrecompiles {
         warm.insert(attribution::ADDRESS);
         Self { eth, warm, attribution }
     }
+
+    /// Whether `address` is a precompile on this chain (Prague's or ours).
+    pub fn is_precompile(address: &Address) -> bool {
+        *address == attribution::ADDRESS || EthPrecompiles::new(SpecId::PRAGUE).warm_addresses().contains(address)
+    }
 }
 
 impl<CTX> PrecompileProvider<CTX> for LineagePrecompiles

@@ -1,0 +1,530 @@
+//! Ethereum JSON-RPC over HTTP (jsonrpsee), with alloy's RPC types.
+//!
+//! The node keeps only the head state (no archive): state queries accept
+//! `latest`, `pending`, `safe`, `finalized` or the head's number or hash,
+//! and refuse older blocks with an error that says so. Every request is
+//! bounded before work: body and response size, batch length, the log
+//! range and result count, and `eth_call`'s gas, time and concurrency.
+//! Errors use the codes and messages geth uses, so clients parse them:
+//! a revert is code 3, `execution reverted…`, with the revert data as
+//! `data`.
+
+use crate::{
+    node::{Block, CallOutcome, CallRequest, Receipt},
+    tx::RecoveredTx,
+    Chain, Error,
+};
+use alloy_consensus::{transaction::Recovered, ReceiptEnvelope};
+use alloy_primitives::{Address, Bytes, TxKind, B256, U256, U64};
+use alloy_rpc_types_eth::{
+    Block as RpcBlock, BlockId, BlockNumberOrTag, BlockTransactions, FeeHistory, Filter, FilterBlockOption, Header as RpcHeader,
+    Log as RpcLog, Transaction as RpcTransaction, TransactionReceipt, TransactionRequest,
+};
+use jsonrpsee::{
+    server::{BatchRequestConfig, Server, ServerConfig, ServerHandle},
+    types::{ErrorObjectOwned, Params},
+    RpcModule,
+};
+use serde::{Deserialize, Serialize};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+/// The version string `web3_clientVersion` reports.
+pub const CLIENT_VERSION: &str = concat!("lineage/v", env!("CARGO_PKG_VERSION"));
+/// The tip a client is told to pay (`eth_maxPriorityFeePerGas`), 1 gwei.
+pub const SUGGESTED_TIP: u128 = 1_000_000_000;
+
+/// Limits of the RPC server (reth's names and, where they fit a small
+/// node, its defaults).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RpcLimits {
+    /// Largest request body, bytes (a key registration carries MiBs of
+    /// proofs, hex-encoded).
+    pub max_request_bytes: u32,
+    /// Largest response body, bytes.
+    pub max_response_bytes: u32,
+    /// Most calls in one batch.
+    pub max_batch: u32,
+    /// Open connections.
+    pub max_connections: u32,
+    /// Most blocks one `eth_getLogs` may span.
+    pub max_log_blocks: u64,
+    /// Most logs one `eth_getLogs` may return.
+    pub max_logs: usize,
+    /// Gas cap of `eth_call` and `eth_estimateGas`.
+    pub call_gas_cap: u64,
+    /// Wall-clock limit of one `eth_call` or `eth_estimateGas`, ms.
+    pub call_timeout_ms: u64,
+    /// Calls executing at once; more wait for a slot.
+    pub max_concurrent_calls: usize,
+    /// Most blocks one `eth_feeHistory` covers.
+    pub max_fee_history: u64,
+}
+
+impl Default for RpcLimits {
+    fn default() -> Self {
+        Self {
+            max_request_bytes: 16 << 20,
+            max_response_bytes: 64 << 20,
+            max_batch: 100,
+            max_connections: 500,
+            max_log_blocks: 10_000,
+            max_logs: 10_000,
+            call_gas_cap: 50_000_000,
+            call_timeout_ms: 5_000,
+            max_concurrent_calls: 8,
+            max_fee_history: 1024,
+        }
+    }
+}
+
+struct Ctx {
+    chain: Arc<Chain>,
+    limits: RpcLimits,
+    calls: tokio::sync::Semaphore,
+}
+
+type RpcResult<T> = Result<T, ErrorObjectOwned>;
+
+/// JSON-RPC error codes.
+pub mod codes {
+    /// Execution reverted (geth).
+    pub const EXECUTION_REVERTED: i32 = 3;
+    /// Invalid parameters.
+    pub const INVALID_PARAMS: i32 = -32602;
+    /// Internal error.
+    pub const INTERNAL: i32 = -32603;
+    /// Transaction refused, execution halted (geth's server error).
+    pub const SERVER: i32 = -32000;
+    /// A request limit was exceeded (EIP-1474).
+    pub const LIMIT_EXCEEDED: i32 = -32005;
+}
+
+fn err(code: i32, msg: impl Into<String>) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned::<()>(code, msg.into(), None)
+}
+
+fn internal(e: Error) -> ErrorObjectOwned {
+    tracing::error!("rpc: {e}");
+    err(codes::INTERNAL, e.to_string())
+}
+
+/// How a refused transaction is reported (geth's messages and code).
+fn submit_error(e: Error) -> ErrorObjectOwned {
+    match e {
+        Error::Db(_) | Error::Corrupt { .. } => internal(e),
+        other => err(codes::SERVER, other.to_string()),
+    }
+}
+
+fn revert_error(output: Bytes) -> ErrorObjectOwned {
+    let reason = alloy_sol_types::decode_revert_reason(&output);
+    let msg = match reason {
+        Some(r) if !r.is_empty() => format!("execution reverted: {r}"),
+        _ => "execution reverted".to_string(),
+    };
+    ErrorObjectOwned::owned(codes::EXECUTION_REVERTED, msg, Some(output))
+}
+
+fn call_error(outcome: CallOutcome) -> ErrorObjectOwned {
+    match outcome {
+        CallOutcome::Revert { output, .. } => revert_error(output),
+        CallOutcome::Halt { reason, .. } => err(codes::SERVER, format!("execution halted: {reason}")),
+        CallOutcome::Success { .. } => err(codes::INTERNAL, "unexpected success"),
+    }
+}
+
+impl Ctx {
+    /// The block a state query names, which must be the head.
+    fn state_at(&self, id: Option<BlockId>) -> RpcResult<()> {
+        let head = self.chain.head_number().map_err(internal)?;
+        let ok = match id {
+            None => true,
+            Some(BlockId::Number(tag)) => match tag {
+                BlockNumberOrTag::Latest | BlockNumberOrTag::Pending | BlockNumberOrTag::Safe | BlockNumberOrTag::Finalized => true,
+                BlockNumberOrTag::Number(n) => n == head,
+                BlockNumberOrTag::Earliest => head == 0,
+            },
+            Some(BlockId::Hash(h)) => match self.chain.block_by_hash(&h.block_hash).map_err(internal)? {
+                Some(b) => b.number == head,
+                None => return Err(err(codes::SERVER, format!("header for hash {} not found", h.block_hash))),
+            },
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(err(codes::SERVER, format!("historical state is not available: this node keeps only the head state (block {head})")))
+        }
+    }
+
+    fn block_number(&self, tag: BlockNumberOrTag) -> RpcResult<Option<u64>> {
+        let head = self.chain.head_number().map_err(internal)?;
+        Ok(match tag {
+            BlockNumberOrTag::Latest | BlockNumberOrTag::Pending | BlockNumberOrTag::Safe | BlockNumberOrTag::Finalized => Some(head),
+            BlockNumberOrTag::Earliest => Some(0),
+            BlockNumberOrTag::Number(n) => (n <= head).then_some(n),
+        })
+    }
+
+    fn rpc_block(&self, b: Block, full: bool) -> RpcResult<RpcBlock> {
+        let header = b.header();
+        let transactions = if full {
+            let mut txs = Vec::with_capacity(b.transactions.len());
+            for h in &b.transactions {
+                let (tx, receipt) = self.chain.transaction(h).map_err(internal)?.ok_or_else(|| internal(missing(h)))?;
+                txs.push(rpc_tx(tx, Some((&receipt, b.hash, b.timestamp))));
+            }
+            BlockTransactions::Full(txs)
+        } else {
+            BlockTransactions::Hashes(b.transactions.clone())
+        };
+        let size = alloy_rlp::Encodable::length(&header) as u64;
+        Ok(RpcBlock {
+            header: RpcHeader { hash: b.hash, inner: header, total_difficulty: Some(U256::ZERO), size: Some(U256::from(size)) },
+            uncles: vec![],
+            transactions,
+            withdrawals: None,
+        })
+    }
+
+    fn rpc_receipt(&self, r: &Receipt) -> RpcResult<TransactionReceipt> {
+        let b = self.chain.block(r.block_number).map_err(internal)?.ok_or_else(|| internal(missing(&r.tx_hash)))?;
+        let logs = rpc_logs(r, &b);
+        let consensus = alloy_consensus::Receipt { status: r.status.into(), cumulative_gas_used: r.cumulative_gas_used, logs };
+        let bloom = alloy_primitives::logs_bloom(consensus.logs.iter().map(|l| &l.inner));
+        let rb = alloy_consensus::ReceiptWithBloom::new(consensus, bloom);
+        let inner = match r.tx_type {
+            0 => ReceiptEnvelope::Legacy(rb),
+            1 => ReceiptEnvelope::Eip2930(rb),
+            _ => ReceiptEnvelope::Eip1559(rb),
+        };
+        Ok(TransactionReceipt {
+            inner,
+            transaction_hash: r.tx_hash,
+            transaction_index: Some(r.transaction_index),
+            block_hash: Some(b.hash),
+            block_number: Some(r.block_number),
+            gas_used: r.gas_used,
+            effective_gas_price: r.effective_gas_price,
+            blob_gas_used: None,
+            blob_gas_price: None,
+            from: r.from,
+            to: r.to,
+            contract_address: r.contract_address,
+        })
+    }
+
+    fn call_request(&self, req: TransactionRequest) -> RpcResult<CallRequest> {
+        let input = req.input.into_input().unwrap_or_default();
+        Ok(CallRequest {
+            from: req.from,
+            to: match req.to {
+                Some(TxKind::Call(a)) => Some(a),
+                _ => None,
+            },
+            gas: req.gas,
+            gas_price: req.gas_price.or(req.max_fee_per_gas),
+            value: req.value.unwrap_or_default(),
+            input,
+        })
+    }
+
+    fn logs(&self, filter: &Filter) -> RpcResult<Vec<RpcLog>> {
+        let head = self.chain.head_number().map_err(internal)?;
+        let (from, to) = match filter.block_option {
+            FilterBlockOption::AtBlockHash(h) => match self.chain.block_by_hash(&h).map_err(internal)? {
+                Some(b) => (b.number, b.number),
+                None => return Err(err(codes::SERVER, format!("unknown block {h}"))),
+            },
+            FilterBlockOption::Range { from_block, to_block } => {
+                let resolve = |t: Option<BlockNumberOrTag>| -> RpcResult<u64> {
+                    Ok(match t {
+                        None => head,
+                        Some(tag) => self.block_number(tag)?.unwrap_or(head),
+                    })
+                };
+                (resolve(from_block)?, resolve(to_block)?)
+            }
+        };
+        if from > to {
+            return Err(err(codes::INVALID_PARAMS, format!("invalid block range: from {from} is after to {to}")));
+        }
+        if to - from >= self.limits.max_log_blocks {
+            return Err(err(codes::LIMIT_EXCEEDED, format!("query exceeds max block range {}", self.limits.max_log_blocks)));
+        }
+        let mut out = Vec::new();
+        for n in from..=to {
+            let b = self.chain.block(n).map_err(internal)?.ok_or_else(|| internal(missing(&B256::ZERO)))?;
+            if b.transactions.is_empty() || !filter.matches_bloom(b.logs_bloom) {
+                continue;
+            }
+            for h in &b.transactions {
+                let r = self.chain.receipt(h).map_err(internal)?.ok_or_else(|| internal(missing(h)))?;
+                for l in rpc_logs(&r, &b) {
+                    if filter.matches_address(l.address()) && filter.matches_topics(l.topics()) {
+                        if out.len() >= self.limits.max_logs {
+                            return Err(err(codes::LIMIT_EXCEEDED, format!("query returned more than {} results", self.limits.max_logs)));
+                        }
+                        out.push(l);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn fee_history(&self, count: u64, newest: BlockNumberOrTag, percentiles: Option<Vec<f64>>) -> RpcResult<FeeHistory> {
+        let count = count.min(self.limits.max_fee_history);
+        let newest = self.block_number(newest)?.ok_or_else(|| err(codes::INVALID_PARAMS, "newest block is in the future"))?;
+        if let Some(p) = &percentiles {
+            if p.len() > 100 || p.windows(2).any(|w| w[0] > w[1]) || p.iter().any(|x| !(0.0..=100.0).contains(x)) {
+                return Err(err(codes::INVALID_PARAMS, "reward percentiles must be at most 100 ascending values in [0, 100]"));
+            }
+        }
+        let oldest = (newest + 1).saturating_sub(count);
+        let base_fee = self.chain.genesis().base_fee as u128;
+        let mut h = FeeHistory { oldest_block: oldest, ..Default::default() };
+        let mut rewards = Vec::new();
+        for n in oldest..=newest {
+            if count == 0 {
+                break;
+            }
+            let b = self.chain.block(n).map_err(internal)?.ok_or_else(|| internal(missing(&B256::ZERO)))?;
+            h.base_fee_per_gas.push(base_fee);
+            h.gas_used_ratio.push(b.gas_used as f64 / b.gas_limit as f64);
+            if let Some(p) = &percentiles {
+                // tips weighted by gas used, as geth computes them
+                let mut tips = Vec::with_capacity(b.transactions.len());
+                for t in &b.transactions {
+                    let r = self.chain.receipt(t).map_err(internal)?.ok_or_else(|| internal(missing(t)))?;
+                    tips.push((r.effective_gas_price.saturating_sub(base_fee), r.gas_used));
+                }
+                tips.sort_unstable();
+                let row = p
+                    .iter()
+                    .map(|pct| {
+                        let threshold = (b.gas_used as f64 * pct / 100.0) as u64;
+                        let mut acc = 0u64;
+                        for (tip, gas) in &tips {
+                            acc += gas;
+                            if acc >= threshold {
+                                return *tip;
+                            }
+                        }
+                        tips.last().map_or(0, |t| t.0)
+                    })
+                    .collect();
+                rewards.push(row);
+            }
+        }
+        // the base fee of the block after the newest (constant on this chain)
+        if count > 0 {
+            h.base_fee_per_gas.push(base_fee);
+        }
+        h.reward = percentiles.map(|_| rewards);
+        Ok(h)
+    }
+}
+
+fn missing(h: &B256) -> Error {
+    Error::Corrupt { key: format!("{h}"), reason: "indexed entry missing".into() }
+}
+
+fn rpc_logs(r: &Receipt, b: &Block) -> Vec<RpcLog> {
+    r.logs
+        .iter()
+        .enumerate()
+        .map(|(i, l)| RpcLog {
+            inner: l.clone(),
+            block_hash: Some(b.hash),
+            block_number: Some(b.number),
+            block_timestamp: Some(b.timestamp),
+            transaction_hash: Some(r.tx_hash),
+            transaction_index: Some(r.transaction_index),
+            log_index: Some(r.first_log_index + i as u64),
+            removed: false,
+        })
+        .collect()
+}
+
+fn rpc_tx(tx: RecoveredTx, mined: Option<(&Receipt, B256, u64)>) -> RpcTransaction {
+    let inner = Recovered::new_unchecked(tx.envelope, tx.sender);
+    match mined {
+        Some((r, block_hash, ts)) => RpcTransaction {
+            inner,
+            block_hash: Some(block_hash),
+            block_number: Some(r.block_number),
+            transaction_index: Some(r.transaction_index),
+            effective_gas_price: Some(r.effective_gas_price),
+            block_timestamp: Some(ts),
+        },
+        None => RpcTransaction { inner, block_hash: None, block_number: None, transaction_index: None, effective_gas_price: None, block_timestamp: None },
+    }
+}
+
+macro_rules! method {
+    ($m:expr, $name:literal, |$p:ident, $c:ident| $body:expr) => {
+        $m.register_method($name, |$p: Params, $c: &Ctx, _| -> RpcResult<_> { $body }).expect("method names are unique");
+    };
+}
+
+fn module(ctx: Ctx) -> RpcModule<Ctx> {
+    let mut m = RpcModule::new(ctx);
+    method!(m, "eth_chainId", |_p, c| Ok(U64::from(c.chain.chain_id())));
+    method!(m, "net_version", |_p, c| Ok(c.chain.chain_id().to_string()));
+    method!(m, "web3_clientVersion", |_p, _c| Ok(CLIENT_VERSION));
+    method!(m, "eth_syncing", |_p, _c| Ok(false));
+    method!(m, "eth_accounts", |_p, _c| Ok(Vec::<Address>::new()));
+    method!(m, "eth_blockNumber", |_p, c| Ok(U64::from(c.chain.head_number().map_err(internal)?)));
+    method!(m, "eth_gasPrice", |_p, c| Ok(U256::from(c.chain.genesis().base_fee as u128 + SUGGESTED_TIP)));
+    method!(m, "eth_maxPriorityFeePerGas", |_p, _c| Ok(U256::from(SUGGESTED_TIP)));
+    method!(m, "eth_getBalance", |p, c| {
+        let mut s = p.sequence();
+        let a: Address = s.next()?;
+        c.state_at(s.optional_next()?)?;
+        Ok(c.chain.balance(a).map_err(internal)?)
+    });
+    method!(m, "eth_getTransactionCount", |p, c| {
+        let mut s = p.sequence();
+        let a: Address = s.next()?;
+        let id: Option<BlockId> = s.optional_next()?;
+        c.state_at(id)?;
+        let n = match id {
+            Some(BlockId::Number(BlockNumberOrTag::Pending)) => c.chain.nonce(a),
+            _ => c.chain.state_nonce(a),
+        };
+        Ok(U64::from(n.map_err(internal)?))
+    });
+    method!(m, "eth_getCode", |p, c| {
+        let mut s = p.sequence();
+        let a: Address = s.next()?;
+        c.state_at(s.optional_next()?)?;
+        Ok(c.chain.code(a).map_err(internal)?)
+    });
+    method!(m, "eth_getStorageAt", |p, c| {
+        let mut s = p.sequence();
+        let a: Address = s.next()?;
+        let slot: U256 = s.next()?;
+        c.state_at(s.optional_next()?)?;
+        Ok(B256::from(c.chain.storage(a, slot).map_err(internal)?))
+    });
+    method!(m, "eth_sendRawTransaction", |p, c| {
+        let raw: Bytes = p.one()?;
+        c.chain.submit(&raw).map_err(submit_error)
+    });
+    method!(m, "eth_getTransactionByHash", |p, c| {
+        let h: B256 = p.one()?;
+        if let Some((tx, r)) = c.chain.transaction(&h).map_err(internal)? {
+            let b = c.chain.block(r.block_number).map_err(internal)?.ok_or_else(|| internal(missing(&h)))?;
+            return Ok(Some(rpc_tx(tx, Some((&r, b.hash, b.timestamp)))));
+        }
+        Ok(c.chain.pending_transaction(&h).map(|t| rpc_tx(t, None)))
+    });
+    method!(m, "eth_getTransactionReceipt", |p, c| {
+        let h: B256 = p.one()?;
+        match c.chain.receipt(&h).map_err(internal)? {
+            Some(r) => Ok(Some(c.rpc_receipt(&r)?)),
+            None => Ok(None),
+        }
+    });
+    method!(m, "eth_getBlockByNumber", |p, c| {
+        let mut s = p.sequence();
+        let tag: BlockNumberOrTag = s.next()?;
+        let full: bool = s.optional_next()?.unwrap_or(false);
+        let Some(n) = c.block_number(tag)? else { return Ok(None) };
+        match c.chain.block(n).map_err(internal)? {
+            Some(b) => Ok(Some(c.rpc_block(b, full)?)),
+            None => Ok(None),
+        }
+    });
+    method!(m, "eth_getBlockByHash", |p, c| {
+        let mut s = p.sequence();
+        let h: B256 = s.next()?;
+        let full: bool = s.optional_next()?.unwrap_or(false);
+        match c.chain.block_by_hash(&h).map_err(internal)? {
+            Some(b) => Ok(Some(c.rpc_block(b, full)?)),
+            None => Ok(None),
+        }
+    });
+    method!(m, "eth_getLogs", |p, c| {
+        let f: Filter = p.one()?;
+        c.logs(&f)
+    });
+    method!(m, "eth_feeHistory", |p, c| {
+        let mut s = p.sequence();
+        let count: U64 = s.next()?;
+        let newest: BlockNumberOrTag = s.next()?;
+        let pct: Option<Vec<f64>> = s.optional_next()?;
+        c.fee_history(count.to::<u64>(), newest, pct)
+    });
+    m.register_async_method("eth_call", |p, c, _| async move {
+        let (req, id) = parse_call(&p)?;
+        c.state_at(id)?;
+        let req = c.call_request(req)?;
+        let out = run_limited(&c, move |chain, cap| chain.call(&req, cap)).await?;
+        match out {
+            CallOutcome::Success { output, .. } => Ok(output),
+            failure => Err(call_error(failure)),
+        }
+    })
+    .expect("unique");
+    m.register_async_method("eth_estimateGas", |p, c, _| async move {
+        let (req, id) = parse_call(&p)?;
+        c.state_at(id)?;
+        let req = c.call_request(req)?;
+        match run_limited(&c, move |chain, cap| chain.estimate_gas(&req, cap)).await? {
+            Ok(gas) => Ok(U64::from(gas)),
+            Err(failure) => Err(call_error(failure)),
+        }
+    })
+    .expect("unique");
+    m
+}
+
+fn parse_call(p: &Params<'static>) -> RpcResult<(TransactionRequest, Option<BlockId>)> {
+    let mut s = p.sequence();
+    let req: TransactionRequest = s.next()?;
+    let id: Option<BlockId> = s.optional_next()?;
+    Ok((req, id))
+}
+
+/// Run a call on a blocking thread, at most `max_concurrent_calls` at once,
+/// within the gas cap and the time limit.
+async fn run_limited<T: Send + 'static>(
+    c: &Arc<Ctx>,
+    f: impl FnOnce(&Chain, u64) -> crate::Result<T> + Send + 'static,
+) -> RpcResult<T> {
+    let timeout = Duration::from_millis(c.limits.call_timeout_ms);
+    let _permit = tokio::time::timeout(timeout, c.calls.acquire())
+        .await
+        .map_err(|_| err(codes::LIMIT_EXCEEDED, "too many calls in flight; try again"))?
+        .map_err(|_| err(codes::INTERNAL, "shutting down"))?;
+    let chain = c.chain.clone();
+    let cap = c.limits.call_gas_cap;
+    let job = tokio::task::spawn_blocking(move || f(&chain, cap));
+    match tokio::time::timeout(timeout, job).await {
+        Err(_) => Err(err(codes::LIMIT_EXCEEDED, format!("execution timeout: exceeded {} ms", c.limits.call_timeout_ms))),
+        Ok(Err(join)) => Err(err(codes::INTERNAL, format!("call failed: {join}"))),
+        Ok(Ok(r)) => r.map_err(|e| match e {
+            Error::InvalidTransaction(m) => err(codes::SERVER, m),
+            other => internal(other),
+        }),
+    }
+}
+
+/// Start the JSON-RPC server on `addr`; returns its bound address and a
+/// handle that stops it.
+pub async fn serve(chain: Arc<Chain>, addr: SocketAddr, limits: RpcLimits) -> std::io::Result<(SocketAddr, ServerHandle)> {
+    let config = ServerConfig::builder()
+        .max_request_body_size(limits.max_request_bytes)
+        .max_response_body_size(limits.max_response_bytes)
+        .max_connections(limits.max_connections)
+        .set_batch_request_config(BatchRequestConfig::Limit(limits.max_batch))
+        .http_only()
+        .build();
+    let server = Server::builder().set_config(config).build(addr).await?;
+    let bound = server.local_addr()?;
+    let calls = tokio::sync::Semaphore::new(limits.max_concurrent_calls.max(1));
+    let handle = server.start(module(Ctx { chain, limits, calls }));
+    Ok((bound, handle))
+}

@@ -1,0 +1,196 @@
+//! The JSON-RPC server's limits and error shapes, the pool through RPC,
+//! Ethereum-compatible state roots, legacy transactions and replay.
+//! (Real clients — web3.py, ethers, solc-js — are driven in `cli/tests/node.rs`.)
+
+use alloy_primitives::{keccak256, Address, Bytes, B256, U256, U64};
+use alloy_trie::{root::storage_root_unhashed, TrieAccount};
+use jsonrpsee::{core::client::ClientT, http_client::HttpClientBuilder, rpc_params};
+use lineage_chain::{
+    dev_signers,
+    rpc::{serve, RpcLimits},
+    tx::{sign_call, sign_create},
+    Chain, Genesis,
+};
+use lineage_circuits::{halo2_proofs::poly::kzg::commitment::ParamsKZG, Bn256};
+use lineage_verifier::VerifierParams;
+use rand::SeedableRng;
+use serde_json::Value;
+use std::{io::{Read, Write}, net::SocketAddr, sync::Arc};
+
+const FEE: u128 = 2_000_000_000;
+
+fn chain(dir: &std::path::Path) -> Chain {
+    let srs = ParamsKZG::<Bn256>::setup(4, rand_chacha::ChaCha20Rng::from_seed([3; 32]));
+    Chain::init(dir, Genesis::dev(&VerifierParams::from_srs(&srs).to_bytes(), vec![]).unwrap()).unwrap()
+}
+
+/// Runtime code `JUMPDEST PUSH1 0 JUMP` (loops until out of gas), and init
+/// code that returns it.
+const LOOP_INIT: &str = "635b6000566000526004601cf3";
+/// Init code whose runtime emits LOG1(topic 0x11…, data 32 bytes) and stops.
+fn logger_init() -> Bytes {
+    // runtime: PUSH1 0x2a PUSH1 0 MSTORE PUSH32 topic PUSH1 32 PUSH1 0 LOG1 STOP
+    let mut rt = hex::decode("602a600052").unwrap();
+    rt.push(0x7f);
+    rt.extend([0x11u8; 32]);
+    rt.extend(hex::decode("60206000a100").unwrap());
+    let n = rt.len() as u8;
+    // init: PUSH1 n DUP1 PUSH1 off PUSH1 0 CODECOPY PUSH1 0 RETURN
+    let mut init = vec![0x60, n, 0x80, 0x60, 12, 0x60, 0, 0x39, 0x60, 0, 0xf3, 0x00];
+    init.extend(rt);
+    init.into()
+}
+
+fn post(addr: SocketAddr, body: &[u8]) -> (u16, String) {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let head = format!("POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+    s.write_all(head.as_bytes()).unwrap();
+    let _ = s.write_all(body);
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    let status = out.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (status, out.split("\r\n\r\n").nth(1).unwrap_or_default().to_string())
+}
+
+#[test]
+fn genesis_state_root_is_ethereums_trie_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = chain(dir.path());
+    let g = c.genesis().clone();
+    // recompute independently: alloc accounts, and the precompile account
+    // (nonce 1) with its governor slot
+    let mut accounts: Vec<(B256, TrieAccount)> = g
+        .alloc
+        .iter()
+        .map(|(a, b)| (keccak256(a), TrieAccount { nonce: 0, balance: *b, storage_root: alloy_trie::EMPTY_ROOT_HASH, code_hash: alloy_primitives::KECCAK256_EMPTY }))
+        .collect();
+    let gov_slot = lineage_chain::precompile::attribution::slots::governor();
+    let storage = storage_root_unhashed([(B256::from(gov_slot), U256::from_be_slice(g.governor.as_slice()))]);
+    accounts.push((
+        keccak256(lineage_chain::ATTRIBUTION_PRECOMPILE),
+        TrieAccount { nonce: 1, balance: U256::ZERO, storage_root: storage, code_hash: alloy_primitives::KECCAK256_EMPTY },
+    ));
+    accounts.sort_by_key(|a| a.0);
+    assert_eq!(c.head().unwrap().state_root, alloy_trie::root::state_root(accounts));
+    // and the block hash is the keccak of the RLP header
+    let b = c.head().unwrap();
+    assert_eq!(b.hash, keccak256(alloy_rlp::encode(b.header())));
+}
+
+#[test]
+fn legacy_and_1559_transactions_logs_and_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = chain(dir.path());
+    let s = dev_signers(3).unwrap();
+    // a legacy EIP-155 transfer, signed by hand
+    use alloy_consensus::{SignableTransaction, TxEnvelope, TxLegacy};
+    use alloy_eips::eip2718::Encodable2718;
+    use alloy_signer::SignerSync;
+    let legacy = TxLegacy {
+        chain_id: Some(c.chain_id()),
+        nonce: 0,
+        gas_price: FEE,
+        gas_limit: 21_000,
+        to: alloy_primitives::TxKind::Call(Address::repeat_byte(0x77)),
+        value: U256::from(5),
+        input: Bytes::new(),
+    };
+    let sig = s[0].sign_hash_sync(&legacy.signature_hash()).unwrap();
+    let env: TxEnvelope = legacy.into_signed(sig).into();
+    let h_legacy = c.submit(&env.encoded_2718()).unwrap();
+    let h_create = c.submit(&sign_create(&s[1], c.chain_id(), 0, logger_init(), 200_000, FEE).unwrap()).unwrap();
+    let (b1, r1) = c.mine().unwrap();
+    assert_eq!(r1.len(), 2);
+    let legacy_r = c.receipt(&h_legacy).unwrap().unwrap();
+    assert!(legacy_r.status && legacy_r.tx_type == 0 && legacy_r.effective_gas_price == FEE, "{legacy_r:?}");
+    let logger = c.receipt(&h_create).unwrap().unwrap().contract_address.unwrap();
+    assert_eq!(c.balance(Address::repeat_byte(0x77)).unwrap(), U256::from(5));
+    let h_log = c.submit(&sign_call(&s[2], c.chain_id(), 0, logger, U256::ZERO, Bytes::new(), 100_000, FEE).unwrap()).unwrap();
+    let (b2, _) = c.mine().unwrap();
+    let r = c.receipt(&h_log).unwrap().unwrap();
+    assert_eq!(r.logs.len(), 1);
+    assert_eq!(r.logs[0].address, logger);
+    assert_eq!(r.logs[0].topics(), &[B256::repeat_byte(0x11)]);
+    assert_eq!(U256::from_be_slice(&r.logs[0].data.data), U256::from(42));
+    assert!(b2.logs_bloom.contains_input(alloy_primitives::BloomInput::Raw(logger.as_slice())));
+    assert_ne!(b1.state_root, b2.state_root);
+    assert_ne!(b2.receipts_root, alloy_trie::EMPTY_ROOT_HASH);
+    let replay = tempfile::tempdir().unwrap();
+    assert_eq!(c.verify_replay(replay.path()).unwrap(), b2.state_root);
+}
+
+#[test]
+fn rpc_limits_are_json_rpc_errors_not_crashes() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Arc::new(chain(dir.path()));
+    let s = dev_signers(2).unwrap();
+    let loop_addr = s[0].address().create(0);
+    c.submit(&sign_create(&s[0], c.chain_id(), 0, hex::decode(LOOP_INIT).unwrap().into(), 100_000, FEE).unwrap()).unwrap();
+    c.submit(&sign_create(&s[1], c.chain_id(), 0, logger_init(), 200_000, FEE).unwrap()).unwrap();
+    c.mine().unwrap();
+    let logger = s[1].address().create(0);
+    for i in 0..3u64 {
+        c.submit(&sign_call(&s[1], c.chain_id(), 1 + i, logger, U256::ZERO, Bytes::new(), 100_000, FEE).unwrap()).unwrap();
+        c.mine().unwrap();
+    }
+    let limits = RpcLimits { max_request_bytes: 4096, max_batch: 3, max_log_blocks: 3, max_logs: 2, call_gas_cap: 1_000_000, ..Default::default() };
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(async {
+        let (addr, handle) = serve(c.clone(), "127.0.0.1:0".parse().unwrap(), limits).await.unwrap();
+        let url = format!("http://{addr}");
+        let client = HttpClientBuilder::default().build(&url).unwrap();
+        let code = |e: jsonrpsee::core::ClientError| match e {
+            jsonrpsee::core::ClientError::Call(o) => (o.code(), o.message().to_string(), o.data().map(|d| d.get().to_string())),
+            other => panic!("expected a JSON-RPC error, got {other}"),
+        };
+
+        // body size: refused by HTTP status, the server keeps serving
+        let big = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":["{}"]}}"#, "a".repeat(5000));
+        let (status, _) = tokio::task::spawn_blocking(move || post(addr, big.as_bytes())).await.unwrap();
+        assert_eq!(status, 413);
+        // batch size
+        let batch: String = format!("[{}]", vec![r#"{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}"#; 4].join(","));
+        let (status, body) = tokio::task::spawn_blocking(move || post(addr, batch.as_bytes())).await.unwrap();
+        assert_eq!(status, 200);
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["error"]["code"], -32010, "{v}");
+        // log range and result count
+        let e = client.request::<Value, _>("eth_getLogs", rpc_params![serde_json::json!({"fromBlock": "0x0", "toBlock": "0x3"})]).await.unwrap_err();
+        assert_eq!(code(e).0, -32005);
+        let e = client.request::<Value, _>("eth_getLogs", rpc_params![serde_json::json!({"fromBlock": "0x2", "toBlock": "0x4"})]).await.unwrap_err();
+        let (c5, msg, _) = code(e);
+        assert!(c5 == -32005 && msg.contains("more than 2"), "{msg}");
+        let logs: Vec<Value> = client.request("eth_getLogs", rpc_params![serde_json::json!({"fromBlock": "0x3", "toBlock": "0x4", "address": logger})]).await.unwrap();
+        assert_eq!(logs.len(), 2);
+        assert_eq!(logs[1]["topics"][0], format!("{}", B256::repeat_byte(0x11)));
+        // eth_call's gas cap: an endless loop halts out of gas within the cap
+        let e = client.request::<Bytes, _>("eth_call", rpc_params![serde_json::json!({"to": loop_addr, "gas": "0xffffffffff"})]).await.unwrap_err();
+        let (c3, msg, _) = code(e);
+        assert!(c3 == -32000 && msg.contains("OutOfGas"), "{msg}");
+        // historical state is refused with its reason
+        let e = client.request::<U256, _>("eth_getBalance", rpc_params![s[0].address(), "0x1"]).await.unwrap_err();
+        assert!(code(e).1.contains("historical state"));
+        // malformed parameters
+        let e = client.request::<U256, _>("eth_getBalance", rpc_params!["0x1234"]).await.unwrap_err();
+        assert_eq!(code(e).0, -32602);
+        let e = client.request::<B256, _>("eth_sendRawTransaction", rpc_params!["0x02ff"]).await.unwrap_err();
+        assert!(code(e).1.contains("invalid transaction"));
+        // still serving
+        let n: U64 = client.request("eth_blockNumber", rpc_params![]).await.unwrap();
+        assert_eq!(n, U64::from(4));
+        handle.stop().unwrap();
+    });
+    // the call timeout, with a tiny limit
+    let rt2 = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt2.block_on(async {
+        let limits = RpcLimits { call_timeout_ms: 1, call_gas_cap: 50_000_000, ..Default::default() };
+        let (addr, handle) = serve(c.clone(), "127.0.0.1:0".parse().unwrap(), limits).await.unwrap();
+        let client = HttpClientBuilder::default().build(format!("http://{addr}")).unwrap();
+        let e = client.request::<Bytes, _>("eth_call", rpc_params![serde_json::json!({"to": loop_addr})]).await.unwrap_err();
+        match e {
+            jsonrpsee::core::ClientError::Call(o) => assert!(o.code() == -32005 && o.message().contains("timeout"), "{o:?}"),
+            other => panic!("{other}"),
+        }
+        handle.stop().unwrap();
+    });
+}

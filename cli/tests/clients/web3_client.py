@@ -1,0 +1,156 @@
+"""web3.py against `lineage node --dev`: transfers (EIP-1559 and legacy),
+balances, nonces, receipts, blocks, logs, revert data, pool errors, and a
+Solidity contract that calls the attribution precompile.
+
+Usage: python web3_client.py RPC_URL ARTIFACT_DIR
+Prints one JSON object (what was checked) as its last line; any failed
+check raises, so the exit status is non-zero.
+"""
+import json
+import sys
+import time
+
+from eth_account import Account
+from web3 import HTTPProvider, Web3
+from web3.exceptions import ContractLogicError, Web3RPCError
+
+MNEMONIC = "test test test test test test test test test test test junk"
+CHAIN_ID = 19534
+OPEN = 10**18
+PRECOMPILE = "0x000000000000000000000000000000004c4E0001"
+
+url, artifacts = sys.argv[1], sys.argv[2]
+w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": 30}))
+Account.enable_unaudited_hdwallet_features()
+dev = [Account.from_mnemonic(MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}") for i in range(10)]
+checked = []
+
+
+def check(name, cond, detail=""):
+    if not cond:
+        raise AssertionError(f"{name}: {detail}")
+    checked.append(name)
+
+
+def wait(h):
+    return w3.eth.wait_for_transaction_receipt(h, timeout=60, poll_latency=0.05)
+
+
+def send(acct, tx):
+    tx.setdefault("chainId", CHAIN_ID)
+    tx.setdefault("nonce", w3.eth.get_transaction_count(acct.address, "pending"))
+    signed = acct.sign_transaction(tx)
+    return w3.eth.send_raw_transaction(signed.raw_transaction)
+
+
+check("connected", w3.is_connected())
+check("chain_id", w3.eth.chain_id == CHAIN_ID, w3.eth.chain_id)
+check("net_version", w3.net.version == str(CHAIN_ID))
+check("client_version", w3.client_version.startswith("lineage/"), w3.client_version)
+check("syncing", w3.eth.syncing is False)
+check("accounts", w3.eth.accounts == [])
+check("prefunded", all(w3.eth.get_balance(a.address) >= 9_000 * OPEN for a in dev))
+
+# an EIP-1559 transfer, fees from the node
+a, b = dev[1], Account.create()
+base = w3.eth.get_block("latest")["baseFeePerGas"]
+tip = w3.eth.max_priority_fee
+h = send(a, {"to": b.address, "value": 3 * OPEN, "gas": 21_000, "maxFeePerGas": base * 2 + tip, "maxPriorityFeePerGas": tip})
+r = wait(h)
+check("transfer_receipt", r["status"] == 1 and r["gasUsed"] == 21_000 and r["type"] == 2, r)
+check("transfer_balance", w3.eth.get_balance(b.address) == 3 * OPEN)
+tx = w3.eth.get_transaction(h)
+check("get_transaction", tx["from"] == a.address and tx["to"] == b.address and tx["value"] == 3 * OPEN and tx["blockNumber"] == r["blockNumber"])
+blk = w3.eth.get_block(r["blockNumber"], full_transactions=True)
+check("block_full", blk["transactions"][r["transactionIndex"]]["hash"] == h and blk["hash"] == r["blockHash"])
+check("block_by_hash", w3.eth.get_block(r["blockHash"])["number"] == r["blockNumber"])
+check("state_root", len(blk["stateRoot"]) == 32 and blk["stateRoot"] != w3.eth.get_block(0)["stateRoot"])
+check("effective_price", r["effectiveGasPrice"] == base + tip, (r["effectiveGasPrice"], base, tip))
+
+# a legacy (EIP-155) transfer, and a nonce read
+n0 = w3.eth.get_transaction_count(b.address)
+h = send(a, {"to": b.address, "value": 1, "gas": 21_000, "gasPrice": w3.eth.gas_price})
+r = wait(h)
+check("legacy_transfer", r["status"] == 1 and r["type"] == 0 and w3.eth.get_balance(b.address) == 3 * OPEN + 1)
+check("nonce", w3.eth.get_transaction_count(a.address) == 2 and n0 == 0)
+
+# b (a fresh key) pays its own way back
+h = send(b, {"to": a.address, "value": OPEN, "gas": 21_000, "maxFeePerGas": base * 2, "maxPriorityFeePerGas": 0})
+check("fresh_sender", wait(h)["status"] == 1)
+
+# pool errors: a stale nonce, an underpriced replacement, no funds
+try:
+    send(a, {"to": b.address, "value": 1, "gas": 21_000, "gasPrice": base * 2, "nonce": 0})
+    raise AssertionError("stale nonce accepted")
+except Web3RPCError as e:
+    check("nonce_too_low", "nonce too low" in str(e), e)
+poor = Account.create()
+try:
+    send(poor, {"to": a.address, "value": 1, "gas": 21_000, "gasPrice": base * 2})
+    raise AssertionError("unfunded sender accepted")
+except Web3RPCError as e:
+    check("insufficient_funds", "insufficient funds" in str(e), e)
+c = dev[2]
+nonce = w3.eth.get_transaction_count(c.address, "pending")
+h1 = send(c, {"to": b.address, "value": 5, "gas": 21_000, "maxFeePerGas": base * 2, "maxPriorityFeePerGas": 10**9, "nonce": nonce})
+try:
+    send(c, {"to": b.address, "value": 6, "gas": 21_000, "maxFeePerGas": base * 2 + 1, "maxPriorityFeePerGas": 10**9 + 1, "nonce": nonce})
+    raise AssertionError("underpriced replacement accepted")
+except Web3RPCError as e:
+    check("replacement_underpriced", "underpriced" in str(e), e)
+h2 = send(c, {"to": b.address, "value": 7, "gas": 21_000, "maxFeePerGas": base * 3, "maxPriorityFeePerGas": 2 * 10**9, "nonce": nonce})
+r = wait(h2)
+check("replacement", r["status"] == 1 and w3.eth.get_transaction(h2)["value"] == 7)
+try:
+    w3.eth.get_transaction(h1)
+    raise AssertionError("replaced transaction still known")
+except Exception as e:
+    check("replaced_gone", "not found" in str(e).lower(), e)
+
+# a Solidity contract: deploy, logs, reverts, the precompile from Solidity
+art = json.load(open(f"{artifacts}/Probe.json"))
+Probe = w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
+d = dev[3]
+tx = Probe.constructor().build_transaction({"from": d.address, "nonce": w3.eth.get_transaction_count(d.address), "chainId": CHAIN_ID})
+r = wait(send(d, tx))
+check("deploy", r["status"] == 1 and r["contractAddress"] is not None, r)
+probe = w3.eth.contract(address=r["contractAddress"], abi=art["abi"])
+check("get_code", len(w3.eth.get_code(probe.address)) > 100)
+tx = probe.functions.ping(42, "hello").build_transaction({"from": d.address, "nonce": w3.eth.get_transaction_count(d.address), "chainId": CHAIN_ID})
+r = wait(send(d, tx))
+events = probe.events.Ping().process_receipt(r)
+check("event_in_receipt", len(events) == 1 and events[0]["args"]["value"] == 42 and events[0]["args"]["note"] == "hello" and events[0]["args"]["from"] == d.address)
+logs = probe.events.Ping.get_logs(from_block=0)
+check("get_logs", len(logs) == 1 and logs[0]["transactionHash"] == r["transactionHash"] and logs[0]["logIndex"] == 0)
+topic_logs = w3.eth.get_logs({"fromBlock": 0, "toBlock": "latest", "address": probe.address, "topics": [None, "0x" + "00" * 12 + d.address[2:].lower()]})
+check("get_logs_topic", len(topic_logs) == 1)
+check("get_logs_miss", w3.eth.get_logs({"fromBlock": 0, "address": dev[9].address}) == [])
+check("storage", w3.eth.get_storage_at(probe.address, 0) == (42).to_bytes(32, "big"))
+check("call", probe.functions.total().call() == 42 and probe.functions.fail(3).call() == 3)
+try:
+    probe.functions.fail(11).call()
+    raise AssertionError("revert not reported")
+except ContractLogicError as e:
+    check("revert_reason", "too large" in str(e), e)
+check("estimate_gas", 21_000 < probe.functions.ping(1, "x").estimate_gas({"from": d.address}) < 100_000)
+try:
+    probe.functions.fail(12).estimate_gas({"from": d.address})
+    raise AssertionError("estimate of a revert succeeded")
+except ContractLogicError as e:
+    check("estimate_revert", "too large" in str(e), e)
+gov = probe.functions.attributionGovernor().call()
+check("precompile_from_solidity", gov == dev[0].address, gov)
+check("precompile_key_allowed", probe.functions.keyAllowed(b"\x01" * 32).call() is False)
+
+# fee history, a limit refused, and a historical state refused
+fh = w3.eth.fee_history(4, "latest", [25, 75])
+check("fee_history", len(fh["baseFeePerGas"]) == len(fh["gasUsedRatio"]) + 1 and len(fh["reward"]) == len(fh["gasUsedRatio"]))
+head = w3.eth.block_number
+try:
+    w3.eth.get_balance(a.address, 0 if head > 0 else "earliest")
+    ok_hist = head == 0
+except Web3RPCError as e:
+    ok_hist = "historical state" in str(e)
+check("historical_state_refused", ok_hist)
+
+print(json.dumps({"client": "web3.py", "version": __import__("web3").__version__, "checks": len(checked), "checked": checked}))
