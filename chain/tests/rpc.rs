@@ -194,3 +194,36 @@ fn rpc_limits_are_json_rpc_errors_not_crashes() {
         handle.stop().unwrap();
     });
 }
+
+#[test]
+fn precompile_state_changes_emit_events_and_reverts_emit_none() {
+    use alloy_sol_types::{SolCall, SolEvent};
+    use lineage_chain::precompile::attribution::IAttribution;
+    let dir = tempfile::tempdir().unwrap();
+    let c = chain(dir.path());
+    let s = dev_signers(2).unwrap();
+    let pc = lineage_chain::ATTRIBUTION_PRECOMPILE;
+    let send = |who: &alloy_signer_local::PrivateKeySigner, input: Vec<u8>| {
+        let raw = sign_call(who, c.chain_id(), c.nonce(who.address()).unwrap(), pc, U256::ZERO, input.into(), 200_000, FEE).unwrap();
+        let h = c.submit(&raw).unwrap();
+        c.mine().unwrap();
+        c.receipt(&h).unwrap().unwrap()
+    };
+    let key = B256::repeat_byte(0x42);
+    // the governor (dev account 0) allows a key
+    let r = send(&s[0], IAttribution::setKeyAllowedCall { vkHash: key, allowed: true }.abi_encode());
+    assert!(r.status && r.logs.len() == 1, "{r:?}");
+    assert_eq!(r.logs[0].address, pc);
+    let ev = IAttribution::KeyAllowed::decode_log_data(&r.logs[0].data).unwrap();
+    assert_eq!((ev.vkHash, ev.allowed), (key, true));
+    // someone else may not, and the reverted call leaves no log
+    let r = send(&s[1], IAttribution::setKeyAllowedCall { vkHash: key, allowed: false }.abi_encode());
+    assert!(!r.status && r.logs.is_empty());
+    let root = B256::with_last_byte(9);
+    let r = send(&s[1], IAttribution::registerDatanetCall { root }.abi_encode());
+    let ev = IAttribution::DatanetRegistered::decode_log_data(&r.logs[0].data).unwrap();
+    assert_eq!((ev.owner, ev.root), (s[1].address(), root));
+    assert_eq!(r.logs[0].topics()[0], IAttribution::DatanetRegistered::SIGNATURE_HASH);
+    let head = c.head().unwrap();
+    assert!(head.logs_bloom.contains_input(alloy_primitives::BloomInput::Raw(pc.as_slice())));
+}

@@ -115,6 +115,28 @@ sol! {
             uint8 status
         );
         function refund(uint256 requestId) external;
+
+        /// Every state change emits one event.
+        event KeyAllowed(bytes32 indexed vkHash, bool allowed);
+        event KeyRegistered(bytes32 indexed vkHash, uint256 bytesStored);
+        event DatanetRegistered(address indexed owner, bytes32 indexed root);
+        event DatanetUseGranted(address indexed owner, bytes32 indexed root, address indexed user);
+        event DatanetExamplesSet(address indexed owner, bytes32 indexed root, uint64 examples);
+        event ModelRegistered(address indexed owner, bytes32 indexed modelCommitment, address datanetOwner, bytes32 datanetRoot, bytes32 vkHash);
+        event RequestOpened(
+            uint256 indexed requestId,
+            address indexed payer,
+            address indexed modelOwner,
+            bytes32 modelCommitment,
+            bytes32 queryCommitment,
+            uint256 fee,
+            uint64 deadline
+        );
+        event Refunded(uint256 indexed requestId, address indexed payer, uint256 fee);
+        event ClaimPaid(uint256 indexed requestId, address indexed prover, uint256 paid, uint256 payouts);
+        event WholeKeyRegistered(address indexed owner, bytes32 indexed modelCommitment, bytes32 keyHash, uint64 examples, uint32 k);
+        event WholeClaimPaid(uint256 indexed requestId, address indexed prover, bytes32 payoutRoot, uint256 fee);
+        event PayoutReleased(uint256 indexed requestId, address indexed contributor, uint32 index, uint256 amount);
         function submitClaim(
             uint256 requestId,
             uint64 predictedClass,
@@ -396,6 +418,7 @@ impl AttributionPrecompile {
                     return revert("only the governor may change the key allowlist");
                 }
                 self.sstore(ctx, key_allowed(&c.vkHash), U256::from(c.allowed as u8))?;
+                Self::emit(ctx, &IAttribution::KeyAllowed { vkHash: c.vkHash, allowed: c.allowed });
                 Ok(Outcome::Ok(Bytes::new()))
             }
             C::registerVerifyingKey(c) => self.register_key(ctx, &c.vkFile),
@@ -409,6 +432,7 @@ impl AttributionPrecompile {
                     return revert("datanet already registered by this owner");
                 }
                 self.sstore(ctx, s, U256::from(1))?;
+                Self::emit(ctx, &IAttribution::DatanetRegistered { owner: caller, root: c.root });
                 Ok(Outcome::Ok(Bytes::new()))
             }
             C::grantDatanetUse(c) => {
@@ -416,6 +440,7 @@ impl AttributionPrecompile {
                     return revert("only the datanet's owner may grant its use");
                 }
                 self.sstore(ctx, datanet_user(&caller, &c.root, &c.user), U256::from(1))?;
+                Self::emit(ctx, &IAttribution::DatanetUseGranted { owner: caller, root: c.root, user: c.user });
                 Ok(Outcome::Ok(Bytes::new()))
             }
             C::isDatanetRegistered(c) => {
@@ -446,6 +471,16 @@ impl AttributionPrecompile {
                 self.sstore(ctx, ms, U256::from_be_bytes(c.datanetRoot.0))?;
                 self.sstore(ctx, model_datanet_owner(&caller, &c.modelCommitment), address_word(&c.datanetOwner))?;
                 self.sstore(ctx, model_vk(&caller, &c.modelCommitment), U256::from_be_bytes(c.vkHash.0))?;
+                Self::emit(
+                    ctx,
+                    &IAttribution::ModelRegistered {
+                        owner: caller,
+                        modelCommitment: c.modelCommitment,
+                        datanetOwner: c.datanetOwner,
+                        datanetRoot: c.datanetRoot,
+                        vkHash: c.vkHash,
+                    },
+                );
                 Ok(Outcome::Ok(Bytes::new()))
             }
             C::modelOf(c) => {
@@ -474,11 +509,11 @@ impl AttributionPrecompile {
                 Ok(Outcome::Ok(IAttribution::requestOfCall::abi_encode_returns_tuple(&out).into()))
             }
             C::refund(c) => self.refund(ctx, c.requestId),
-            C::submitClaim(c) => self.submit_claim(ctx, c),
+            C::submitClaim(c) => self.submit_claim(ctx, caller, c),
             C::setDatanetExamples(c) => self.set_datanet_examples(ctx, caller, c),
             C::registerWholeKey(c) => self.register_whole_key(ctx, caller, c),
             C::wholeKeyOf(c) => self.whole_key_of(ctx, c),
-            C::submitWholeClaim(c) => self.submit_whole_claim(ctx, c),
+            C::submitWholeClaim(c) => self.submit_whole_claim(ctx, caller, c),
             C::payoutsOf(c) => self.payouts_of(ctx, c.requestId),
             C::releasePayouts(c) => self.release_payouts(ctx, c),
             C::withdrawPayout(c) => self.withdraw_payout(ctx, c),
@@ -491,6 +526,12 @@ impl AttributionPrecompile {
 
     pub(super) fn sstore<CTX: ContextTr>(&self, ctx: &mut CTX, s: U256, v: U256) -> DbResult<()> {
         ctx.journal_mut().sstore(ADDRESS, s, v).map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    /// Append one of the interface's events to the call's logs (undone with
+    /// the call's state if it reverts).
+    pub(super) fn emit<CTX: ContextTr, E: alloy_sol_types::SolEvent>(ctx: &mut CTX, event: &E) {
+        ctx.journal_mut().log(revm::primitives::Log { address: ADDRESS, data: event.encode_log_data() });
     }
 
     pub(super) fn now<CTX: ContextTr>(ctx: &CTX) -> u64 {
@@ -513,6 +554,7 @@ impl AttributionPrecompile {
             return Ok(Outcome::Revert("verifying key already registered".into()));
         }
         self.store_key_bytes(ctx, &hash, file)?;
+        Self::emit(ctx, &IAttribution::KeyRegistered { vkHash: hash, bytesStored: U256::from(file.len()) });
         Ok(Outcome::Ok(Bytes::copy_from_slice(hash.as_slice())))
     }
 
@@ -618,6 +660,18 @@ impl AttributionPrecompile {
         }
         let total = self.sload(ctx, escrow_total())?;
         self.sstore(ctx, escrow_total(), total + value)?;
+        Self::emit(
+            ctx,
+            &IAttribution::RequestOpened {
+                requestId: id,
+                payer: inputs.caller,
+                modelOwner: c.modelOwner,
+                modelCommitment: c.modelCommitment,
+                queryCommitment: c.queryCommitment,
+                fee: value,
+                deadline: c.deadline,
+            },
+        );
         Ok(Outcome::Ok(IAttribution::escrowFeeCall::abi_encode_returns(&id).into()))
     }
 
@@ -641,6 +695,7 @@ impl AttributionPrecompile {
         let payer = word_to_address(self.sload(ctx, request(id, "payer"))?);
         let fee = self.close(ctx, id, RequestStatus::Refunded)?;
         self.pay(ctx, payer, fee)?;
+        Self::emit(ctx, &IAttribution::Refunded { requestId: id, payer, fee });
         Ok(Outcome::Ok(Bytes::new()))
     }
 
@@ -651,7 +706,7 @@ impl AttributionPrecompile {
         }
     }
 
-    fn submit_claim<CTX: ContextTr>(&self, ctx: &mut CTX, c: IAttribution::submitClaimCall) -> DbResult<Outcome> {
+    fn submit_claim<CTX: ContextTr>(&self, ctx: &mut CTX, ctx_caller: Address, c: IAttribution::submitClaimCall) -> DbResult<Outcome> {
         let revert = |r: &str| Ok(Outcome::Revert(r.into()));
         // ---- well-formedness: anything wrong here halts --------------------
         if c.contributors.len() != c.amounts.len() {
@@ -725,6 +780,8 @@ impl AttributionPrecompile {
             self.pay(ctx, p.contributor, amount)?;
             paid += amount;
         }
+        let prover = ctx_caller;
+        Self::emit(ctx, &IAttribution::ClaimPaid { requestId: id, prover, paid, payouts: U256::from(claim.payouts.iter().filter(|p| p.amount_wei > 0).count()) });
         Ok(Outcome::Ok(IAttribution::submitClaimCall::abi_encode_returns(&paid).into()))
     }
 }

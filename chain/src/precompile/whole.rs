@@ -286,6 +286,7 @@ impl AttributionPrecompile {
             return Ok(Outcome::Revert("the datanet's example count is already set (a new version is a new root)".into()));
         }
         self.sstore(ctx, s, U256::from(c.examples))?;
+        Self::emit(ctx, &IAttribution::DatanetExamplesSet { owner: caller, root: c.root, examples: c.examples });
         Ok(Outcome::Ok(Bytes::new()))
     }
 
@@ -384,6 +385,10 @@ impl AttributionPrecompile {
         // parsed and paid for here: the key starts warm
         self.warm_up(ctx, &hash, c.k)?;
         self.keep_parsed(ctx, Arc::new(query), c.k)?;
+        Self::emit(
+            ctx,
+            &IAttribution::WholeKeyRegistered { owner: caller, modelCommitment: c.modelCommitment, keyHash: hash, examples: examples as u64, k: c.k },
+        );
         Ok(Outcome::Ok(IAttribution::registerWholeKeyCall::abi_encode_returns(&hash).into()))
     }
 
@@ -393,7 +398,7 @@ impl AttributionPrecompile {
         Ok(Outcome::Ok(IAttribution::wholeKeyOfCall::abi_encode_returns_tuple(&(key, examples)).into()))
     }
 
-    pub(super) fn submit_whole_claim<CTX: ContextTr>(&self, ctx: &mut CTX, c: IAttribution::submitWholeClaimCall) -> DbResult<Outcome> {
+    pub(super) fn submit_whole_claim<CTX: ContextTr>(&self, ctx: &mut CTX, caller: Address, c: IAttribution::submitWholeClaimCall) -> DbResult<Outcome> {
         let revert = |r: String| Ok(Outcome::Revert(r));
         // ---- well-formedness: anything wrong here halts --------------------
         let m = c.contributors.len();
@@ -475,6 +480,7 @@ impl AttributionPrecompile {
         self.sstore(ctx, owed_total(), owed.saturating_add(fee))?;
         let root = tree.root();
         self.sstore(ctx, request(id, "payouts"), U256::from_be_bytes(root.0))?;
+        Self::emit(ctx, &IAttribution::WholeClaimPaid { requestId: id, prover: caller, payoutRoot: root, fee });
         Ok(Outcome::Ok(IAttribution::submitWholeClaimCall::abi_encode_returns(&root).into()))
     }
 
@@ -507,6 +513,7 @@ impl AttributionPrecompile {
                 *bits |= bit;
                 let amount = U256::from(p.amount_wei);
                 self.pay(ctx, p.contributor, amount)?;
+                Self::emit(ctx, &IAttribution::PayoutReleased { requestId: id, contributor: p.contributor, index: i, amount });
                 paid += amount;
             }
         }
