@@ -4,6 +4,10 @@
 //! client. Prints p50, p99 and max per method, then one JSON line.
 //!
 //! `cargo run --release -p lineage-benches --example rpc_load [CLIENTS] [REQUESTS]`
+//!
+//! `rpc_load serve` only serves (on 127.0.0.1:8599, with the contract at
+//! the address it prints) until killed, for an outside load generator such
+//! as `wrk` pinned to the other core (see BENCHMARKS.md).
 
 use alloy_primitives::{Address, Bytes, U256};
 use jsonrpsee::{core::client::ClientT, http_client::HttpClientBuilder, rpc_params};
@@ -19,6 +23,7 @@ fn pct(sorted: &[Duration], p: f64) -> f64 {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let clients: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(100);
+    // (`serve` is handled once the chain is up)
     let requests: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(200);
     let dir = tempfile::tempdir().unwrap();
     let srs = lineage_circuits::halo2_proofs::poly::kzg::commitment::ParamsKZG::<lineage_circuits::Bn256>::setup(4, rand_chacha::ChaCha20Rng::from_seed([1; 32]));
@@ -31,6 +36,14 @@ fn main() {
     let contract = s.address().create(0);
     assert!(!chain.code(contract).unwrap().is_empty());
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    if args.get(1).map(String::as_str) == Some("serve") {
+        rt.block_on(async {
+            let (addr, _handle) = lineage_chain::rpc::serve(chain.clone(), "127.0.0.1:8599".parse().unwrap(), RpcLimits::default()).await.unwrap();
+            println!("serving http://{addr} contract {contract}");
+            std::future::pending::<()>().await;
+        });
+        return;
+    }
     let mut json = serde_json::Map::new();
     rt.block_on(async {
         let (addr, handle) = lineage_chain::rpc::serve(chain.clone(), "127.0.0.1:0".parse().unwrap(), RpcLimits::default()).await.unwrap();
