@@ -1,17 +1,19 @@
 //! `lineage demo`: the whole path, real at every step, in a fresh temporary
-//! directory with an embedded chain.
+//! directory, talking to the chain over Ethereum JSON-RPC: an embedded node
+//! by default, or a running one with `--rpc URL`.
 
 use crate::progress::Steps;
 use alloy_primitives::{Address, Bytes, B256, U256};
 use alloy_sol_types::SolCall;
 use clap::Args;
 use eyre::{bail, WrapErr};
+use crate::rpc_chain::{RpcChain, TxReceipt};
+use alloy_sol_types::SolEvent;
 use lineage_chain::{
     dev_signers,
     genesis::OPEN,
     precompile::attribution::{IAttribution, ADDRESS},
-    tx::sign_call,
-    Chain, Genesis, Receipt,
+    Chain, Genesis,
 };
 use lineage_core::field::{fr_to_be_bytes, fr_to_hex};
 use lineage_prover::{pipeline, srs, ProverClient};
@@ -55,6 +57,11 @@ pub struct DemoArgs {
     /// cores for all of them, and is cached for later runs.
     #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=lineage_circuits::query::MAX_CAPACITY as u64))]
     pub whole_examples: Option<usize>,
+    /// Use the running node at this JSON-RPC URL (e.g. `lineage node --dev`:
+    /// its dev account 0 must govern the key allowlist) instead of an
+    /// embedded one.
+    #[arg(long)]
+    pub rpc: Option<String>,
 }
 
 /// The machine-readable result of a demo run.
@@ -259,89 +266,132 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
     let (operator, user, prover, griefer) = (&signers[0], &signers[1], &signers[2], &signers[3]);
     let model_c = b32(&public.model_commitment);
     let query_c = b32(&public.query_commitment);
-    let (mut chain, request_id) = steps.run("start the embedded chain (revm + RocksDB) and register", || {
+    let step = match &args.rpc {
+        None => "start the embedded node (revm + RocksDB, JSON-RPC on loopback) and register".to_string(),
+        Some(url) => format!("connect to the node at {url} and register"),
+    };
+    let (chain, request_id) = steps.run(&step, || {
         // genesis pins the verifier parameters and allowlists this circuit's
         // key and the whole-datanet circuits' templates
         let mut allowed = vec![keys.vk_file.hash, whole.query_file.template_hash()];
         allowed.extend(whole.features.chunks.iter().map(|c| c.0.template_hash()));
-        let mut chain = Chain::init(&dir.join("chain"), Genesis::dev(&vp_bytes, allowed)?)?;
-        let calls = [
-            IAttribution::registerVerifyingKeyCall { vkFile: Bytes::from(vk_bytes.clone()) }.abi_encode(),
-            IAttribution::registerDatanetCall { root: b32(&public.datanet_root) }.abi_encode(),
-            IAttribution::registerModelCall {
+        let chain = match &args.rpc {
+            None => RpcChain::embedded(Chain::init(&dir.join("chain"), Genesis::dev(&vp_bytes, allowed.clone())?)?, 100)?,
+            Some(url) => RpcChain::connect(url)?,
+        };
+        // a running node allowlists through its governor (dev account 0)
+        for h in &allowed {
+            let on = IAttribution::isKeyAllowedCall::abi_decode_returns(&chain.call(ADDRESS, &IAttribution::isKeyAllowedCall { vkHash: *h }.abi_encode())?)?;
+            if !on {
+                let r = chain.transact(operator, ADDRESS, IAttribution::setKeyAllowedCall { vkHash: *h, allowed: true }.abi_encode(), U256::ZERO, 100_000)?;
+                if !r.status {
+                    bail!("allowlisting key {h} failed (is dev account 0 this node's governor?): {}", describe(&r));
+                }
+            }
+        }
+        // what a node used before already holds is not registered again
+        let datanet_known = IAttribution::isDatanetRegisteredCall::abi_decode_returns(&chain.call(
+            ADDRESS,
+            &IAttribution::isDatanetRegisteredCall { owner: operator.address(), root: b32(&public.datanet_root) }.abi_encode(),
+        )?)?;
+        let key_known = {
+            let len_call = IAttribution::modelOfCall { owner: operator.address(), modelCommitment: model_c }.abi_encode();
+            IAttribution::modelOfCall::abi_decode_returns(&chain.call(ADDRESS, &len_call)?)?.vkHash != B256::ZERO
+        };
+        let mut calls = vec![];
+        if !key_known {
+            calls.push((IAttribution::registerVerifyingKeyCall { vkFile: Bytes::from(vk_bytes.clone()) }.abi_encode(), 20_000_000));
+        }
+        if !datanet_known {
+            calls.push((IAttribution::registerDatanetCall { root: b32(&public.datanet_root) }.abi_encode(), 200_000));
+        }
+        if !key_known {
+            let model = IAttribution::registerModelCall {
                 modelCommitment: model_c,
                 datanetOwner: operator.address(),
                 datanetRoot: b32(&public.datanet_root),
                 vkHash: keys.vk_file.hash,
+            };
+            calls.push((model.abi_encode(), 200_000));
+        }
+        for (input, gas) in calls {
+            let r = chain.transact(operator, ADDRESS, input, U256::ZERO, gas)?;
+            // a key registered by an earlier run on this node is fine
+            if !r.status && !describe(&r).contains("already registered") {
+                bail!("registration failed: {}", describe(&r));
             }
-                .abi_encode(),
-        ];
-        for (input, gas) in calls.into_iter().zip([20_000_000, 200_000, 200_000]) {
-            send(&mut chain, operator, input, U256::ZERO, gas)?;
         }
-        let receipts = chain.mine()?.1;
-        if let Some(r) = receipts.iter().find(|r| !r.status) {
-            bail!("registration failed: {}", describe(r));
-        }
-        let deadline = chain.head()?.timestamp + 3600;
+        let deadline = chain.head()?.1 + 3600;
         let escrow = IAttribution::escrowFeeCall { modelOwner: operator.address(), modelCommitment: model_c, queryCommitment: query_c, deadline }
             .abi_encode();
-        let user_tx = send(&mut chain, user, escrow.clone(), U256::from(pool_wei), 300_000)?;
+        let mine = chain.transact(user, ADDRESS, escrow.clone(), U256::from(pool_wei), 300_000)?;
         // a griefer's 1-wei request for the same query opens a request of its own; the user's fee is untouched
-        send(&mut chain, griefer, escrow, U256::from(1), 300_000)?;
-        let r = chain.mine()?.1;
-        if let Some(bad) = r.iter().find(|r| !r.status) {
+        let grief = chain.transact(griefer, ADDRESS, escrow, U256::from(1), 300_000)?;
+        if let Some(bad) = [&mine, &grief].into_iter().find(|r| !r.status) {
             bail!("escrow failed: {}", describe(bad));
         }
-        // the pool orders one block's transactions by tip, not by arrival
-        let mine = r.iter().find(|x| x.tx_hash == user_tx).ok_or_else(|| eyre::eyre!("escrow {user_tx} was not included"))?;
-        let id = IAttribution::escrowFeeCall::abi_decode_returns(&mine.output)?;
-        Ok((chain, id))
+        Ok((chain, request_opened(&mine)?))
     })?;
     // the whole datanet: its example count, the per-query key with every chunk, a request
     let whole_root = b32(&whole_datanet.root());
     let (whole_register_gas, whole_request) = steps.run("register the whole datanet's per-query key (every chunk checked) and open a request", || {
         if whole_root != b32(&public.datanet_root) {
-            send(&mut chain, operator, IAttribution::registerDatanetCall { root: whole_root }.abi_encode(), U256::ZERO, 200_000)?;
+            let known = IAttribution::isDatanetRegisteredCall::abi_decode_returns(
+                &chain.call(ADDRESS, &IAttribution::isDatanetRegisteredCall { owner: operator.address(), root: whole_root }.abi_encode())?,
+            )?;
+            if !known {
+                chain.transact(operator, ADDRESS, IAttribution::registerDatanetCall { root: whole_root }.abi_encode(), U256::ZERO, 200_000)?;
+            }
         }
         let n = u64::try_from(n_whole)?;
-        send(&mut chain, operator, IAttribution::setDatanetExamplesCall { root: whole_root, examples: n }.abi_encode(), U256::ZERO, 200_000)?;
-        let call = IAttribution::registerWholeKeyCall {
-            modelCommitment: model_c,
-            datanetOwner: operator.address(),
-            datanetRoot: whole_root,
-            k: whole_shape.k,
-            queryKey: whole.query_file.to_bytes().into(),
-            chunkKeys: whole.features.chunks.iter().map(|c| Bytes::from(c.0.to_bytes())).collect(),
-            chunkPublics: whole
-                .features
-                .chunks
-                .iter()
-                .map(|c| c.1.to_instances().iter().map(b32).collect::<Vec<_>>().try_into().expect("five public inputs"))
-                .collect(),
-            chunkProofs: whole.features.chunks.iter().map(|c| Bytes::from(c.2.clone())).collect(),
+        let (key_hash, examples) = IAttribution::wholeKeyOfCall::abi_decode_returns(
+            &chain.call(ADDRESS, &IAttribution::wholeKeyOfCall { owner: operator.address(), modelCommitment: model_c }.abi_encode())?,
+        )
+        .map(|r| (r.keyHash, r.examples))?;
+        let register_gas = if key_hash == B256::ZERO {
+            // a first run on this node: set the count (once per root) and register
+            let r = chain.transact(operator, ADDRESS, IAttribution::setDatanetExamplesCall { root: whole_root, examples: n }.abi_encode(), U256::ZERO, 200_000)?;
+            if !r.status && !describe(&r).contains("already set") {
+                bail!("setting the example count failed: {}", describe(&r));
+            }
+            let call = IAttribution::registerWholeKeyCall {
+                modelCommitment: model_c,
+                datanetOwner: operator.address(),
+                datanetRoot: whole_root,
+                k: whole_shape.k,
+                queryKey: whole.query_file.to_bytes().into(),
+                chunkKeys: whole.features.chunks.iter().map(|c| Bytes::from(c.0.to_bytes())).collect(),
+                chunkPublics: whole
+                    .features
+                    .chunks
+                    .iter()
+                    .map(|c| c.1.to_instances().iter().map(b32).collect::<Vec<_>>().try_into().expect("five public inputs"))
+                    .collect(),
+                chunkProofs: whole.features.chunks.iter().map(|c| Bytes::from(c.2.clone())).collect(),
+            };
+            // calldata costs up to 40 gas a byte under Prague's floor pricing (EIP-7623)
+            let gas = lineage_chain::precompile::whole::register_gas(&call) + 40 * call.abi_encode().len() as u64 + 200_000;
+            let r = chain.transact(operator, ADDRESS, call.abi_encode(), U256::ZERO, gas)?;
+            if !r.status {
+                bail!("the per-query key was refused: {}", describe(&r));
+            }
+            r.gas_used
+        } else if examples != n {
+            bail!("this node already holds a whole-datanet key for the model over {examples} examples, not {n}: use a fresh node");
+        } else {
+            0
         };
-        // calldata costs up to 40 gas a byte under Prague's floor pricing (EIP-7623)
-        let gas = lineage_chain::precompile::whole::register_gas(&call) + 40 * call.abi_encode().len() as u64 + 200_000;
-        let h = send(&mut chain, operator, call.abi_encode(), U256::ZERO, gas)?;
-        chain.mine()?;
-        let r = chain.receipt(&h)?.ok_or_else(|| eyre::eyre!("registration {h} was not included"))?;
-        if !r.status {
-            bail!("the per-query key was refused: {}", describe(&r));
-        }
-        let deadline = chain.head()?.timestamp + 3600;
+        let deadline = chain.head()?.1 + 3600;
         let escrow = IAttribution::escrowFeeCall { modelOwner: operator.address(), modelCommitment: model_c, queryCommitment: query_c, deadline };
-        let h = send(&mut chain, user, escrow.abi_encode(), U256::from(pool_wei), 300_000)?;
-        chain.mine()?;
-        let e = chain.receipt(&h)?.ok_or_else(|| eyre::eyre!("escrow {h} was not included"))?;
+        let e = chain.transact(user, ADDRESS, escrow.abi_encode(), U256::from(pool_wei), 300_000)?;
         if !e.status {
             bail!("escrow failed: {}", describe(&e));
         }
-        Ok((r.gas_used, IAttribution::escrowFeeCall::abi_decode_returns(&e.output)?))
+        Ok((register_gas, request_opened(&e)?))
     })?;
 
     let contributors: Vec<Address> = claim.payouts.iter().map(|p| p.contributor).collect();
-    let balances = |chain: &Chain| -> eyre::Result<Vec<U256>> { Ok(contributors.iter().map(|a| chain.balance(*a)).collect::<Result<_, _>>()?) };
+    let balances = |chain: &RpcChain| -> eyre::Result<Vec<U256>> { contributors.iter().map(|a| chain.balance(*a)).collect() };
     let before = balances(&chain)?;
 
     let (tampered, honest, replay) = steps.run("submit a tampered claim, the honest claim, and a replay", || {
@@ -350,9 +400,9 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
         let top_i = (0..bad.payouts.len()).max_by_key(|i| bad.payouts[*i].amount_wei).unwrap_or(0);
         bad.payouts[top_i].contributor = prover.address();
         bad.payouts.sort_by_key(|p| p.contributor);
-        let tampered = submit_claim(&mut chain, prover, request_id, &bad)?;
-        let honest = submit_claim(&mut chain, prover, request_id, &claim)?;
-        let replay = submit_claim(&mut chain, prover, request_id, &claim)?;
+        let tampered = submit_claim(&chain, prover, request_id, &bad)?;
+        let honest = submit_claim(&chain, prover, request_id, &claim)?;
+        let replay = submit_claim(&chain, prover, request_id, &claim)?;
         Ok((tampered, honest, replay))
     })?;
     let after = balances(&chain)?;
@@ -365,22 +415,18 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
     })?;
     let segments = lineage_core::features::claim_segments(&whole_input.attribution);
     let whole_payouts = lineage_core::payout::split_positive(pool_wei, &whole_input.attribution.segments)?;
-    let whole_before: Vec<U256> = segments.iter().map(|x| chain.balance(x.0)).collect::<Result<_, _>>()?;
+    let whole_before: Vec<U256> = segments.iter().map(|x| chain.balance(x.0)).collect::<eyre::Result<_>>()?;
     let call = IAttribution::submitWholeClaimCall::new(whole_request, whole_input.predicted as u64, &segments, &whole_proof.bytes);
-    let h = send(&mut chain, prover, call.abi_encode(), U256::ZERO, 3_000_000)?;
-    chain.mine()?;
-    let whole_receipt = chain.receipt(&h)?.ok_or_else(|| eyre::eyre!("whole claim {h} was not included"))?;
+    let whole_receipt = chain.transact(prover, ADDRESS, call.abi_encode(), U256::ZERO, 3_000_000)?;
     // the claim recorded its payout root; anyone releases the payouts (here the prover, in one list)
     let release = IAttribution::releasePayoutsCall {
         requestId: whole_request,
         contributors: whole_payouts.iter().map(|p| p.contributor).collect(),
         amounts: whole_payouts.iter().map(|p| p.amount_wei).collect(),
     };
-    let h = send(&mut chain, prover, release.abi_encode(), U256::ZERO, 30_000_000)?;
-    chain.mine()?;
-    let release_receipt = chain.receipt(&h)?.ok_or_else(|| eyre::eyre!("payout release {h} was not included"))?;
+    let release_receipt = chain.transact(prover, ADDRESS, release.abi_encode(), U256::ZERO, 30_000_000)?;
     let whole_paid: U256 =
-        segments.iter().zip(&whole_before).map(|(x, b)| chain.balance(x.0).map(|a| a - *b)).sum::<Result<U256, _>>()?;
+        segments.iter().zip(&whole_before).map(|(x, b)| chain.balance(x.0).map(|a| a - *b)).sum::<eyre::Result<U256>>()?;
     let contributors_paid = whole_payouts.len();
     println!(
         "whole    every one of the {n_whole} examples scored: claim {} (register gas {whole_register_gas}); release to {} contributors, {} OPEN: {}",
@@ -390,7 +436,7 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
         describe(&release_receipt)
     );
 
-    println!("chain    block {} — claim tx gas used {}", chain.head()?.number, honest.gas_used);
+    println!("chain    block {} over JSON-RPC at {} — claim tx gas used {}", chain.head()?.0, chain.url(), honest.gas_used);
     println!("tampered claim (top share redirected to the prover): {}", describe(&tampered));
     println!("honest claim: {}", describe(&honest));
     println!("replayed claim: {}", describe(&replay));
@@ -413,6 +459,8 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
         chain.genesis_hash()?
     );
 
+    let genesis_hash = chain.genesis_hash()?;
+    chain.stop()?;
     Ok(DemoReport {
         verified: honest.status,
         tampered_rejected: !tampered.status,
@@ -427,7 +475,7 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
         gas_used: honest.gas_used,
         vk_hash: keys.vk_file.hash.to_string(),
         params_hash: keys.verifier_params.hash().to_string(),
-        genesis_hash: chain.genesis_hash()?.to_string(),
+        genesis_hash: genesis_hash.to_string(),
         batch: shape.batch,
         k: shape.k,
         datanet_root: fr_to_hex(&public.datanet_root),
@@ -454,13 +502,17 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
     })
 }
 
-fn send(chain: &mut Chain, signer: &alloy_signer_local::PrivateKeySigner, input: Vec<u8>, value: U256, gas: u64) -> eyre::Result<B256> {
-    let nonce = chain.nonce(signer.address())?;
-    let raw = sign_call(signer, chain.chain_id(), nonce, ADDRESS, value, input.into(), gas, 2_000_000_000)?;
-    Ok(chain.submit(&raw)?)
+/// The request id a successful `escrowFee` opened (its `RequestOpened` event).
+fn request_opened(r: &TxReceipt) -> eyre::Result<U256> {
+    r.logs
+        .iter()
+        .filter(|l| l.address == ADDRESS)
+        .find_map(|l| IAttribution::RequestOpened::decode_log_data(&l.data).ok())
+        .map(|e| e.requestId)
+        .ok_or_else(|| eyre::eyre!("escrow {} opened no request", r.hash))
 }
 
-fn submit_claim(chain: &mut Chain, signer: &alloy_signer_local::PrivateKeySigner, request_id: U256, c: &Claim) -> eyre::Result<Receipt> {
+fn submit_claim(chain: &RpcChain, signer: &alloy_signer_local::PrivateKeySigner, request_id: U256, c: &Claim) -> eyre::Result<TxReceipt> {
     let call = IAttribution::submitClaimCall {
         requestId: request_id,
         predictedClass: c.predicted_class,
@@ -469,12 +521,10 @@ fn submit_claim(chain: &mut Chain, signer: &alloy_signer_local::PrivateKeySigner
         amounts: c.payouts.iter().map(|p| U256::from(p.amount_wei)).collect(),
         proof: Bytes::from(c.proof.clone()),
     };
-    let hash = send(chain, signer, call.abi_encode(), U256::ZERO, 2_000_000)?;
-    chain.mine()?;
-    chain.receipt(&hash)?.ok_or_else(|| eyre::eyre!("claim transaction {hash} was not included"))
+    chain.transact(signer, ADDRESS, call.abi_encode(), U256::ZERO, 2_000_000)
 }
 
-fn describe(r: &Receipt) -> String {
+fn describe(r: &TxReceipt) -> String {
     if r.status {
         format!("PAID (gas {})", r.gas_used)
     } else {

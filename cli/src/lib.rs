@@ -5,6 +5,7 @@ pub mod datanet;
 pub mod demo;
 pub mod node;
 pub mod progress;
+pub mod rpc_chain;
 pub mod verify;
 pub mod verify_whole;
 pub mod whole;

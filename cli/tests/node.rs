@@ -191,3 +191,29 @@ fn kill_9_under_load_loses_no_receipt() {
     }
     assert!(seen.len() > cycles * 8, "the load produced only {} receipts", seen.len());
 }
+
+/// `lineage demo --rpc URL` against a running `lineage node --dev`: the
+/// demo allowlists its keys through the governor, registers, and settles
+/// over JSON-RPC; a second run on the same node reuses what the first
+/// registered and settles again.
+#[test]
+fn demo_against_a_running_dev_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(&dir.path().join("chain"), 100);
+    for run in 0..2 {
+        let out = Command::new(BIN).args(["demo", "--json", "--whole-examples", "64", "--rpc", &node.url]).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "demo run {run} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        let j: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+        assert_eq!(j["verified"], true, "{j}");
+        assert_eq!(j["tampered_rejected"], true);
+        assert_eq!(j["double_pay_rejected"], true);
+        assert_eq!(j["paid_wei"], j["pool_wei"]);
+        assert_eq!(j["whole_paid_wei"], j["pool_wei"]);
+        assert!(stdout.contains(&format!("over JSON-RPC at {}", node.url)));
+        if run == 1 {
+            assert_eq!(j["whole_register_gas"], 0, "the second run registers nothing again");
+        }
+    }
+    assert!(node.terminate().success());
+}
