@@ -24,3 +24,4 @@ pub use genesis::{dev_signers, Genesis, DEV_MNEMONIC};
 pub use node::{Block, CallOutcome, CallRequest, Chain, Receipt};
 pub use pool::{PoolConfig, PoolError};
 pub use precompile::attribution::ADDRESS as ATTRIBUTION_PRECOMPILE;
+pub use precompile::registry::ADDRESS as REGISTRY_PRECOMPILE;

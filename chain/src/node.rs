@@ -240,7 +240,8 @@ impl Chain {
             // nonce 1 keeps the precompile account non-empty (EIP-161), so its
             // storage survives being touched by a zero-value call
             let pc = AccountInfo { nonce: 1, ..Default::default() };
-            cache.insert_account_info(crate::ATTRIBUTION_PRECOMPILE, pc);
+            cache.insert_account_info(crate::ATTRIBUTION_PRECOMPILE, pc.clone());
+            cache.insert_account_info(crate::REGISTRY_PRECOMPILE, pc);
             let pc_storage = std::iter::once((slots::governor(), U256::from_be_slice(genesis.governor.as_slice())))
                 .chain(genesis.allowed_keys.iter().map(|h| (slots::key_allowed(h), U256::from(1))));
             for (slot, value) in pc_storage {

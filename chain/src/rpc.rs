@@ -123,7 +123,12 @@ fn submit_error(e: Error) -> ErrorObjectOwned {
 }
 
 fn revert_error(output: Bytes) -> ErrorObjectOwned {
-    let reason = alloy_sol_types::decode_revert_reason(&output);
+    // Error(string) gives its reason; anything else (a panic code, a custom
+    // error) alloy describes
+    let reason = <alloy_sol_types::Revert as alloy_sol_types::SolError>::abi_decode(&output)
+        .map(|e| e.reason)
+        .ok()
+        .or_else(|| alloy_sol_types::decode_revert_reason(&output));
     let msg = match reason {
         Some(r) if !r.is_empty() => format!("execution reverted: {r}"),
         _ => "execution reverted".to_string(),

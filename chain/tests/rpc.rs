@@ -57,8 +57,8 @@ fn genesis_state_root_is_ethereums_trie_root() {
     let dir = tempfile::tempdir().unwrap();
     let c = chain(dir.path());
     let g = c.genesis().clone();
-    // recompute independently: alloc accounts, and the precompile account
-    // (nonce 1) with its governor slot
+    // recompute independently: alloc accounts, the attribution precompile's
+    // account (nonce 1) with its governor slot, and the registry's
     let mut accounts: Vec<(B256, TrieAccount)> = g
         .alloc
         .iter()
@@ -69,6 +69,11 @@ fn genesis_state_root_is_ethereums_trie_root() {
     accounts.push((
         keccak256(lineage_chain::ATTRIBUTION_PRECOMPILE),
         TrieAccount { nonce: 1, balance: U256::ZERO, storage_root: storage, code_hash: alloy_primitives::KECCAK256_EMPTY },
+    ));
+    // the registry precompile's account (nonce 1, no storage yet)
+    accounts.push((
+        keccak256(lineage_chain::REGISTRY_PRECOMPILE),
+        TrieAccount { nonce: 1, balance: U256::ZERO, storage_root: alloy_trie::EMPTY_ROOT_HASH, code_hash: alloy_primitives::KECCAK256_EMPTY },
     ));
     accounts.sort_by_key(|a| a.0);
     assert_eq!(c.head().unwrap().state_root, alloy_trie::root::state_root(accounts));

@@ -88,6 +88,29 @@ fn run_client(cmd: &mut Command, what: &str) -> Value {
     serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap_or_else(|e| panic!("{what}: last line is not JSON ({e}): {stdout}"))
 }
 
+/// The Solidity interface clients compile against names exactly the
+/// node's selectors and event topics.
+fn abi_matches_the_node(json: &Path) {
+    use lineage_chain::precompile::registry::IRegistry;
+    let abi: Value = serde_json::from_slice(&std::fs::read(json).unwrap()).unwrap();
+    let sig = |item: &Value| {
+        let types: Vec<&str> = item["inputs"].as_array().unwrap().iter().map(|i| i["type"].as_str().unwrap()).collect();
+        format!("{}({})", item["name"].as_str().unwrap(), types.join(","))
+    };
+    let items = abi["abi"].as_array().unwrap();
+    let mut functions: Vec<[u8; 4]> = items.iter().filter(|i| i["type"] == "function").map(|i| alloy_primitives::keccak256(sig(i))[..4].try_into().unwrap()).collect();
+    let mut events: Vec<[u8; 32]> = items.iter().filter(|i| i["type"] == "event").map(|i| alloy_primitives::keccak256(sig(i)).0).collect();
+    let mut node_functions = IRegistry::IRegistryCalls::SELECTORS.to_vec();
+    let mut node_events = IRegistry::IRegistryEvents::SELECTORS.to_vec();
+    for v in [&mut functions, &mut node_functions] {
+        v.sort();
+    }
+    events.sort();
+    node_events.sort();
+    assert_eq!(functions, node_functions, "ILineage.sol's IRegistry functions differ from the node's");
+    assert_eq!(events, node_events, "ILineage.sol's IRegistry events differ from the node's");
+}
+
 #[test]
 fn real_clients_over_json_rpc_then_stop_and_resume() {
     let clients = clients();
@@ -96,6 +119,8 @@ fn real_clients_over_json_rpc_then_stop_and_resume() {
     let artifacts = dir.path().join("artifacts");
     let node_path = clients.join("node_modules");
     run_client(Command::new("node").arg(here.join("compile.mjs")).arg(&artifacts).env("NODE_PATH", &node_path), "solc-js compile");
+
+    abi_matches_the_node(&artifacts.join("IRegistry.json"));
 
     let data = dir.path().join("chain");
     let node = Node::start(&data, 200);

@@ -2,6 +2,7 @@
 //! attribution precompile.
 
 pub mod attribution;
+pub mod registry;
 pub mod whole;
 
 use attribution::AttributionPrecompile;
@@ -28,12 +29,13 @@ impl LineagePrecompiles {
         let mut warm = AddressSet::default();
         warm.clone_from(eth.warm_addresses());
         warm.insert(attribution::ADDRESS);
+        warm.insert(registry::ADDRESS);
         Self { eth, warm, attribution }
     }
 
     /// Whether `address` is a precompile on this chain (Prague's or ours).
     pub fn is_precompile(address: &Address) -> bool {
-        *address == attribution::ADDRESS || EthPrecompiles::new(SpecId::PRAGUE).warm_addresses().contains(address)
+        *address == attribution::ADDRESS || *address == registry::ADDRESS || EthPrecompiles::new(SpecId::PRAGUE).warm_addresses().contains(address)
     }
 }
 
@@ -47,12 +49,16 @@ where
         let changed = <EthPrecompiles as PrecompileProvider<CTX>>::set_spec(&mut self.eth, spec);
         self.warm.clone_from(self.eth.warm_addresses());
         self.warm.insert(attribution::ADDRESS);
+        self.warm.insert(registry::ADDRESS);
         changed
     }
 
     fn run(&mut self, context: &mut CTX, inputs: &CallInputs) -> Result<Option<Self::Output>, String> {
         if inputs.bytecode_address == attribution::ADDRESS {
             return self.attribution.run(context, inputs).map(Some);
+        }
+        if inputs.bytecode_address == registry::ADDRESS {
+            return registry::RegistryPrecompile.run(context, inputs).map(Some);
         }
         <EthPrecompiles as PrecompileProvider<CTX>>::run(&mut self.eth, context, inputs)
     }

@@ -61,4 +61,19 @@ try {
 }
 check("precompile_from_solidity", (await probe.attributionGovernor()) === gov.address);
 
+// the registry precompile by its ABI
+const regAbi = JSON.parse(readFileSync(join(artifacts, "IRegistry.json"), "utf8")).abi;
+const reg = new ethers.Contract("0x000000000000000000000000000000004c4e0002", regAbi, bob);
+const rr = await (await reg.registerDatanet(ethers.id("ethers datanet"), 3n, "Apache-2.0", "https://example.org")).wait();
+const regEv = rr.logs.map((l) => reg.interface.parseLog(l)).find((e) => e && e.name === "DatanetRegistered");
+check("registry_register", regEv && regEv.args.owner === bob.address);
+const info = await reg.datanetOf(regEv.args.datanetId);
+check("registry_datanet_of", info.licence === "Apache-2.0" && info.versions === 1n);
+try {
+  await reg.appendContributions.staticCall(regEv.args.datanetId, ethers.ZeroHash, 2n);
+  throw new Error("shrinking append accepted");
+} catch (e) {
+  check("registry_revert", e.reason === "a new version must hold more contributions than the last", `${e.code} ${e.reason}`);
+}
+
 console.log(JSON.stringify({ client: "ethers", version: ethers.version, checks: checked.length, checked }));

@@ -142,6 +142,44 @@ gov = probe.functions.attributionGovernor().call()
 check("precompile_from_solidity", gov == dev[0].address, gov)
 check("precompile_key_allowed", probe.functions.keyAllowed(b"\x01" * 32).call() is False)
 
+# the registry precompile (DatanetRegistry, ModelRegistry) by its ABI
+REGISTRY = "0x000000000000000000000000000000004C4e0002"
+reg = w3.eth.contract(address=Web3.to_checksum_address(REGISTRY), abi=json.load(open(f"{artifacts}/IRegistry.json"))["abi"])
+cur, user = dev[6], dev[7]
+
+
+def transact(acct, fn):
+    tx = fn.build_transaction({"from": acct.address, "nonce": w3.eth.get_transaction_count(acct.address), "chainId": CHAIN_ID})
+    return wait(send(acct, tx))
+
+
+n0 = reg.functions.datanetCount().call()
+r = transact(cur, reg.functions.registerDatanet(b"\x11" * 32, 10, "CC-BY-4.0", "ipfs://digits"))
+ev = reg.events.DatanetRegistered().process_receipt(r)
+check("registry_register", r["status"] == 1 and len(ev) == 1 and ev[0]["args"]["owner"] == cur.address and ev[0]["args"]["datanetId"] == n0)
+did = ev[0]["args"]["datanetId"]
+r = transact(cur, reg.functions.appendContributions(did, b"\x12" * 32, 12))
+ev = reg.events.ContributionsAppended().process_receipt(r)
+check("registry_append", len(ev) == 1 and ev[0]["args"]["version"] == 1)
+try:
+    reg.functions.appendContributions(did, b"\x13" * 32, 11).call({"from": cur.address})
+    raise AssertionError("shrinking append accepted")
+except ContractLogicError as e:
+    check("registry_append_refused", "more contributions" in str(e), e)
+owner, licence, uri, versions = reg.functions.datanetOf(did).call()
+check("registry_datanet_of", (owner, licence, uri, versions) == (cur.address, "CC-BY-4.0", "ipfs://digits", 2))
+check("registry_version_of", tuple(reg.functions.versionOf(did, 1).call()[:2]) == (b"\x12" * 32, 12))
+r = transact(user, reg.functions.registerModel(b"\x77" * 32, [did, did], [0, 1], "ipfs://mlp"))
+ev = reg.events.ModelRegistered().process_receipt(r)
+mid = ev[0]["args"]["modelId"]
+m = reg.functions.modelOf(mid).call()
+check("registry_model", m[0] == user.address and list(m[3]) == [did, did] and list(m[4]) == [0, 1])
+check("registry_logs", len(reg.events.DatanetRegistered.get_logs(from_block=0)) >= 1)
+# from Solidity: the Probe contract curates a datanet it owns
+r = transact(d, probe.functions.curate(b"\x21" * 32, 5, "MIT"))
+ev = reg.events.DatanetRegistered().process_receipt(r)
+check("registry_from_solidity", r["status"] == 1 and ev[0]["args"]["owner"] == probe.address and reg.functions.datanetOf(ev[0]["args"]["datanetId"]).call()[3] == 2)
+
 # fee history, a limit refused, and a historical state refused
 fh = w3.eth.fee_history(4, "latest", [25, 75])
 check("fee_history", len(fh["baseFeePerGas"]) == len(fh["gasUsedRatio"]) + 1 and len(fh["reward"]) == len(fh["gasUsedRatio"]))
