@@ -120,3 +120,34 @@ pub fn run(args: NodeArgs) -> Result<()> {
         Ok(())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        node: NodeArgs,
+    }
+
+    #[test]
+    fn toml_then_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("node.toml");
+        std::fs::write(&f, "block_time_ms = 500\nhttp_addr = \"0.0.0.0:9000\"\n[pool]\nmax_per_sender = 3\n[rpc]\nmax_batch = 7\n").unwrap();
+        let args = Wrap::parse_from(["x", "--config", f.to_str().unwrap(), "--block-time-ms", "250"]).node;
+        let c = args.config().unwrap();
+        assert_eq!(c.block_time_ms, 250, "the flag wins");
+        assert_eq!(c.http_addr.port(), 9000);
+        assert_eq!(c.pool.max_per_sender, 3);
+        assert_eq!(c.pool.max_total, lineage_chain::PoolConfig::default().max_total, "unset fields keep their defaults");
+        assert_eq!(c.rpc.max_batch, 7);
+        assert!(c.datadir.unwrap().ends_with(".lineage/node"));
+        // a misspelt field is an error, not silently ignored
+        std::fs::write(&f, "block_time = 500\n").unwrap();
+        let err = Wrap::parse_from(["x", "--config", f.to_str().unwrap()]).node.config().unwrap_err();
+        assert!(format!("{err:#}").contains("block_time"), "{err:#}");
+    }
+}

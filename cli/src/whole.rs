@@ -130,7 +130,7 @@ fn save(path: &Path, bytes: &[u8]) {
         if let Some(d) = path.parent() {
             std::fs::create_dir_all(d)?;
         }
-        let tmp = path.with_extension("tmp");
+        let tmp = path.with_extension(format!("tmp.{}.{:?}", std::process::id(), std::thread::current().id()));
         std::fs::write(&tmp, bytes)?;
         std::fs::rename(&tmp, path)
     };

@@ -84,7 +84,7 @@ impl TableKeys {
     /// Write [`TableKeys::to_file_bytes`] to `path` (through a temporary file).
     pub fn write_file(&self, kind: TableKind, path: &Path) -> Result<()> {
         let bytes = self.to_file_bytes(kind)?;
-        let tmp = path.with_extension("tmp");
+        let tmp = path.with_extension(format!("tmp.{}.{:?}", std::process::id(), std::thread::current().id()));
         std::fs::write(&tmp, bytes).and_then(|_| std::fs::rename(&tmp, path)).map_err(|e| bad(format!("{}: {e}", path.display())))
     }
 

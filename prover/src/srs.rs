@@ -80,7 +80,9 @@ pub fn cached_dev_srs(cache_dir: &Path, k: u32) -> Result<ParamsKZG<Bn256>> {
     }
     let params = dev_srs(k);
     std::fs::create_dir_all(cache_dir).map_err(|e| Error::Srs(format!("{}: {e}", cache_dir.display())))?;
-    let tmp = path.with_extension("tmp");
+    // a temporary name of this process's own: concurrent first runs (tests,
+    // a node and a demo) each write a whole file and rename it into place
+    let tmp = path.with_extension(format!("tmp.{}.{:?}", std::process::id(), std::thread::current().id()));
     let write = || -> std::io::Result<()> {
         let mut w = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
         params.write_custom(&mut w, SerdeFormat::RawBytesUnchecked)?;
