@@ -136,6 +136,17 @@ impl Receipt {
     }
 }
 
+/// What queries need of a block without reading its receipts one by one:
+/// `eth_getLogs` reads one entry per block, `eth_feeHistory` too.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct BlockIndex {
+    /// Every log of the block: (transaction hash, transaction index, log index in the block, log).
+    pub logs: Vec<(B256, u64, u64, Log)>,
+    /// (tip per gas actually paid, gas used) of every transaction, by tip.
+    pub tips: Vec<(u128, u64)>,
+}
+
 /// A read-only call (`eth_call`, `eth_estimateGas`).
 #[derive(Clone, Debug, Default)]
 pub struct CallRequest {
@@ -346,6 +357,14 @@ impl Chain {
         match self.store.get_block_json(number)? {
             Some(j) => Ok(Some(serde_json::from_slice(&j).map_err(|e| Error::Corrupt { key: format!("b/{number}"), reason: e.to_string() })?)),
             None => Ok(None),
+        }
+    }
+
+    /// A block's query index (empty for a block without one, e.g. genesis).
+    pub fn block_index(&self, number: u64) -> Result<BlockIndex> {
+        match self.store.get_block_index_json(number)? {
+            Some(j) => serde_json::from_slice(&j).map_err(|e| Error::Corrupt { key: format!("x/{number}"), reason: e.to_string() }),
+            None => Ok(BlockIndex::default()),
         }
     }
 
@@ -589,9 +608,18 @@ impl Chain {
             .map(|(t, r)| (t.hash, t.raw.clone(), serde_json::to_vec(r).expect("receipt serialises")))
             .collect();
         let json = serde_json::to_vec(&block).expect("block serialises");
+        let mut index = BlockIndex::default();
+        for r in &receipts {
+            for (i, l) in r.logs.iter().enumerate() {
+                index.logs.push((r.tx_hash, r.transaction_index, r.first_log_index + i as u64, l.clone()));
+            }
+            index.tips.push((r.effective_gas_price.saturating_sub(g.base_fee as u128), r.gas_used));
+        }
+        index.tips.sort_unstable();
+        let index = serde_json::to_vec(&index).expect("index serialises");
         // commit and prune under the pool lock (see `nonce`)
         let mut pool = self.pool();
-        self.store.commit_block(&cache, &post, (number, &json, block.hash), &stored)?;
+        self.store.commit_block(&cache, &post, (number, &json, block.hash), &stored, &index)?;
         if !replay {
             let mut senders = std::collections::HashSet::new();
             for t in &included {

@@ -265,18 +265,25 @@ impl Ctx {
         let mut out = Vec::new();
         for n in from..=to {
             let b = self.chain.block(n).map_err(internal)?.ok_or_else(|| internal(missing(&B256::ZERO)))?;
-            if b.transactions.is_empty() || !filter.matches_bloom(b.logs_bloom) {
+            // a block without logs has an empty bloom; one entry per block otherwise
+            if b.logs_bloom == alloy_primitives::Bloom::ZERO || !filter.matches_bloom(b.logs_bloom) {
                 continue;
             }
-            for h in &b.transactions {
-                let r = self.chain.receipt(h).map_err(internal)?.ok_or_else(|| internal(missing(h)))?;
-                for l in rpc_logs(&r, &b) {
-                    if filter.matches_address(l.address()) && filter.matches_topics(l.topics()) {
-                        if out.len() >= self.limits.max_logs {
-                            return Err(err(codes::LIMIT_EXCEEDED, format!("query returned more than {} results", self.limits.max_logs)));
-                        }
-                        out.push(l);
+            for (tx_hash, tx_index, log_index, l) in self.chain.block_index(n).map_err(internal)?.logs {
+                if filter.matches_address(l.address) && filter.matches_topics(l.topics()) {
+                    if out.len() >= self.limits.max_logs {
+                        return Err(err(codes::LIMIT_EXCEEDED, format!("query returned more than {} results", self.limits.max_logs)));
                     }
+                    out.push(RpcLog {
+                        inner: l,
+                        block_hash: Some(b.hash),
+                        block_number: Some(b.number),
+                        block_timestamp: Some(b.timestamp),
+                        transaction_hash: Some(tx_hash),
+                        transaction_index: Some(tx_index),
+                        log_index: Some(log_index),
+                        removed: false,
+                    });
                 }
             }
         }
@@ -303,13 +310,8 @@ impl Ctx {
             h.base_fee_per_gas.push(base_fee);
             h.gas_used_ratio.push(b.gas_used as f64 / b.gas_limit as f64);
             if let Some(p) = &percentiles {
-                // tips weighted by gas used, as geth computes them
-                let mut tips = Vec::with_capacity(b.transactions.len());
-                for t in &b.transactions {
-                    let r = self.chain.receipt(t).map_err(internal)?.ok_or_else(|| internal(missing(t)))?;
-                    tips.push((r.effective_gas_price.saturating_sub(base_fee), r.gas_used));
-                }
-                tips.sort_unstable();
+                // tips weighted by gas used, as geth computes them (sorted in the block's index)
+                let tips = self.chain.block_index(n).map_err(internal)?.tips;
                 let row = p
                     .iter()
                     .map(|pct| {

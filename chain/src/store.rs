@@ -5,7 +5,8 @@
 //! `a/<address>` — account (nonce, balance, code hash, storage root);
 //! `c/<code hash>` — bytecode; `s/<address><slot>` — storage word;
 //! `b/<number be64>` — block; `h/<number be64>` — block hash;
-//! `n/<block hash>` — block number; `r/<tx hash>` — receipt;
+//! `n/<block hash>` — block number; `x/<number be64>` — the block's query
+//! index (every log with its transaction, the tips paid); `r/<tx hash>` — receipt;
 //! `t/<tx hash>` — raw transaction.
 //!
 //! The state root in each block header is Ethereum's: a Merkle–Patricia
@@ -167,6 +168,11 @@ impl Store {
         Ok(self.db.get(key(b"r/", &[tx.as_slice()]))?)
     }
 
+    /// A block's query index (its logs and tips), JSON.
+    pub fn get_block_index_json(&self, number: u64) -> Result<Option<Vec<u8>>> {
+        Ok(self.db.get(key(b"x/", &[&number.to_be_bytes()]))?)
+    }
+
     /// Number of the block with this hash.
     pub fn block_number_of(&self, hash: &B256) -> Result<Option<u64>> {
         match self.db.get(key(b"n/", &[hash.as_slice()]))? {
@@ -185,7 +191,7 @@ impl Store {
         batch.put(b"m/version", FORMAT_VERSION.to_be_bytes());
         batch.put(b"m/genesis", genesis_json);
         self.stage_state(&mut batch, cache, post)?;
-        self.stage_block(&mut batch, block, &[]);
+        self.stage_block(&mut batch, block, &[], b"{}");
         self.write_synced(batch)
     }
 
@@ -324,8 +330,9 @@ impl Store {
         Ok(())
     }
 
-    fn stage_block(&self, batch: &mut rocksdb::WriteBatch, block: (u64, &[u8], B256), txs: &[(B256, Bytes, Vec<u8>)]) {
+    fn stage_block(&self, batch: &mut rocksdb::WriteBatch, block: (u64, &[u8], B256), txs: &[(B256, Bytes, Vec<u8>)], index: &[u8]) {
         let (number, json, hash) = block;
+        batch.put(key(b"x/", &[&number.to_be_bytes()]), index);
         batch.put(key(b"b/", &[&number.to_be_bytes()]), json);
         batch.put(key(b"h/", &[&number.to_be_bytes()]), hash.as_slice());
         batch.put(key(b"n/", &[hash.as_slice()]), number.to_be_bytes());
@@ -337,10 +344,17 @@ impl Store {
     }
 
     /// Commit one block: its state changes, header, transactions and receipts, atomically.
-    pub fn commit_block(&self, cache: &CacheDB<&Store>, post: &PostState, block: (u64, &[u8], B256), txs: &[(B256, Bytes, Vec<u8>)]) -> Result<()> {
+    pub fn commit_block(
+        &self,
+        cache: &CacheDB<&Store>,
+        post: &PostState,
+        block: (u64, &[u8], B256),
+        txs: &[(B256, Bytes, Vec<u8>)],
+        index: &[u8],
+    ) -> Result<()> {
         let mut batch = rocksdb::WriteBatch::default();
         self.stage_state(&mut batch, cache, post)?;
-        self.stage_block(&mut batch, block, txs);
+        self.stage_block(&mut batch, block, txs, index);
         self.write_synced(batch)
     }
 }
