@@ -168,8 +168,11 @@ pub enum CallOutcome {
     Halt { gas_used: u64, reason: String },
 }
 
-/// Largest number of transactions a block selects from the pool.
+/// Most transactions in one block.
 pub const MAX_BLOCK_TXS: usize = 10_000;
+/// Most pool transactions one block skips (too big for the gas left, or
+/// invalid) before it is sealed: bounds the work an unfit pool costs.
+pub const MAX_BLOCK_SKIPS: usize = 10_000;
 /// Intrinsic gas of the cheapest transaction.
 const TX_BASE_GAS: u64 = 21_000;
 
@@ -451,8 +454,14 @@ impl Chain {
                 self.genesis.gas_limit
             )));
         }
-        if e.gas_limit() < TX_BASE_GAS {
-            return Err(Error::InvalidTransaction(format!("intrinsic gas too low: gas limit {} below {TX_BASE_GAS}", e.gas_limit())));
+        // intrinsic gas, and Prague's calldata floor (EIP-7623): a transaction
+        // that could never execute never enters the pool
+        let (al_accounts, al_slots) =
+            e.access_list().map(|al| (al.len() as u64, al.iter().map(|i| i.storage_keys.len() as u64).sum())).unwrap_or((0, 0));
+        let ig = revm::context_interface::cfg::gas::calculate_initial_tx_gas(SpecId::PRAGUE, e.input(), e.kind().is_create(), al_accounts, al_slots, 0, None);
+        let need = ig.initial_regular_gas.saturating_add(ig.initial_state_gas).max(ig.floor_gas).max(TX_BASE_GAS);
+        if e.gas_limit() < need {
+            return Err(Error::InvalidTransaction(format!("intrinsic gas too low: gas limit {}, needs {need}", e.gas_limit())));
         }
         if let Some(tip) = e.max_priority_fee_per_gas() {
             if tip > e.max_fee_per_gas() {
@@ -468,7 +477,8 @@ impl Chain {
         }
         let mut pool = self.pool();
         let account = self.store.basic_ref(tx.sender)?.unwrap_or_default();
-        let cost = U256::from(e.gas_limit()).saturating_mul(U256::from(e.max_fee_per_gas())).saturating_add(e.value());
+        // the sender must afford this transaction and every other it has queued
+        let cost = crate::pool::max_cost(&tx).saturating_add(pool.queued_cost(tx.sender, e.nonce()));
         if cost > account.balance {
             return Err(Error::InsufficientFunds { have: account.balance, want: cost });
         }
@@ -505,33 +515,46 @@ impl Chain {
         let timestamp = timestamp.max(parent.timestamp + 1);
         let g = &self.genesis;
         let replay = exact.is_some();
-        let txs = match exact {
-            Some(txs) => txs,
+        // the transactions to try, in order: a replay's exactly, else the
+        // pool's best, taken lazily so a sender that does not fit is skipped
+        // and the others go on
+        let mut exact_txs = exact.map(|v| v.into_iter().map(Arc::new).collect::<std::collections::VecDeque<_>>());
+        let mut best = match exact_txs {
+            Some(_) => None,
             None => {
                 let store = &self.store;
                 let pool = self.pool();
-                pool.best(g.base_fee, MAX_BLOCK_TXS, |a| store.basic_ref(a).ok().flatten().map(|i| i.nonce).unwrap_or_default())
+                Some(pool.best(g.base_fee, |a| store.basic_ref(a).ok().flatten().map(|i| i.nonce).unwrap_or_default()))
             }
         };
         let mut cache = CacheDB::new(&self.store);
-        let mut receipts: Vec<Receipt> = Vec::with_capacity(txs.len());
-        let mut included: Vec<RecoveredTx> = Vec::with_capacity(txs.len());
+        let mut receipts: Vec<Receipt> = Vec::new();
+        let mut included: Vec<Arc<RecoveredTx>> = Vec::new();
         let mut invalid: Vec<B256> = Vec::new();
-        let mut stalled: std::collections::HashSet<Address> = Default::default();
+        let mut skipped = 0usize;
         let mut cumulative = 0u64;
         {
             let mut evm = lineage_evm!(self, &mut cache, number, timestamp, parent.hash, |_c: &mut revm::context::CfgEnv| {});
-            for t in txs {
-                let e = &t.envelope;
-                if stalled.contains(&t.sender) {
-                    continue;
+            loop {
+                if included.len() >= MAX_BLOCK_TXS || g.gas_limit - cumulative < TX_BASE_GAS || skipped > MAX_BLOCK_SKIPS {
+                    break;
                 }
+                let next = match (&mut exact_txs, &mut best) {
+                    (Some(v), _) => v.pop_front(),
+                    (None, Some(b)) => b.next(),
+                    (None, None) => None,
+                };
+                let Some(t) = next else { break };
+                let e = &t.envelope;
                 if cumulative + e.gas_limit() > g.gas_limit {
                     if replay {
                         return Err(Error::Replay(format!("transaction {} does not fit block {number}", t.hash)));
                     }
                     // waits for the next block, with every later one from its sender
-                    stalled.insert(t.sender);
+                    if let Some(b) = &mut best {
+                        b.skip_sender(t.sender);
+                    }
+                    skipped += 1;
                     continue;
                 }
                 let env = match tx_env(&t) {
@@ -539,7 +562,10 @@ impl Chain {
                     Err(err) => {
                         tracing::warn!("dropping transaction {}: {err}", t.hash);
                         invalid.push(t.hash);
-                        stalled.insert(t.sender);
+                        if let Some(b) = &mut best {
+                            b.skip_sender(t.sender);
+                        }
+                        skipped += 1;
                         continue;
                     }
                 };
@@ -554,7 +580,10 @@ impl Chain {
                         }
                         tracing::warn!("dropping transaction {}: {err}", t.hash);
                         invalid.push(t.hash);
-                        stalled.insert(t.sender);
+                        if let Some(b) = &mut best {
+                            b.skip_sender(t.sender);
+                        }
+                        skipped += 1;
                         continue;
                     }
                 };

@@ -15,7 +15,11 @@
 use crate::tx::RecoveredTx;
 use alloy_consensus::Transaction;
 use alloy_primitives::{Address, B256};
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::{
+    cmp::Reverse,
+    collections::{BTreeMap, BinaryHeap, HashMap, HashSet, VecDeque},
+    sync::Arc,
+};
 
 /// Pool limits.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
@@ -67,13 +71,19 @@ pub enum PoolError {
 #[derive(Default)]
 pub struct Pool {
     config: PoolConfig,
-    by_sender: HashMap<Address, BTreeMap<u64, RecoveredTx>>,
+    by_sender: HashMap<Address, BTreeMap<u64, Arc<RecoveredTx>>>,
     by_hash: HashMap<B256, (Address, u64)>,
     bytes: usize,
 }
 
 fn bumped(old: u128, percent: u64) -> u128 {
     old.saturating_add(old.saturating_mul(percent as u128) / 100)
+}
+
+/// The most a transaction can cost its sender: gas limit × fee cap + value.
+pub fn max_cost(tx: &RecoveredTx) -> alloy_primitives::U256 {
+    use alloy_primitives::U256;
+    U256::from(tx.envelope.gas_limit()).saturating_mul(U256::from(tx.envelope.max_fee_per_gas())).saturating_add(tx.envelope.value())
 }
 
 /// The tip a transaction pays per gas at `base_fee` (0 if its cap is below).
@@ -100,7 +110,7 @@ impl Pool {
 
     pub fn get(&self, hash: &B256) -> Option<&RecoveredTx> {
         let (sender, nonce) = self.by_hash.get(hash)?;
-        self.by_sender.get(sender)?.get(nonce)
+        self.by_sender.get(sender)?.get(nonce).map(|t| &**t)
     }
 
     /// Insert `tx`, whose sender's account nonce is `state_nonce`. Returns
@@ -136,7 +146,7 @@ impl Pool {
             self.bytes = self.bytes - old_len + tx.raw.len();
             self.by_hash.remove(&old_hash);
             self.by_hash.insert(tx.hash, (tx.sender, nonce));
-            self.by_sender.get_mut(&tx.sender).expect("queue exists").insert(nonce, tx);
+            self.by_sender.get_mut(&tx.sender).expect("queue exists").insert(nonce, Arc::new(tx));
             return Ok(Some(old_hash));
         }
         let queued = queue.map_or(0, |q| q.len());
@@ -148,8 +158,17 @@ impl Pool {
         }
         self.bytes += tx.raw.len();
         self.by_hash.insert(tx.hash, (tx.sender, nonce));
-        self.by_sender.entry(tx.sender).or_default().insert(nonce, tx);
+        self.by_sender.entry(tx.sender).or_default().insert(nonce, Arc::new(tx));
         Ok(None)
+    }
+
+    /// What `sender`'s queued transactions can cost together, leaving out
+    /// the one at `except_nonce` (which a new one would replace).
+    pub fn queued_cost(&self, sender: Address, except_nonce: u64) -> alloy_primitives::U256 {
+        self.by_sender
+            .get(&sender)
+            .map(|q| q.iter().filter(|(n, _)| **n != except_nonce).fold(alloy_primitives::U256::ZERO, |acc, (_, t)| acc.saturating_add(max_cost(t))))
+            .unwrap_or_default()
     }
 
     /// The next nonce of `sender` counting its queued transactions that
@@ -167,38 +186,26 @@ impl Pool {
     /// Transactions ready for a block, best tip first: each sender's queue is
     /// taken in nonce order from its account nonce (`state_nonce`), and the
     /// senders interleave by the tip of their next transaction at
-    /// `base_fee` (ties: lower nonce, then lower hash). At most `max` are
-    /// returned; transactions whose fee cap is below the base fee wait.
-    pub fn best(&self, base_fee: u64, max: usize, mut state_nonce: impl FnMut(Address) -> u64) -> Vec<RecoveredTx> {
-        #[derive(PartialEq, Eq, PartialOrd, Ord)]
-        struct Head(u128, std::cmp::Reverse<u64>, std::cmp::Reverse<B256>, Address);
-        let mut heap = BinaryHeap::new();
+    /// `base_fee` (ties: lower nonce, then lower hash). Transactions whose
+    /// fee cap is below the base fee wait. The result is consumed lazily
+    /// ([`BestTxs::next`]), so the block builder can skip a sender whose
+    /// transaction does not fit and go on with the others.
+    pub fn best(&self, base_fee: u64, mut state_nonce: impl FnMut(Address) -> u64) -> BestTxs {
+        let mut best = BestTxs { base_fee, ..Default::default() };
         for (sender, q) in &self.by_sender {
             let n = state_nonce(*sender);
-            if let Some(tx) = q.get(&n) {
-                if tx.envelope.max_fee_per_gas() >= base_fee as u128 {
-                    heap.push(Head(effective_tip(tx, base_fee), std::cmp::Reverse(n), std::cmp::Reverse(tx.hash), *sender));
-                }
+            let run: VecDeque<Arc<RecoveredTx>> =
+                (n..).map_while(|i| q.get(&i)).take_while(|t| t.envelope.max_fee_per_gas() >= base_fee as u128).cloned().collect();
+            if !run.is_empty() {
+                best.runs.insert(*sender, run);
+                best.push_head(*sender);
             }
         }
-        let mut out = Vec::new();
-        while let Some(Head(_, std::cmp::Reverse(n), _, sender)) = heap.pop() {
-            if out.len() >= max {
-                break;
-            }
-            let q = &self.by_sender[&sender];
-            out.push(q[&n].clone());
-            if let Some(next) = q.get(&(n + 1)) {
-                if next.envelope.max_fee_per_gas() >= base_fee as u128 {
-                    heap.push(Head(effective_tip(next, base_fee), std::cmp::Reverse(n + 1), std::cmp::Reverse(next.hash), sender));
-                }
-            }
-        }
-        out
+        best
     }
 
     /// Remove one transaction (it was included, or is invalid).
-    pub fn remove(&mut self, hash: &B256) -> Option<RecoveredTx> {
+    pub fn remove(&mut self, hash: &B256) -> Option<Arc<RecoveredTx>> {
         let (sender, nonce) = self.by_hash.remove(hash)?;
         let q = self.by_sender.get_mut(&sender)?;
         let tx = q.remove(&nonce);
@@ -228,7 +235,48 @@ impl Pool {
 
     /// Every queued transaction (for the RPC's pending view).
     pub fn iter(&self) -> impl Iterator<Item = &RecoveredTx> {
-        self.by_sender.values().flat_map(|q| q.values())
+        self.by_sender.values().flat_map(|q| q.values().map(|t| &**t))
+    }
+}
+
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct Head(u128, Reverse<u64>, Reverse<B256>, Address);
+
+/// The pool's ready transactions in block order (see [`Pool::best`]); a
+/// snapshot, so the pool stays open while a block is built.
+#[derive(Default)]
+pub struct BestTxs {
+    base_fee: u64,
+    heap: BinaryHeap<Head>,
+    runs: HashMap<Address, VecDeque<Arc<RecoveredTx>>>,
+    skipped: HashSet<Address>,
+}
+
+impl BestTxs {
+    fn push_head(&mut self, sender: Address) {
+        if let Some(t) = self.runs.get(&sender).and_then(|r| r.front()) {
+            self.heap.push(Head(effective_tip(t, self.base_fee), Reverse(t.envelope.nonce()), Reverse(t.hash), sender));
+        }
+    }
+
+    /// The next transaction, best tip first.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Option<Arc<RecoveredTx>> {
+        while let Some(Head(.., sender)) = self.heap.pop() {
+            if self.skipped.contains(&sender) {
+                continue;
+            }
+            let t = self.runs.get_mut(&sender)?.pop_front()?;
+            self.push_head(sender);
+            return Some(t);
+        }
+        None
+    }
+
+    /// Take nothing more from `sender` (its last transaction did not fit or
+    /// was invalid: the later ones would have a nonce gap).
+    pub fn skip_sender(&mut self, sender: Address) {
+        self.skipped.insert(sender);
     }
 }
 
@@ -325,9 +373,16 @@ mod tests {
         for t in [&a0, &a1, &b0, &c1, &d0] {
             p.insert(t.clone(), 0).unwrap();
         }
-        let order: Vec<B256> = p.best(base, 100, |_| 0).iter().map(|t| t.hash).collect();
+        let mut best = p.best(base, |_| 0);
+        let order: Vec<B256> = std::iter::from_fn(|| best.next()).map(|t| t.hash).collect();
         assert_eq!(order, vec![b0.hash, a0.hash, a1.hash]);
-        assert_eq!(p.best(base, 2, |_| 0).len(), 2);
+        // skipping a sender drops its later transactions, not the others'
+        let mut best = p.best(base, |_| 0);
+        assert_eq!(best.next().unwrap().hash, b0.hash);
+        let first = best.next().unwrap();
+        assert_eq!(first.hash, a0.hash);
+        best.skip_sender(first.sender);
+        assert!(best.next().is_none());
         // the effective tip is capped by fee cap − base fee
         let capped = transfer(&s[0], 0, base as u128 + 1, 5 * GWEI);
         assert_eq!(effective_tip(&capped, base), 1);

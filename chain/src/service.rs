@@ -54,35 +54,40 @@ pub struct RunningNode {
     pub addr: SocketAddr,
     pub chain: Arc<Chain>,
     handle: jsonrpsee::server::ServerHandle,
-    stop_tx: tokio::sync::watch::Sender<bool>,
-    producer: tokio::task::JoinHandle<Result<()>>,
+    stop_tx: std::sync::mpsc::Sender<()>,
+    producer: std::thread::JoinHandle<Result<()>>,
+    /// Resolves when the producer thread ends (it only ends on a stop or an error).
+    ended: tokio::sync::oneshot::Receiver<()>,
 }
 
-/// Start serving `chain` and producing blocks.
+/// Start serving `chain` and producing blocks. Blocks are produced on a
+/// thread of their own, so no load on the RPC server delays them.
 pub async fn start(chain: Arc<Chain>, config: &NodeConfig) -> std::io::Result<RunningNode> {
     let (addr, handle) = crate::rpc::serve(chain.clone(), config.http_addr, config.rpc.clone()).await?;
-    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+    let (ended_tx, ended) = tokio::sync::oneshot::channel();
     let period = Duration::from_millis(config.block_time_ms.max(1));
     let c = chain.clone();
-    let producer = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(period);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {
-                    let c2 = c.clone();
-                    // a block in production always finishes before a stop
-                    let (block, receipts) = tokio::task::spawn_blocking(move || c2.mine_at(now_secs()))
-                        .await
-                        .map_err(|e| crate::Error::Evm(format!("block production panicked: {e}")))??;
-                    tracing::info!(number = block.number, txs = receipts.len(), gas = block.gas_used, "block");
+    let producer = std::thread::Builder::new().name("lineage-producer".into()).spawn(move || {
+        let r = (|| {
+            let mut next = std::time::Instant::now() + period;
+            loop {
+                let wait = next.saturating_duration_since(std::time::Instant::now());
+                match stop_rx.recv_timeout(wait) {
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                    // a stop (or the node dropped): the last block has committed
+                    _ => return Ok(()),
                 }
-                _ = stop_rx.changed() => break,
+                // a block in production always finishes before a stop is seen
+                let (block, receipts) = c.mine_at(now_secs())?;
+                tracing::info!(number = block.number, txs = receipts.len(), gas = block.gas_used, "block");
+                next = (next + period).max(std::time::Instant::now());
             }
-        }
-        Ok(())
-    });
-    Ok(RunningNode { addr, chain, handle, stop_tx, producer })
+        })();
+        let _ = ended_tx.send(());
+        r
+    })?;
+    Ok(RunningNode { addr, chain, handle, stop_tx, producer, ended })
 }
 
 impl RunningNode {
@@ -91,18 +96,20 @@ impl RunningNode {
     pub async fn stop(self) -> Result<()> {
         let _ = self.handle.stop();
         self.handle.stopped().await;
-        let _ = self.stop_tx.send(true);
-        self.producer.await.map_err(|e| crate::Error::Evm(format!("block producer: {e}")))?
+        let _ = self.stop_tx.send(());
+        let producer = self.producer;
+        tokio::task::spawn_blocking(move || producer.join())
+            .await
+            .map_err(|e| crate::Error::Evm(format!("block producer: {e}")))?
+            .map_err(|_| crate::Error::Evm("block producer panicked".into()))?
     }
 
     /// Run until `shutdown` resolves (or block production fails), then stop.
     pub async fn run_until(mut self, shutdown: impl Future<Output = ()>) -> Result<()> {
         tokio::select! {
-            _ = shutdown => self.stop().await,
-            r = &mut self.producer => {
-                let _ = self.handle.stop();
-                r.map_err(|e| crate::Error::Evm(format!("block producer: {e}")))?
-            }
+            _ = shutdown => {}
+            _ = &mut self.ended => {}
         }
+        self.stop().await
     }
 }

@@ -32,7 +32,7 @@ use std::{
 };
 
 /// On-disk format version; a mismatch refuses to open.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Bytes of an account record.
 const ACCOUNT_BYTES: usize = 104;
@@ -232,6 +232,9 @@ impl Store {
     pub fn post_state(&self, cache: &CacheDB<&Store>) -> Result<PostState> {
         let mut storage_roots = HashMap::new();
         for (addr, acc) in &cache.cache.accounts {
+            if gone(acc) {
+                continue;
+            }
             let cleared = match acc.account_state {
                 AccountState::NotExisting => continue,
                 AccountState::StorageCleared => true,
@@ -270,7 +273,7 @@ impl Store {
             accounts.insert(keccak256(addr), trie(&info, self.storage_root_of_record(&record)?));
         }
         for (addr, acc) in &cache.cache.accounts {
-            if matches!(acc.account_state, AccountState::NotExisting) {
+            if gone(acc) {
                 continue;
             }
             let root = match storage_roots.get(addr) {
@@ -294,12 +297,16 @@ impl Store {
         }
         for (addr, acc) in &cache.cache.accounts {
             let akey = key(b"a/", &[addr.as_slice()]);
-            match acc.account_state {
-                AccountState::NotExisting => {
+            if gone(acc) {
+                // only an account the store holds needs deleting: reading a
+                // missing one must not leave a tombstone behind
+                if self.db.get(&akey)?.is_some() {
                     batch.delete(&akey);
                     batch.delete_range(key(b"s/", &[addr.as_slice()]), key(b"s/", &[addr.as_slice(), &[0xff; 33]]));
-                    continue;
                 }
+                continue;
+            }
+            match acc.account_state {
                 AccountState::StorageCleared => {
                     batch.delete_range(key(b"s/", &[addr.as_slice()]), key(b"s/", &[addr.as_slice(), &[0xff; 33]]));
                 }
@@ -357,6 +364,13 @@ impl Store {
         self.stage_block(&mut batch, block, txs, index);
         self.write_synced(batch)
     }
+}
+
+/// Whether an account is absent after the block: destroyed or never
+/// created, or empty (no nonce, balance or code) — EIP-161 removes touched
+/// empty accounts, and none is ever stored.
+fn gone(acc: &revm::database::DbAccount) -> bool {
+    matches!(acc.account_state, AccountState::NotExisting) || acc.info.is_empty()
 }
 
 /// What a block's state changes amount to (see [`Store::post_state`]).

@@ -180,6 +180,13 @@ fn rpc_limits_are_json_rpc_errors_not_crashes() {
         assert_eq!(code(e).0, -32602);
         let e = client.request::<B256, _>("eth_sendRawTransaction", rpc_params!["0x02ff"]).await.unwrap_err();
         assert!(code(e).1.contains("invalid transaction"));
+        // a call whose gas × price + value overflows is refused, not a panic
+        let huge = serde_json::json!({"to": loop_addr, "value": format!("0x{}", "f".repeat(64)), "gasPrice": "0x1"});
+        let e = client.request::<Bytes, _>("eth_call", rpc_params![huge]).await.unwrap_err();
+        assert_eq!(code(e).0, -32602);
+        // a log range that starts after the head holds nothing (not the head's logs again)
+        let logs: Vec<Value> = client.request("eth_getLogs", rpc_params![serde_json::json!({"fromBlock": "0x64", "address": logger})]).await.unwrap();
+        assert!(logs.is_empty());
         // still serving
         let n: U64 = client.request("eth_blockNumber", rpc_params![]).await.unwrap();
         assert_eq!(n, U64::from(4));
@@ -191,6 +198,12 @@ fn rpc_limits_are_json_rpc_errors_not_crashes() {
         let limits = RpcLimits { call_timeout_ms: 1, call_gas_cap: 50_000_000, ..Default::default() };
         let (addr, handle) = serve(c.clone(), "127.0.0.1:0".parse().unwrap(), limits).await.unwrap();
         let client = HttpClientBuilder::default().build(format!("http://{addr}")).unwrap();
+        // oversized filters are refused
+        let many: Vec<Address> = (0..1001u32).map(|i| Address::left_padding_from(&i.to_be_bytes())).collect();
+        match client.request::<Value, _>("eth_getLogs", rpc_params![serde_json::json!({"fromBlock": "0x4", "address": many})]).await.unwrap_err() {
+            jsonrpsee::core::ClientError::Call(o) => assert_eq!(o.code(), -32005, "{o:?}"),
+            other => panic!("{other}"),
+        }
         let e = client.request::<Bytes, _>("eth_call", rpc_params![serde_json::json!({"to": loop_addr})]).await.unwrap_err();
         match e {
             jsonrpsee::core::ClientError::Call(o) => assert!(o.code() == -32005 && o.message().contains("timeout"), "{o:?}"),
@@ -231,4 +244,67 @@ fn precompile_state_changes_emit_events_and_reverts_emit_none() {
     assert_eq!(r.logs[0].topics()[0], IAttribution::DatanetRegistered::SIGNATURE_HASH);
     let head = c.head().unwrap();
     assert!(head.logs_bloom.contains_input(alloy_primitives::BloomInput::Raw(pc.as_slice())));
+}
+
+#[test]
+fn unfit_transactions_are_skipped_not_blocking_and_empty_accounts_are_not_stored() {
+    use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+    use alloy_eips::eip2718::Encodable2718;
+    use alloy_signer::SignerSync;
+    let dir = tempfile::tempdir().unwrap();
+    let c = chain(dir.path());
+    let s = dev_signers(4).unwrap();
+    let limit = c.genesis().gas_limit;
+    let tx = |who: &alloy_signer_local::PrivateKeySigner, gas: u64, tip: u128, to: Address, value: u64| {
+        let t = TxEip1559 {
+            chain_id: c.chain_id(),
+            nonce: 0,
+            gas_limit: gas,
+            max_fee_per_gas: 100 * FEE,
+            max_priority_fee_per_gas: tip,
+            to: alloy_primitives::TxKind::Call(to),
+            value: U256::from(value),
+            access_list: Default::default(),
+            input: Bytes::new(),
+        };
+        let sig = who.sign_hash_sync(&t.signature_hash()).unwrap();
+        let env: TxEnvelope = t.into_signed(sig).into();
+        c.submit(&env.encoded_2718()).unwrap()
+    };
+    // two whole-block gas limits with high tips, and one plain transfer with a low tip
+    let big1 = tx(&s[0], limit, 50 * FEE, Address::repeat_byte(0x51), 1);
+    let big2 = tx(&s[1], limit, 40 * FEE, Address::repeat_byte(0x52), 1);
+    let fresh = Address::repeat_byte(0x53);
+    let small = tx(&s[2], 21_000, 1, fresh, 0);
+    let (b, _) = c.mine().unwrap();
+    assert_eq!(b.transactions, vec![big1, small], "the second big one is skipped; the small one still goes in");
+    assert_eq!(c.pending(), 1);
+    let (b, _) = c.mine().unwrap();
+    assert_eq!(b.transactions, vec![big2]);
+    // the zero-value transfer touched `fresh`, which stays empty: EIP-161 stores nothing
+    assert!(revm::DatabaseRef::basic_ref(c.store(), fresh).unwrap().is_none());
+    let replay = tempfile::tempdir().unwrap();
+    assert_eq!(c.verify_replay(replay.path()).unwrap(), b.state_root);
+}
+
+#[test]
+fn admission_checks_intrinsic_gas_and_what_a_sender_has_queued() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = chain(dir.path());
+    let s = &dev_signers(1).unwrap()[0];
+    let open = U256::from(10u128.pow(18));
+    // 1 KiB of non-zero calldata cannot run on 21,000 gas (16 a byte, and Prague's floor)
+    let raw = sign_call(s, c.chain_id(), 0, Address::repeat_byte(0x61), U256::ZERO, vec![1u8; 1024].into(), 21_000, FEE).unwrap();
+    let e = c.submit(&raw).unwrap_err();
+    assert!(e.to_string().contains("intrinsic gas too low"), "{e}");
+    // 6,000 OPEN twice from a 10,000 OPEN account: the second is refused while the first is queued
+    let raw = sign_call(s, c.chain_id(), 0, Address::repeat_byte(0x61), open * U256::from(6_000), Bytes::new(), 21_000, FEE).unwrap();
+    c.submit(&raw).unwrap();
+    let raw = sign_call(s, c.chain_id(), 1, Address::repeat_byte(0x62), open * U256::from(6_000), Bytes::new(), 21_000, FEE).unwrap();
+    assert!(matches!(c.submit(&raw), Err(lineage_chain::Error::InsufficientFunds { .. })));
+    assert_eq!(c.pending(), 1);
+    // once the first is mined, the second fits what is left
+    c.mine().unwrap();
+    let raw = sign_call(s, c.chain_id(), 1, Address::repeat_byte(0x62), open * U256::from(3_000), Bytes::new(), 21_000, FEE).unwrap();
+    c.submit(&raw).unwrap();
 }
