@@ -122,12 +122,15 @@ pub struct Receipt {
 impl Receipt {
     /// The consensus receipt (what the receipts root commits to).
     pub fn envelope(&self) -> ReceiptEnvelope {
-        let r = alloy_consensus::Receipt {
-            status: Eip658Value::Eip658(self.status),
-            cumulative_gas_used: self.cumulative_gas_used,
-            logs: self.logs.clone(),
-        };
-        let rb = ReceiptWithBloom::new(r.clone(), r.bloom_slow());
+        self.envelope_with(self.logs.clone())
+    }
+
+    /// This receipt's envelope carrying `logs`, its own logs in another
+    /// form (the RPC's, with block and index fields); the bloom is theirs.
+    pub fn envelope_with<T>(&self, logs: Vec<T>) -> ReceiptEnvelope<T> {
+        let bloom = alloy_primitives::logs_bloom(self.logs.iter());
+        let r = alloy_consensus::Receipt { status: Eip658Value::Eip658(self.status), cumulative_gas_used: self.cumulative_gas_used, logs };
+        let rb = ReceiptWithBloom::new(r, bloom);
         match self.tx_type {
             0 => ReceiptEnvelope::Legacy(rb),
             1 => ReceiptEnvelope::Eip2930(rb),

@@ -14,7 +14,7 @@ use crate::{
     tx::RecoveredTx,
     Chain, Error,
 };
-use alloy_consensus::{transaction::Recovered, ReceiptEnvelope};
+use alloy_consensus::transaction::Recovered;
 use alloy_primitives::{Address, Bytes, TxKind, B256, U256, U64};
 use alloy_rpc_types_eth::{
     Block as RpcBlock, BlockId, BlockNumberOrTag, BlockTransactions, FeeHistory, Filter, FilterBlockOption, Header as RpcHeader,
@@ -203,15 +203,7 @@ impl Ctx {
 
     fn rpc_receipt(&self, r: &Receipt) -> RpcResult<TransactionReceipt> {
         let b = self.chain.block(r.block_number).map_err(internal)?.ok_or_else(|| internal(missing(&r.tx_hash)))?;
-        let logs = rpc_logs(r, &b);
-        let consensus = alloy_consensus::Receipt { status: r.status.into(), cumulative_gas_used: r.cumulative_gas_used, logs };
-        let bloom = alloy_primitives::logs_bloom(consensus.logs.iter().map(|l| &l.inner));
-        let rb = alloy_consensus::ReceiptWithBloom::new(consensus, bloom);
-        let inner = match r.tx_type {
-            0 => ReceiptEnvelope::Legacy(rb),
-            1 => ReceiptEnvelope::Eip2930(rb),
-            _ => ReceiptEnvelope::Eip1559(rb),
-        };
+        let inner = r.envelope_with(rpc_logs(r, &b));
         Ok(TransactionReceipt {
             inner,
             transaction_hash: r.tx_hash,
@@ -294,16 +286,7 @@ impl Ctx {
                     if out.len() >= self.limits.max_logs {
                         return Err(err(codes::LIMIT_EXCEEDED, format!("query returned more than {} results", self.limits.max_logs)));
                     }
-                    out.push(RpcLog {
-                        inner: l,
-                        block_hash: Some(b.hash),
-                        block_number: Some(b.number),
-                        block_timestamp: Some(b.timestamp),
-                        transaction_hash: Some(tx_hash),
-                        transaction_index: Some(tx_index),
-                        log_index: Some(log_index),
-                        removed: false,
-                    });
+                    out.push(rpc_log(&b, tx_hash, tx_index, log_index, l));
                 }
             }
         }
@@ -362,21 +345,22 @@ fn missing(h: &B256) -> Error {
     Error::Corrupt { key: format!("{h}"), reason: "indexed entry missing".into() }
 }
 
+/// A log as JSON-RPC gives it: with its block, transaction and index.
+fn rpc_log(b: &Block, tx_hash: B256, tx_index: u64, log_index: u64, l: alloy_primitives::Log) -> RpcLog {
+    RpcLog {
+        inner: l,
+        block_hash: Some(b.hash),
+        block_number: Some(b.number),
+        block_timestamp: Some(b.timestamp),
+        transaction_hash: Some(tx_hash),
+        transaction_index: Some(tx_index),
+        log_index: Some(log_index),
+        removed: false,
+    }
+}
+
 fn rpc_logs(r: &Receipt, b: &Block) -> Vec<RpcLog> {
-    r.logs
-        .iter()
-        .enumerate()
-        .map(|(i, l)| RpcLog {
-            inner: l.clone(),
-            block_hash: Some(b.hash),
-            block_number: Some(b.number),
-            block_timestamp: Some(b.timestamp),
-            transaction_hash: Some(r.tx_hash),
-            transaction_index: Some(r.transaction_index),
-            log_index: Some(r.first_log_index + i as u64),
-            removed: false,
-        })
-        .collect()
+    r.logs.iter().enumerate().map(|(i, l)| rpc_log(b, r.tx_hash, r.transaction_index, r.first_log_index + i as u64, l.clone())).collect()
 }
 
 fn rpc_tx(tx: RecoveredTx, mined: Option<(&Receipt, B256, u64)>) -> RpcTransaction {

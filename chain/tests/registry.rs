@@ -39,7 +39,7 @@ fn view<C: SolCall>(c: &Chain, call: C) -> C::Return {
 
 fn reason(r: &Receipt) -> String {
     assert!(!r.status, "expected a revert: {r:?}");
-    <alloy_sol_types::Revert as alloy_sol_types::SolError>::abi_decode(&r.output).map(|e| e.reason).unwrap_or_else(|_| r.outcome.clone())
+    common::reason(r)
 }
 
 #[test]

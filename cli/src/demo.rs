@@ -534,8 +534,5 @@ fn describe(r: &TxReceipt) -> String {
 }
 
 fn revert_reason(out: &[u8]) -> Option<String> {
-    if out.len() < 4 || out[..4] != [0x08, 0xc3, 0x79, 0xa0] {
-        return None;
-    }
-    <(String,) as alloy_sol_types::SolValue>::abi_decode(&out[4..]).ok().map(|(s,)| s)
+    <alloy_sol_types::Revert as alloy_sol_types::SolError>::abi_decode(out).ok().map(|e| e.reason)
 }

@@ -47,9 +47,7 @@ use lineage_core::{field::fr_from_be_bytes, payout::Payout};
 use lineage_verifier::{Claim, TableKeyFile, Verifier, VerifyingKeyFile, MAX_PROOF_BYTES, MAX_VK_FILE_BYTES};
 use revm::{
     context_interface::{Block, ContextTr, JournalTr},
-    handler::precompile_output_to_interpreter_result,
     interpreter::{CallInputs, CallScheme, CallValue, InterpreterResult},
-    precompile::{PrecompileHalt, PrecompileOutput},
 };
 use std::{
     collections::HashMap,
@@ -261,22 +259,7 @@ pub struct AttributionPrecompile {
     verifications: AtomicU64,
 }
 
-pub(super) enum Outcome {
-    Ok(Bytes),
-    Revert(String),
-    /// Malformed input: consumes all the call's gas.
-    Halt(String),
-    OutOfGas,
-}
-
-pub(super) type DbResult<T> = Result<T, String>;
-
-fn revert_data(reason: &str) -> Bytes {
-    // Error(string), as Solidity's require() produces
-    let mut out = vec![0x08, 0xc3, 0x79, 0xa0];
-    out.extend_from_slice(&alloy_sol_types::SolValue::abi_encode(&(reason.to_string(),)));
-    Bytes::from(out)
-}
+pub(super) use super::native::{DbResult, Outcome};
 
 fn word_to_b256(v: U256) -> B256 {
     B256::from(v.to_be_bytes::<32>())
@@ -349,13 +332,7 @@ impl AttributionPrecompile {
     /// Entry point from the precompile provider.
     pub fn run<CTX: ContextTr>(&self, ctx: &mut CTX, inputs: &CallInputs) -> Result<InterpreterResult, String> {
         let (gas, outcome) = self.evaluate(ctx, inputs)?;
-        let out = match outcome {
-            Outcome::Ok(output) => PrecompileOutput::new(gas, output, inputs.reservoir),
-            Outcome::Revert(reason) => PrecompileOutput::revert(gas, revert_data(&reason), inputs.reservoir),
-            Outcome::Halt(reason) => PrecompileOutput::halt(PrecompileHalt::other(reason), inputs.reservoir),
-            Outcome::OutOfGas => PrecompileOutput::halt(PrecompileHalt::OutOfGas, inputs.reservoir),
-        };
-        Ok(precompile_output_to_interpreter_result(out, inputs.gas_limit))
+        Ok(super::native::finish(gas, outcome, inputs))
     }
 
     /// Decode (strictly), price, check gas, then do the work: the call's gas and outcome.
@@ -521,17 +498,17 @@ impl AttributionPrecompile {
     }
 
     pub(super) fn sload<CTX: ContextTr>(&self, ctx: &mut CTX, s: U256) -> DbResult<U256> {
-        ctx.journal_mut().sload(ADDRESS, s).map(|l| l.data).map_err(|e| e.to_string())
+        super::native::sload(ctx, ADDRESS, s)
     }
 
     pub(super) fn sstore<CTX: ContextTr>(&self, ctx: &mut CTX, s: U256, v: U256) -> DbResult<()> {
-        ctx.journal_mut().sstore(ADDRESS, s, v).map(|_| ()).map_err(|e| e.to_string())
+        super::native::sstore(ctx, ADDRESS, s, v)
     }
 
     /// Append one of the interface's events to the call's logs (undone with
     /// the call's state if it reverts).
     pub(super) fn emit<CTX: ContextTr, E: alloy_sol_types::SolEvent>(ctx: &mut CTX, event: &E) {
-        ctx.journal_mut().log(revm::primitives::Log { address: ADDRESS, data: event.encode_log_data() });
+        super::native::emit(ctx, ADDRESS, event)
     }
 
     pub(super) fn now<CTX: ContextTr>(ctx: &CTX) -> u64 {
@@ -560,14 +537,7 @@ impl AttributionPrecompile {
 
     /// Store a key file's bytes under its hash (length, then 32-byte words).
     pub(super) fn store_key_bytes<CTX: ContextTr>(&self, ctx: &mut CTX, hash: &B256, file: &[u8]) -> DbResult<()> {
-        self.sstore(ctx, key_len(hash), U256::from(file.len()))?;
-        let base = key_data(hash);
-        for (i, chunk) in file.chunks(32).enumerate() {
-            let mut w = [0u8; 32];
-            w[..chunk.len()].copy_from_slice(chunk);
-            self.sstore(ctx, base + U256::from(i), U256::from_be_bytes(w))?;
-        }
-        Ok(())
+        super::native::store_bytes(ctx, ADDRESS, key_len(hash), key_data(hash), file)
     }
 
     /// A stored key file's bytes (`None` if absent or longer than `max`).
@@ -581,13 +551,7 @@ impl AttributionPrecompile {
             tracing::error!("stored verifying key {hash} is corrupt: {len} bytes");
             return Ok(None);
         }
-        let base = key_data(hash);
-        let mut bytes = Vec::with_capacity(len);
-        for i in 0..len.div_ceil(32) {
-            bytes.extend_from_slice(&self.sload(ctx, base + U256::from(i))?.to_be_bytes::<32>());
-        }
-        bytes.truncate(len);
-        Ok(Some(bytes))
+        Ok(Some(super::native::load_bytes(ctx, ADDRESS, key_data(hash), len)?))
     }
 
     /// Count proof verifications run (by this process).

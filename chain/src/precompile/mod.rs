@@ -2,6 +2,7 @@
 //! attribution precompile.
 
 pub mod attribution;
+mod native;
 pub mod registry;
 pub mod whole;
 

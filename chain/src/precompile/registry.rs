@@ -18,14 +18,15 @@
 //! reverts with its reason; value is refused; only a plain `CALL` to this
 //! address may change state.
 
-use super::attribution::slots::slot;
-use alloy_primitives::{address, Address, Bytes, B256, U256};
-use alloy_sol_types::{sol, SolCall, SolError, SolEvent, SolInterface};
+use super::{
+    attribution::slots::slot,
+    native::{self, DbResult, Outcome},
+};
+use alloy_primitives::{address, Address, B256, U256};
+use alloy_sol_types::{sol, SolCall, SolEvent, SolInterface};
 use revm::{
-    context_interface::{Block, ContextTr, JournalTr},
-    handler::precompile_output_to_interpreter_result,
+    context_interface::{Block, ContextTr},
     interpreter::{CallInputs, CallScheme, InterpreterResult},
-    precompile::{PrecompileHalt, PrecompileOutput},
 };
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -111,39 +112,21 @@ pub fn gas_of(call: &IRegistry::IRegistryCalls) -> u64 {
     }
 }
 
-enum Outcome {
-    Ok(Bytes),
-    Revert(String),
-    Halt(String),
-}
-
-type DbResult<T> = Result<T, String>;
-
-fn revert_data(reason: &str) -> Bytes {
-    alloy_sol_types::Revert::from(reason).abi_encode().into()
-}
-
 /// The registry (stateless: everything lives in the chain's storage).
 #[derive(Default, Debug)]
 pub struct RegistryPrecompile;
 
 fn sload<CTX: ContextTr>(ctx: &mut CTX, s: U256) -> DbResult<U256> {
-    ctx.journal_mut().sload(ADDRESS, s).map(|l| l.data).map_err(|e| e.to_string())
+    native::sload(ctx, ADDRESS, s)
 }
 
 fn sstore<CTX: ContextTr>(ctx: &mut CTX, s: U256, v: U256) -> DbResult<()> {
-    ctx.journal_mut().sstore(ADDRESS, s, v).map(|_| ()).map_err(|e| e.to_string())
+    native::sstore(ctx, ADDRESS, s, v)
 }
 
 /// Store a string: its length at `base`, its bytes in the words after.
 fn store_string<CTX: ContextTr>(ctx: &mut CTX, base: U256, v: &str) -> DbResult<()> {
-    sstore(ctx, base, U256::from(v.len()))?;
-    for (i, chunk) in v.as_bytes().chunks(32).enumerate() {
-        let mut w = [0u8; 32];
-        w[..chunk.len()].copy_from_slice(chunk);
-        sstore(ctx, base + U256::from(1 + i), U256::from_be_bytes(w))?;
-    }
-    Ok(())
+    native::store_bytes(ctx, ADDRESS, base, base + U256::from(1), v.as_bytes())
 }
 
 fn load_string<CTX: ContextTr>(ctx: &mut CTX, base: U256, max: usize) -> DbResult<String> {
@@ -151,16 +134,12 @@ fn load_string<CTX: ContextTr>(ctx: &mut CTX, base: U256, max: usize) -> DbResul
     if len > max {
         return Err(format!("stored string longer than {max} bytes"));
     }
-    let mut out = Vec::with_capacity(len);
-    for i in 0..len.div_ceil(32) {
-        out.extend_from_slice(&sload(ctx, base + U256::from(1 + i))?.to_be_bytes::<32>());
-    }
-    out.truncate(len);
+    let out = native::load_bytes(ctx, ADDRESS, base + U256::from(1), len)?;
     String::from_utf8(out).map_err(|_| "stored string is not UTF-8".to_string())
 }
 
 fn emit<CTX: ContextTr, E: SolEvent>(ctx: &mut CTX, e: &E) {
-    ctx.journal_mut().log(revm::primitives::Log { address: ADDRESS, data: e.encode_log_data() });
+    native::emit(ctx, ADDRESS, e)
 }
 
 impl RegistryPrecompile {
@@ -171,8 +150,7 @@ impl RegistryPrecompile {
             Ok(c) if c.abi_encode() == input => {
                 let gas = gas_of(&c);
                 if gas > inputs.gas_limit {
-                    let out = PrecompileOutput::halt(PrecompileHalt::OutOfGas, inputs.reservoir);
-                    return Ok(precompile_output_to_interpreter_result(out, inputs.gas_limit));
+                    return Ok(native::finish(gas, Outcome::OutOfGas, inputs));
                 }
                 let outcome = match catch_unwind(AssertUnwindSafe(|| self.dispatch(ctx, inputs, c))) {
                     Ok(r) => r?,
@@ -183,12 +161,7 @@ impl RegistryPrecompile {
             Ok(_) => (0, Outcome::Halt("malformed input: non-canonical ABI encoding".into())),
             Err(e) => (0, Outcome::Halt(format!("malformed input: {e}"))),
         };
-        let out = match outcome {
-            Outcome::Ok(o) => PrecompileOutput::new(gas, o, inputs.reservoir),
-            Outcome::Revert(r) => PrecompileOutput::revert(gas, revert_data(&r), inputs.reservoir),
-            Outcome::Halt(r) => PrecompileOutput::halt(PrecompileHalt::other(r), inputs.reservoir),
-        };
-        Ok(precompile_output_to_interpreter_result(out, inputs.gas_limit))
+        Ok(native::finish(gas, outcome, inputs))
     }
 
     fn dispatch<CTX: ContextTr>(&self, ctx: &mut CTX, inputs: &CallInputs, call: IRegistry::IRegistryCalls) -> DbResult<Outcome> {

@@ -81,13 +81,7 @@ pub fn call(chain: &mut Chain, who: &PrivateKeySigner, input: Vec<u8>, value: U2
 
 /// The revert reason of a receipt (Solidity `Error(string)`).
 pub fn reason(r: &Receipt) -> String {
-    let out = &r.output;
-    if out.len() >= 4 && out[..4] == [0x08, 0xc3, 0x79, 0xa0] {
-        if let Ok((s,)) = <(String,) as alloy_sol_types::SolValue>::abi_decode(&out[4..]) {
-            return s;
-        }
-    }
-    r.outcome.clone()
+    <alloy_sol_types::Revert as alloy_sol_types::SolError>::abi_decode(&r.output).map(|e| e.reason).unwrap_or_else(|_| r.outcome.clone())
 }
 
 pub fn assert_reverts(r: &Receipt, needle: &str) {
