@@ -32,6 +32,10 @@ pub enum Error {
     EscrowInvariant { open_fees: alloy_primitives::U256, total: alloy_primitives::U256, balance: alloy_primitives::U256 },
     #[error("owed-payout invariant broken: unreleased payouts {owed}, owed total {total} (at request {request})")]
     OwedInvariant { owed: alloy_primitives::U256, total: alloy_primitives::U256, request: alloy_primitives::U256 },
+    #[error("staking invariant broken: {0}")]
+    StakingInvariant(String),
+    #[error("invalid genesis: {0}")]
+    InvalidGenesis(String),
     #[error(transparent)]
     Verifier(#[from] lineage_verifier::Error),
 }

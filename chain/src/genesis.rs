@@ -4,7 +4,7 @@
 //! keccak256 of this configuration, so the genesis block hash pins the
 //! verifier parameters.
 
-use crate::{Error, Result};
+use crate::{precompile::governance::Params, Error, Result};
 use alloy_primitives::{keccak256, Address, B256, U256};
 use alloy_signer_local::{coins_bip39::English, MnemonicBuilder, PrivateKeySigner};
 use serde::{Deserialize, Serialize};
@@ -48,11 +48,15 @@ pub struct Genesis {
     pub governor: Address,
     /// Hashes of the verifying keys allowed to pay at genesis.
     pub allowed_keys: Vec<B256>,
+    /// The governed parameters at genesis (fee split, staking, slashing,
+    /// voting); see `precompile::governance::Params`.
+    pub params: Params,
 }
 
 impl Genesis {
     /// The development genesis: 10 dev accounts with 10,000 OPEN each; dev
-    /// account 0 governs the key allowlist.
+    /// account 0 governs the key allowlist (beside governance proposals) and
+    /// is the treasury; the parameters are [`Params::dev`].
     pub fn dev(verifier_params: &[u8], allowed_keys: Vec<B256>) -> Result<Self> {
         let signers = dev_signers(10)?;
         let alloc = signers.iter().map(|s| (s.address(), U256::from(10_000u128 * OPEN))).collect();
@@ -66,6 +70,7 @@ impl Genesis {
             verifier_params: hex::encode(verifier_params),
             governor: signers[0].address(),
             allowed_keys,
+            params: Params::dev(signers[0].address()),
         })
     }
 

@@ -25,3 +25,5 @@ pub use node::{Block, CallOutcome, CallRequest, Chain, Receipt};
 pub use pool::{PoolConfig, PoolError};
 pub use precompile::attribution::ADDRESS as ATTRIBUTION_PRECOMPILE;
 pub use precompile::registry::ADDRESS as REGISTRY_PRECOMPILE;
+pub use precompile::staking::ADDRESS as STAKING_PRECOMPILE;
+pub use precompile::governance::ADDRESS as GOVERNANCE_PRECOMPILE;

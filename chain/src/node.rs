@@ -243,6 +243,7 @@ impl Chain {
 
     /// [`Chain::init`] with pool limits.
     pub fn init_with(dir: &Path, genesis: Genesis, pool: PoolConfig) -> Result<Self> {
+        genesis.params.validate().map_err(Error::InvalidGenesis)?;
         let store = Store::open(dir)?;
         if store.is_initialised()? {
             return Err(Error::AlreadyInitialised(store.path().to_string()));
@@ -257,8 +258,12 @@ impl Chain {
             // nonce 1 keeps the precompile account non-empty (EIP-161), so its
             // storage survives being touched by a zero-value call
             let pc = AccountInfo { nonce: 1, ..Default::default() };
-            cache.insert_account_info(crate::ATTRIBUTION_PRECOMPILE, pc.clone());
-            cache.insert_account_info(crate::REGISTRY_PRECOMPILE, pc);
+            for a in crate::precompile::SYSTEM_ADDRESSES {
+                cache.insert_account_info(a, pc.clone());
+            }
+            for (slot, value) in genesis.params.words() {
+                cache.insert_account_storage(crate::GOVERNANCE_PRECOMPILE, slot, value).map_err(|e| Error::Evm(e.to_string()))?;
+            }
             let pc_storage = std::iter::once((slots::governor(), U256::from_be_slice(genesis.governor.as_slice())))
                 .chain(genesis.allowed_keys.iter().map(|h| (slots::key_allowed(h), U256::from(1))));
             for (slot, value) in pc_storage {
@@ -667,7 +672,10 @@ impl Chain {
         }
         drop(pool);
         #[cfg(debug_assertions)]
-        self.escrow_invariant()?;
+        {
+            self.escrow_invariant()?;
+            self.staking_invariant()?;
+        }
         Ok((block, receipts))
     }
 
@@ -789,6 +797,23 @@ impl Chain {
         self.pool().iter().map(|t| t.hash).collect()
     }
 
+    /// Check that the staking precompile's totals (bonded, unbonding, held
+    /// slashes) are covered by its balance. Runs after every block in debug
+    /// builds.
+    pub fn staking_invariant(&self) -> Result<()> {
+        use crate::precompile::staking::slots;
+        let at = crate::STAKING_PRECOMPILE;
+        let bonded = self.storage(at, slots::total("bonded"))?;
+        let unbonding = self.storage(at, slots::total("unbonding"))?;
+        let held = self.storage(at, slots::total("held"))?;
+        let balance = self.balance(at)?;
+        // `>=`: a SELFDESTRUCT may send OPEN here unasked
+        if bonded + unbonding + held > balance {
+            return Err(Error::StakingInvariant(format!("bonded {bonded} + unbonding {unbonding} + held {held} exceed the balance {balance}")));
+        }
+        Ok(())
+    }
+
     /// Check that the fees of all open requests, summed request by request,
     /// equal the precompile's escrow total; that the unreleased payouts of
     /// paid whole-datanet claims equal its owed total; and that the two
@@ -806,12 +831,12 @@ impl Chain {
                 sum += self.storage(pc, slots::request(id, "fee"))?;
             }
             if !self.storage(pc, slots::request(id, "payouts"))?.is_zero() {
-                let fee = self.storage(pc, slots::request(id, "fee"))?;
+                let pool = self.storage(pc, slots::request(id, "pool"))?;
                 let released = self.storage(pc, slots::request(id, "released"))?;
-                if released > fee {
+                if released > pool {
                     return Err(Error::OwedInvariant { owed: U256::ZERO, total: released, request: id });
                 }
-                owed += fee - released;
+                owed += pool - released;
             }
             id += U256::from(1);
         }

@@ -32,7 +32,7 @@ use std::{
 };
 
 /// On-disk format version; a mismatch refuses to open.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// Bytes of an account record.
 const ACCOUNT_BYTES: usize = 104;

@@ -70,10 +70,18 @@ fn genesis_state_root_is_ethereums_trie_root() {
         keccak256(lineage_chain::ATTRIBUTION_PRECOMPILE),
         TrieAccount { nonce: 1, balance: U256::ZERO, storage_root: storage, code_hash: alloy_primitives::KECCAK256_EMPTY },
     ));
-    // the registry precompile's account (nonce 1, no storage yet)
+    // the registry and staking precompiles' accounts (nonce 1, no storage yet)
+    for a in [lineage_chain::REGISTRY_PRECOMPILE, lineage_chain::STAKING_PRECOMPILE] {
+        accounts.push((
+            keccak256(a),
+            TrieAccount { nonce: 1, balance: U256::ZERO, storage_root: alloy_trie::EMPTY_ROOT_HASH, code_hash: alloy_primitives::KECCAK256_EMPTY },
+        ));
+    }
+    // governance (nonce 1) holds the genesis parameters
+    let words = g.params.words().into_iter().map(|(k, v)| (B256::from(k), v));
     accounts.push((
-        keccak256(lineage_chain::REGISTRY_PRECOMPILE),
-        TrieAccount { nonce: 1, balance: U256::ZERO, storage_root: alloy_trie::EMPTY_ROOT_HASH, code_hash: alloy_primitives::KECCAK256_EMPTY },
+        keccak256(lineage_chain::GOVERNANCE_PRECOMPILE),
+        TrieAccount { nonce: 1, balance: U256::ZERO, storage_root: storage_root_unhashed(words), code_hash: alloy_primitives::KECCAK256_EMPTY },
     ));
     accounts.sort_by_key(|a| a.0);
     assert_eq!(c.head().unwrap().state_root, alloy_trie::root::state_root(accounts));

@@ -117,7 +117,10 @@ fn whole_datanet_claim_is_paid_only_with_full_coverage() {
     let r = call(&mut chain, &s[2], escrow, fee, 300_000);
     assert!(r.status, "{r:?}");
     let id: U256 = IAttribution::escrowFeeCall::abi_decode_returns(&r.output).unwrap();
-    let input = QueryInput::new(&model, &table, &query, fee.to::<u128>(), id).unwrap();
+    // the proof covers the contributors' share of the fee (the split fixed at escrow)
+    let pool = split_of(&mut chain, id).contributors;
+    assert_eq!(pool, fee * U256::from(8_000) / U256::from(10_000));
+    let input = QueryInput::new(&model, &table, &query, pool.to::<u128>(), id).unwrap();
     let proof = client.prove_query(&query_keys, &table, &input).unwrap();
     let segments = claim_segments(&input.attribution);
     let claim = |segs: &[(Address, u128, u32)]| IAttribution::submitWholeClaimCall::new(id, input.predicted as u64, segs, &proof.bytes).abi_encode();
@@ -130,15 +133,23 @@ fn whole_datanet_claim_is_paid_only_with_full_coverage() {
     split[0] = (s[4].address(), t / 2, e);
     split.insert(1, (a, t - t / 2, e));
     assert_reverts(&call(&mut chain, &s[3], claim(&split), U256::ZERO, 2_000_000), "claim rejected");
-    // the honest claim records the split of the whole fee over the proven contributors
+    // the honest claim records the split of the contributors' share over the
+    // proven contributors, and pays the owner, the prover and the treasury theirs
     let before: Vec<U256> = segments.iter().map(|x| chain.balance(x.0).unwrap()).collect();
+    let others = [owner.address(), s[3].address(), s[0].address()].map(|a| chain.balance(a).unwrap());
     let r = call(&mut chain, &s[3], claim(&segments), U256::ZERO, 2_000_000);
     assert!(r.status, "{r:?} {}", reason(&r));
     println!("submitWholeClaim gas: {} ({} segments)", r.gas_used, segments.len());
     let r_claim_gas = r.gas_used;
     let root: B256 = IAttribution::submitWholeClaimCall::abi_decode_returns(&r.output).unwrap();
+    let gas_paid = U256::from(r.gas_used as u128 * GAS_PRICE);
+    let tenth = fee / U256::from(10);
+    let twentieth = fee / U256::from(20);
+    assert_eq!(chain.balance(owner.address()).unwrap() - others[0], tenth, "model owner: 10 %");
+    assert_eq!(chain.balance(s[3].address()).unwrap() + gas_paid - others[1], twentieth, "prover: 5 %");
+    assert_eq!(chain.balance(s[0].address()).unwrap() - others[2], twentieth, "treasury: 5 %");
     let totals: Vec<(Address, u128)> = segments.iter().map(|x| (x.0, x.1)).collect();
-    let payouts = lineage_core::payout::split_positive(fee.to::<u128>(), &totals).unwrap();
+    let payouts = lineage_core::payout::split_positive(pool.to::<u128>(), &totals).unwrap();
     let tree = lineage_core::payout::PayoutTree::new(&payouts).unwrap();
     assert_eq!(root, tree.root());
     assert_reverts(&call(&mut chain, &s[3], claim(&segments), U256::ZERO, 2_000_000), "already paid");
@@ -148,7 +159,7 @@ fn whole_datanet_claim_is_paid_only_with_full_coverage() {
         IAttribution::payoutsOfCall::abi_decode_returns(&v.output).unwrap()
     };
     let v = view(&mut chain);
-    assert_eq!((v.payoutRoot, v.unreleased), (root, fee));
+    assert_eq!((v.payoutRoot, v.unreleased), (root, pool));
 
     // one payout by its path; a wrong amount, index, count or path is refused
     let n = payouts.len() as u32;
@@ -168,7 +179,7 @@ fn whole_datanet_claim_is_paid_only_with_full_coverage() {
     assert!(r.status, "{r:?} {}", reason(&r));
     println!("withdrawPayout gas: {} (path of {})", r.gas_used, path.len());
     assert_reverts(&call(&mut chain, &s[5], withdraw(last, n, amount, path), U256::ZERO, 200_000), "already released");
-    assert_eq!(view(&mut chain).unreleased, fee - U256::from(amount));
+    assert_eq!(view(&mut chain).unreleased, pool - U256::from(amount));
     chain.escrow_invariant().unwrap();
 
     // the rest as one list, sent by anyone; a changed list is refused
@@ -184,9 +195,9 @@ fn whole_datanet_claim_is_paid_only_with_full_coverage() {
     assert!(r.status, "{r:?} {}", reason(&r));
     println!("releasePayouts gas: {} ({} payouts, one already withdrawn)", r.gas_used, payouts.len());
     let paid: U256 = IAttribution::releasePayoutsCall::abi_decode_returns(&r.output).unwrap();
-    assert_eq!(paid, fee - U256::from(amount));
+    assert_eq!(paid, pool - U256::from(amount));
     let gained: U256 = segments.iter().zip(&before).map(|(x, b)| chain.balance(x.0).unwrap() - b).sum();
-    assert_eq!(gained, fee);
+    assert_eq!(gained, pool);
     // a second release pays nothing more
     let r = call(&mut chain, &s[5], release(&payouts), U256::ZERO, 2_000_000);
     assert_eq!(IAttribution::releasePayoutsCall::abi_decode_returns(&r.output).unwrap(), U256::ZERO);
@@ -205,7 +216,7 @@ fn whole_datanet_claim_is_paid_only_with_full_coverage() {
     let escrow = escrow_input(&chain, owner.address(), m, qc, 3600);
     let r = call(&mut chain, &s[2], escrow, fee, 300_000);
     let id2: U256 = IAttribution::escrowFeeCall::abi_decode_returns(&r.output).unwrap();
-    let input2 = QueryInput::new(&model, &table, &query, fee.to::<u128>(), id2).unwrap();
+    let input2 = QueryInput::new(&model, &table, &query, pool.to::<u128>(), id2).unwrap();
     let proof2 = client.prove_query(&query_keys, &table, &input2).unwrap();
     let segs2 = claim_segments(&input2.attribution);
     let claim2 = IAttribution::submitWholeClaimCall::new(id2, input2.predicted as u64, &segs2, &proof2.bytes).abi_encode();
@@ -213,5 +224,86 @@ fn whole_datanet_claim_is_paid_only_with_full_coverage() {
     assert!(r.status, "{r:?} {}", reason(&r));
     println!("submitWholeClaim after a restart: {} gas (first claim {first_gas})", r.gas_used);
     assert!(r.gas_used.abs_diff(first_gas) < 2_000, "warm gas depends on chain state only");
+    chain.escrow_invariant().unwrap();
+
+    // ---- an agent stakes, accepts requests and claims them -------------------
+    use alloy_signer::SignerSync;
+    use lineage_chain::precompile::{
+        settlement::{answer_hash, Answer},
+        staking::{IStaking, ADDRESS as STAKING},
+    };
+    let agent = &s[3];
+    let hundred = U256::from(100u128 * lineage_chain::genesis::OPEN);
+    assert!(call_to(&mut chain, agent, STAKING, IStaking::stakeCall {}.abi_encode(), hundred * U256::from(3), 200_000).status);
+    let mut accepted = Vec::new();
+    for _ in 0..3 {
+        let escrow = escrow_input(&chain, owner.address(), m, qc, 3600);
+        let r = call(&mut chain, &s[2], escrow, fee, 300_000);
+        let id: U256 = IAttribution::escrowFeeCall::abi_decode_returns(&r.output).unwrap();
+        let r = call(&mut chain, agent, IAttribution::acceptRequestCall { requestId: id }.abi_encode(), U256::ZERO, 300_000);
+        assert!(r.status, "{r:?} {}", reason(&r));
+        let input = QueryInput::new(&model, &table, &query, pool.to::<u128>(), id).unwrap();
+        let proof = client.prove_query(&query_keys, &table, &input).unwrap();
+        let segs = claim_segments(&input.attribution);
+        let claim = IAttribution::submitWholeClaimCall::new(id, input.predicted as u64, &segs, &proof.bytes).abi_encode();
+        // another prover may not claim a request an agent accepted
+        assert_reverts(&call(&mut chain, &s[4], claim.clone(), U256::ZERO, 2_000_000), "which accepted this request");
+        let r = call(&mut chain, agent, claim, U256::ZERO, 2_000_000);
+        assert!(r.status, "{r:?} {}", reason(&r));
+        accepted.push((id, input.predicted as u64, B256::from(IAttribution::submitWholeClaimCall::abi_decode_returns(&r.output).unwrap())));
+    }
+    let st = view_at(&chain, STAKING, IStaking::stakeOfCall { agent: agent.address() });
+    assert_eq!((st.free, st.locked), (U256::ZERO, hundred * U256::from(3)), "each accepted request locks 100 OPEN");
+    chain.staking_invariant().unwrap();
+
+    // ---- its signed answers, checked against what it proved --------------------
+    let chain_id = chain.chain_id();
+    let sign = |who: &alloy_signer_local::PrivateKeySigner, id: U256, class: u64, digest: B256| -> Bytes {
+        let h = answer_hash(chain_id, &Answer { requestId: id, queryCommitment: qc, predictedClass: class, payoutDigest: digest });
+        who.sign_hash_sync(&h).unwrap().as_bytes().to_vec().into()
+    };
+    let report = |id: U256, class: u64, digest: B256, signature: Bytes| IAttribution::reportAnswerCall { requestId: id, predictedClass: class, payoutDigest: digest, signature }.abi_encode();
+    let (a, class, digest) = accepted[0];
+    let set = common::view(&chain, IAttribution::settlementOfCall { requestId: a });
+    assert_eq!((set.agent, set.stake, set.provenClass, set.payoutDigest, set.fault), (agent.address(), hundred, class, digest, 0));
+    // the hash clients sign is the precompile's own
+    assert_eq!(common::view(&chain, IAttribution::answerHashCall { requestId: a, predictedClass: class, payoutDigest: digest }), answer_hash(chain.chain_id(), &Answer { requestId: a, queryCommitment: qc, predictedClass: class, payoutDigest: digest }));
+    let reporter = &s[4];
+    assert_reverts(&call(&mut chain, reporter, report(a, class, digest, sign(agent, a, class, digest)), U256::ZERO, 1_000_000), "agrees with the proven claim");
+    assert_reverts(&call(&mut chain, reporter, report(a, class, B256::repeat_byte(1), sign(&s[5], a, class, B256::repeat_byte(1))), U256::ZERO, 1_000_000), "not signed by this request's agent");
+    // a malformed signature halts
+    assert_halts(&call(&mut chain, reporter, report(a, class, digest, Bytes::from(vec![1u8; 64])), U256::ZERO, 1_000_000), 1_000_000);
+    // the attribution it signed is not the one it proved: a false claim
+    let before = chain.balance(reporter.address()).unwrap();
+    let r = call(&mut chain, reporter, report(a, class, B256::repeat_byte(1), sign(agent, a, class, B256::repeat_byte(1))), U256::ZERO, 1_000_000);
+    assert!(r.status, "{r:?} {}", reason(&r));
+    println!("reportAnswer gas: {}", r.gas_used);
+    let slash_id: U256 = IAttribution::reportAnswerCall::abi_decode_returns(&r.output).unwrap();
+    let sl = view_at(&chain, STAKING, IStaking::slashOfCall { slashId: slash_id });
+    assert_eq!((sl.agent, sl.requestId, sl.fault, sl.amount, sl.reporter), (agent.address(), a, 1, hundred, reporter.address()));
+    assert_eq!((sl.reward, sl.held), (hundred / U256::from(2), hundred / U256::from(2)), "half to the reporter, half held");
+    assert_eq!(chain.balance(reporter.address()).unwrap() + U256::from(r.gas_used as u128 * GAS_PRICE) - before, sl.reward);
+    // a fault is slashed once, whatever else is reported
+    assert_reverts(&call(&mut chain, reporter, report(a, class + 1, digest, sign(agent, a, class + 1, digest)), U256::ZERO, 1_000_000), "already been slashed");
+    // the class it signed is not the one its proven forward pass gives: a contradicted answer
+    let (b, class_b, digest_b) = accepted[1];
+    let wrong = (class_b + 1) % 10;
+    let r = call(&mut chain, reporter, report(b, wrong, digest_b, sign(agent, b, wrong, digest_b)), U256::ZERO, 1_000_000);
+    assert!(r.status, "{r:?} {}", reason(&r));
+    let sl = view_at(&chain, STAKING, IStaking::slashOfCall { slashId: IAttribution::reportAnswerCall::abi_decode_returns(&r.output).unwrap() });
+    assert_eq!((sl.fault, sl.requestId), (2, b));
+    chain.staking_invariant().unwrap();
+
+    // ---- after the challenge window: no report, and the lock comes back ------------
+    let (c, class_c, digest_c) = accepted[2];
+    let window = common::view(&chain, IAttribution::settlementOfCall { requestId: c }).challengeEnds;
+    assert_reverts(&call(&mut chain, &s[5], IAttribution::releaseStakeCall { requestId: c }.abi_encode(), U256::ZERO, 300_000), "still open");
+    let late = report(c, class_c + 1, digest_c, sign(agent, c, class_c + 1, digest_c));
+    assert_reverts(&call_at(&mut chain, reporter, lineage_chain::ATTRIBUTION_PRECOMPILE, late, U256::ZERO, 1_000_000, window + 1), "window has closed");
+    assert!(call(&mut chain, &s[5], IAttribution::releaseStakeCall { requestId: c }.abi_encode(), U256::ZERO, 300_000).status);
+    assert_reverts(&call(&mut chain, &s[5], IAttribution::releaseStakeCall { requestId: c }.abi_encode(), U256::ZERO, 300_000), "holds no stake");
+    let st = view_at(&chain, STAKING, IStaking::stakeOfCall { agent: agent.address() });
+    assert_eq!((st.free, st.locked), (hundred, U256::ZERO), "two locks slashed, one returned");
+    chain.staking_invariant().unwrap();
     chain.escrow_invariant().unwrap();
 }

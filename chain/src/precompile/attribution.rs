@@ -47,7 +47,7 @@ use lineage_core::{field::fr_from_be_bytes, payout::Payout};
 use lineage_verifier::{Claim, TableKeyFile, Verifier, VerifyingKeyFile, MAX_PROOF_BYTES, MAX_VK_FILE_BYTES};
 use revm::{
     context_interface::{Block, ContextTr, JournalTr},
-    interpreter::{CallInputs, CallScheme, CallValue, InterpreterResult},
+    interpreter::{CallInputs, CallScheme, InterpreterResult},
 };
 use std::{
     collections::HashMap,
@@ -173,6 +173,24 @@ sol! {
             uint128 amount,
             bytes32[] path
         ) external returns (uint256 paid);
+
+        // ---- settlement: agents, the fee split, signed answers ----------------
+        function acceptRequest(uint256 requestId) external;
+        function splitOf(uint256 requestId) external view returns (uint256 contributors, uint256 owner, uint256 prover, uint256 protocol);
+        function settlementOf(uint256 requestId) external view returns (
+            address agent,
+            uint256 stake,
+            uint64 provenClass,
+            bytes32 payoutDigest,
+            uint64 challengeEnds,
+            address prover,
+            uint8 fault
+        );
+        function answerHash(uint256 requestId, uint64 predictedClass, bytes32 payoutDigest) external view returns (bytes32);
+        function reportAnswer(uint256 requestId, uint64 predictedClass, bytes32 payoutDigest, bytes signature) external returns (uint256 slashId);
+        function releaseStake(uint256 requestId) external;
+        event RequestAccepted(uint256 indexed requestId, address indexed agent, uint256 stake);
+        event FeeSplit(uint256 indexed requestId, uint256 contributors, uint256 owner, uint256 prover, uint256 protocol);
     }
 }
 
@@ -284,7 +302,13 @@ fn gas_of(call: &IAttribution::IAttributionCalls) -> u64 {
         | C::escrowOf(_)
         | C::requestOf(_)
         | C::wholeKeyOf(_)
-        | C::payoutsOf(_) => VIEW_GAS,
+        | C::payoutsOf(_)
+        | C::answerHash(_) => VIEW_GAS,
+        C::splitOf(_) => 2 * VIEW_GAS,
+        C::settlementOf(_) => 3 * VIEW_GAS,
+        C::acceptRequest(_) => super::settlement::ACCEPT_GAS,
+        C::reportAnswer(_) => super::settlement::REPORT_GAS,
+        C::releaseStake(_) => super::settlement::RELEASE_STAKE_GAS,
         C::setKeyAllowed(_) | C::registerDatanet(_) | C::grantDatanetUse(_) | C::registerModel(_) | C::setDatanetExamples(_) => REGISTER_GAS,
         C::registerWholeKey(c) => super::whole::register_gas(c),
         C::submitWholeClaim(c) => super::whole::claim_gas(c),
@@ -296,17 +320,24 @@ fn gas_of(call: &IAttribution::IAttributionCalls) -> u64 {
         }
         C::escrowFee(_) => ESCROW_GAS,
         C::refund(_) => REFUND_GAS,
-        C::submitClaim(c) => VERIFY_BASE_GAS.saturating_add(PER_PAYOUT_GAS.saturating_mul(c.contributors.len() as u64)),
+        C::submitClaim(c) => VERIFY_BASE_GAS
+            .saturating_add(PER_PAYOUT_GAS.saturating_mul(c.contributors.len() as u64))
+            .saturating_add(super::settlement::SPLIT_GAS),
     }
 }
 
 /// The value actually moved to this account by the call: only a plain
 /// `CALL` targeting [`ADDRESS`] transfers to it.
 fn transferred_value(inputs: &CallInputs) -> Option<U256> {
-    match (inputs.scheme, &inputs.value) {
-        (CallScheme::Call, CallValue::Transfer(v)) if inputs.target_address == ADDRESS => Some(*v),
-        _ => None,
-    }
+    super::native::transferred_value(inputs, ADDRESS)
+}
+
+/// Put a verifying key on the allowlist or take it off (the genesis
+/// governor's `setKeyAllowed`, or an executed governance proposal).
+pub fn set_key_allowed<CTX: ContextTr>(ctx: &mut CTX, vk_hash: B256, allowed: bool) -> DbResult<()> {
+    super::native::sstore(ctx, ADDRESS, key_allowed(&vk_hash), U256::from(allowed as u8))?;
+    super::native::emit(ctx, ADDRESS, &IAttribution::KeyAllowed { vkHash: vk_hash, allowed });
+    Ok(())
 }
 
 impl AttributionPrecompile {
@@ -350,6 +381,12 @@ impl AttributionPrecompile {
             let warm = self.is_warm(ctx, &key_hash)?;
             gas = gas.saturating_add(super::whole::claim_key_gas(k, warm, key_bytes));
         }
+        // a refund also slashes the request's agent, if one accepted it
+        if let IAttribution::IAttributionCalls::refund(c) = &call {
+            if !self.sload(ctx, request(c.requestId, "agent"))?.is_zero() {
+                gas = gas.saturating_add(super::settlement::UNANSWERED_GAS);
+            }
+        }
         if gas > inputs.gas_limit {
             return Ok((gas, Outcome::OutOfGas));
         }
@@ -366,7 +403,17 @@ impl AttributionPrecompile {
         let revert = |r: &str| Ok(Outcome::Revert(r.into()));
         let is_view = matches!(
             call,
-            C::governor(_) | C::isKeyAllowed(_) | C::isDatanetRegistered(_) | C::modelOf(_) | C::escrowOf(_) | C::requestOf(_) | C::wholeKeyOf(_) | C::payoutsOf(_)
+            C::governor(_)
+                | C::isKeyAllowed(_)
+                | C::isDatanetRegistered(_)
+                | C::modelOf(_)
+                | C::escrowOf(_)
+                | C::requestOf(_)
+                | C::wholeKeyOf(_)
+                | C::payoutsOf(_)
+                | C::splitOf(_)
+                | C::settlementOf(_)
+                | C::answerHash(_)
         );
         let payable = matches!(call, C::escrowFee(_));
         if !payable && !inputs.value.get().is_zero() {
@@ -391,11 +438,11 @@ impl AttributionPrecompile {
                 Ok(Outcome::Ok(IAttribution::isKeyAllowedCall::abi_encode_returns(&a).into()))
             }
             C::setKeyAllowed(c) => {
-                if word_to_address(self.sload(ctx, governor())?) != caller {
-                    return revert("only the governor may change the key allowlist");
+                let g = word_to_address(self.sload(ctx, governor())?);
+                if g.is_zero() || g != caller {
+                    return revert("only the governor may change the key allowlist (or a governance proposal)");
                 }
-                self.sstore(ctx, key_allowed(&c.vkHash), U256::from(c.allowed as u8))?;
-                Self::emit(ctx, &IAttribution::KeyAllowed { vkHash: c.vkHash, allowed: c.allowed });
+                set_key_allowed(ctx, c.vkHash, c.allowed)?;
                 Ok(Outcome::Ok(Bytes::new()))
             }
             C::registerVerifyingKey(c) => self.register_key(ctx, &c.vkFile),
@@ -485,8 +532,14 @@ impl AttributionPrecompile {
                 );
                 Ok(Outcome::Ok(IAttribution::requestOfCall::abi_encode_returns_tuple(&out).into()))
             }
-            C::refund(c) => self.refund(ctx, c.requestId),
+            C::refund(c) => self.refund(ctx, caller, c.requestId),
             C::submitClaim(c) => self.submit_claim(ctx, caller, c),
+            C::acceptRequest(c) => self.accept(ctx, caller, c.requestId),
+            C::splitOf(c) => self.split_view(ctx, c.requestId),
+            C::settlementOf(c) => self.settlement_of(ctx, c.requestId),
+            C::answerHash(c) => self.answer_hash_view(ctx, c),
+            C::reportAnswer(c) => self.report_answer(ctx, caller, c),
+            C::releaseStake(c) => self.release_stake(ctx, c.requestId),
             C::setDatanetExamples(c) => self.set_datanet_examples(ctx, caller, c),
             C::registerWholeKey(c) => self.register_whole_key(ctx, caller, c),
             C::wholeKeyOf(c) => self.whole_key_of(ctx, c),
@@ -624,6 +677,7 @@ impl AttributionPrecompile {
         }
         let total = self.sload(ctx, escrow_total())?;
         self.sstore(ctx, escrow_total(), total + value)?;
+        self.fix_split(ctx, id)?;
         Self::emit(
             ctx,
             &IAttribution::RequestOpened {
@@ -648,7 +702,7 @@ impl AttributionPrecompile {
         Ok(fee)
     }
 
-    fn refund<CTX: ContextTr>(&self, ctx: &mut CTX, id: U256) -> DbResult<Outcome> {
+    fn refund<CTX: ContextTr>(&self, ctx: &mut CTX, caller: Address, id: U256) -> DbResult<Outcome> {
         if self.sload(ctx, request(id, "status"))? != U256::from(RequestStatus::Open as u8) {
             return Ok(Outcome::Revert("no open request with this id".into()));
         }
@@ -657,6 +711,8 @@ impl AttributionPrecompile {
             return Ok(Outcome::Revert("the request's deadline has not passed".into()));
         }
         let payer = word_to_address(self.sload(ctx, request(id, "payer"))?);
+        // an agent that accepted the request and let it lapse is slashed; the caller reports it
+        self.slash_unanswered(ctx, id, caller)?;
         let fee = self.close(ctx, id, RequestStatus::Refunded)?;
         self.pay(ctx, payer, fee)?;
         Self::emit(ctx, &IAttribution::Refunded { requestId: id, payer, fee });
@@ -701,10 +757,15 @@ impl AttributionPrecompile {
         if Self::now(ctx) > self.sload(ctx, request(id, "deadline"))?.saturating_to::<u64>() {
             return revert("the request's deadline has passed");
         }
+        if let Some(refused) = self.claimant_refusal(ctx, id, ctx_caller)? {
+            return Ok(refused);
+        }
         let owner = word_to_address(self.sload(ctx, request(id, "owner"))?);
         let model = word_to_b256(self.sload(ctx, request(id, "model"))?);
         let query = word_to_b256(self.sload(ctx, request(id, "query"))?);
-        let pool = self.sload(ctx, request(id, "fee"))?;
+        let fee = self.sload(ctx, request(id, "fee"))?;
+        // the proof covers the contributors' share of the fee
+        let pool = self.split_of(ctx, id)?.shares(fee).contributors;
         let vk_hash = word_to_b256(self.sload(ctx, model_vk(&owner, &model))?);
         let root = word_to_b256(self.sload(ctx, model_datanet(&owner, &model))?);
         if self.sload(ctx, key_allowed(&vk_hash))?.is_zero() {
@@ -745,6 +806,8 @@ impl AttributionPrecompile {
             paid += amount;
         }
         let prover = ctx_caller;
+        let digest = super::settlement::window_digest(&c.contributors, &c.amounts);
+        self.settle(ctx, id, prover, fee, c.predictedClass, digest)?;
         Self::emit(ctx, &IAttribution::ClaimPaid { requestId: id, prover, paid, payouts: U256::from(claim.payouts.iter().filter(|p| p.amount_wei > 0).count()) });
         Ok(Outcome::Ok(IAttribution::submitClaimCall::abi_encode_returns(&paid).into()))
     }

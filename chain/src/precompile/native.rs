@@ -6,7 +6,7 @@ use alloy_primitives::{Address, Bytes, U256};
 use revm::{
     context_interface::{ContextTr, JournalTr},
     handler::precompile_output_to_interpreter_result,
-    interpreter::{CallInputs, InterpreterResult},
+    interpreter::{CallInputs, CallScheme, CallValue, InterpreterResult},
     precompile::{PrecompileHalt, PrecompileOutput},
 };
 
@@ -40,11 +40,19 @@ pub(crate) fn finish(gas: u64, outcome: Outcome, inputs: &CallInputs) -> Interpr
     precompile_output_to_interpreter_result(out, inputs.gas_limit)
 }
 
+/// Load `at` into the journal (the journal's storage access assumes it; a
+/// precompile reaches other system accounts than the one it was called at).
+fn load<CTX: ContextTr>(ctx: &mut CTX, at: Address) -> DbResult<()> {
+    ctx.journal_mut().load_account(at).map(|_| ()).map_err(|e| e.to_string())
+}
+
 pub(crate) fn sload<CTX: ContextTr>(ctx: &mut CTX, at: Address, slot: U256) -> DbResult<U256> {
+    load(ctx, at)?;
     ctx.journal_mut().sload(at, slot).map(|l| l.data).map_err(|e| e.to_string())
 }
 
 pub(crate) fn sstore<CTX: ContextTr>(ctx: &mut CTX, at: Address, slot: U256, v: U256) -> DbResult<()> {
+    load(ctx, at)?;
     ctx.journal_mut().sstore(at, slot, v).map(|_| ()).map_err(|e| e.to_string())
 }
 
@@ -73,6 +81,91 @@ pub(crate) fn load_bytes<CTX: ContextTr>(ctx: &mut CTX, at: Address, first_word:
     }
     out.truncate(len);
     Ok(out)
+}
+
+/// Address as a storage word (right-aligned).
+pub(crate) fn address_word(a: &Address) -> U256 {
+    U256::from_be_slice(a.as_slice())
+}
+
+/// The address in a storage word's low 20 bytes.
+pub(crate) fn word_address(v: U256) -> Address {
+    Address::from_word(alloy_primitives::B256::from(v.to_be_bytes::<32>()))
+}
+
+/// The value a call actually moved to `at`: only a plain `CALL` whose target
+/// is `at` transfers to it (under `CALLCODE` the caller pays itself and under
+/// `DELEGATECALL` the value is only apparent).
+pub(crate) fn transferred_value(inputs: &CallInputs, at: Address) -> Option<U256> {
+    match (inputs.scheme, &inputs.value) {
+        (CallScheme::Call, CallValue::Transfer(v)) if inputs.target_address == at => Some(*v),
+        _ => None,
+    }
+}
+
+/// The checks every native precompile makes before dispatch: value only to
+/// a payable function; state changes only in a plain, non-static `CALL`
+/// whose target is the precompile itself.
+pub(crate) fn guard(inputs: &CallInputs, at: Address, view: bool, payable: bool) -> Option<Outcome> {
+    if !payable && !inputs.value.get().is_zero() {
+        return Some(Outcome::Revert("function is not payable".into()));
+    }
+    if !view {
+        if inputs.is_static {
+            return Some(Outcome::Revert("state change in a static call".into()));
+        }
+        if inputs.scheme != CallScheme::Call || inputs.target_address != at {
+            return Some(Outcome::Revert("state-changing calls must be a plain CALL to the precompile (not CALLCODE or DELEGATECALL)".into()));
+        }
+    }
+    None
+}
+
+/// Decode a call strictly (a non-canonical encoding halts), price it from
+/// the decoded call, check the price against the call's gas before any
+/// work, then dispatch with panics caught: the shared entry point of the
+/// staking and governance precompiles.
+pub(crate) fn run_sol<CTX: ContextTr, C: alloy_sol_types::SolInterface>(
+    ctx: &mut CTX,
+    inputs: &CallInputs,
+    gas_of: impl Fn(&C) -> u64,
+    dispatch: impl FnOnce(&mut CTX, C) -> DbResult<Outcome>,
+) -> Result<InterpreterResult, String> {
+    let input = inputs.input.as_bytes(ctx).to_vec();
+    let (gas, outcome) = match C::abi_decode_validate(&input) {
+        Ok(c) if c.abi_encode() == input => {
+            let gas = gas_of(&c);
+            if gas > inputs.gas_limit {
+                return Ok(finish(gas, Outcome::OutOfGas, inputs));
+            }
+            let outcome = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| dispatch(ctx, c))) {
+                Ok(r) => r?,
+                Err(_) => Outcome::Halt("internal error: the precompile panicked on this input".into()),
+            };
+            (gas, outcome)
+        }
+        Ok(_) => (0, Outcome::Halt("malformed input: non-canonical ABI encoding".into())),
+        Err(e) => (0, Outcome::Halt(format!("malformed input: {e}"))),
+    };
+    Ok(finish(gas, outcome, inputs))
+}
+
+/// Pay `amount` from the precompile account `from` (a failed transfer is a
+/// broken invariant: it ends the block, not the call).
+pub(crate) fn pay<CTX: ContextTr>(ctx: &mut CTX, from: Address, to: Address, amount: U256) -> DbResult<()> {
+    if amount.is_zero() {
+        return Ok(());
+    }
+    match ctx.journal_mut().transfer(from, to, amount).map_err(|e| e.to_string())? {
+        None => Ok(()),
+        Some(e) => Err(format!("transfer from {from} failed: {e:?}")),
+    }
+}
+
+/// The block's timestamp.
+pub(crate) fn now<CTX: ContextTr>(ctx: &CTX) -> u64 {
+    use revm::context_interface::Block;
+    ctx.block().timestamp().saturating_to::<u64>()
 }
 
 #[cfg(test)]

@@ -178,7 +178,10 @@ pub fn register_gas(c: &IAttribution::registerWholeKeyCall) -> u64 {
 /// The gas of a whole-datanet claim known from its calldata alone; the
 /// evaluation adds [`claim_key_gas`] of the model's key before any work.
 pub fn claim_gas(c: &IAttribution::submitWholeClaimCall) -> u64 {
-    CLAIM_STATE_GAS.saturating_add(PAYOUT_ROOT_GAS).saturating_add(PER_SEGMENT_GAS.saturating_mul(c.contributors.len() as u64))
+    CLAIM_STATE_GAS
+        .saturating_add(PAYOUT_ROOT_GAS)
+        .saturating_add(PER_SEGMENT_GAS.saturating_mul(c.contributors.len() as u64))
+        .saturating_add(super::settlement::SPLIT_GAS)
 }
 
 /// The `k`, hash and stored length of the per-query key a claim on request
@@ -421,10 +424,15 @@ impl AttributionPrecompile {
         if Self::now(ctx) > self.sload(ctx, request(id, "deadline"))?.saturating_to::<u64>() {
             return revert("the request's deadline has passed".into());
         }
+        if let Some(refused) = self.claimant_refusal(ctx, id, caller)? {
+            return Ok(refused);
+        }
         let owner = Address::from_word(B256::from(self.sload(ctx, request(id, "owner"))?.to_be_bytes::<32>()));
         let model = B256::from(self.sload(ctx, request(id, "model"))?.to_be_bytes::<32>());
         let query = B256::from(self.sload(ctx, request(id, "query"))?.to_be_bytes::<32>());
-        let pool = self.sload(ctx, request(id, "fee"))?.saturating_to::<u128>();
+        let fee = self.sload(ctx, request(id, "fee"))?;
+        // the proof covers the contributors' share of the fee
+        let pool = self.split_of(ctx, id)?.shares(fee).contributors.saturating_to::<u128>();
         let key_hash = B256::from(self.sload(ctx, whole_key(&owner, &model))?.to_be_bytes::<32>());
         if key_hash.is_zero() {
             return revert("the model has no per-query key".into());
@@ -475,11 +483,12 @@ impl AttributionPrecompile {
         if !warm {
             self.warm_up(ctx, &key_hash, k)?;
         }
-        let fee = self.close(ctx, id, RequestStatus::Paid)?;
+        self.close(ctx, id, RequestStatus::Paid)?;
         let owed = self.sload(ctx, owed_total())?;
-        self.sstore(ctx, owed_total(), owed.saturating_add(fee))?;
+        self.sstore(ctx, owed_total(), owed.saturating_add(U256::from(pool)))?;
         let root = tree.root();
         self.sstore(ctx, request(id, "payouts"), U256::from_be_bytes(root.0))?;
+        self.settle(ctx, id, caller, fee, c.predictedClass, root)?;
         Self::emit(ctx, &IAttribution::WholeClaimPaid { requestId: id, prover: caller, payoutRoot: root, fee });
         Ok(Outcome::Ok(IAttribution::submitWholeClaimCall::abi_encode_returns(&root).into()))
     }
@@ -489,7 +498,7 @@ impl AttributionPrecompile {
         let unreleased = if root.is_zero() {
             U256::ZERO
         } else {
-            self.sload(ctx, request(id, "fee"))?.saturating_sub(self.sload(ctx, request(id, "released"))?)
+            self.sload(ctx, request(id, "pool"))?.saturating_sub(self.sload(ctx, request(id, "released"))?)
         };
         Ok(Outcome::Ok(IAttribution::payoutsOfCall::abi_encode_returns_tuple(&(root, unreleased)).into()))
     }

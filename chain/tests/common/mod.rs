@@ -125,6 +125,32 @@ pub fn escrow_input(chain: &Chain, owner: Address, model: B256, query: B256, ttl
     IAttribution::escrowFeeCall { modelOwner: owner, modelCommitment: model, queryCommitment: query, deadline }.abi_encode()
 }
 
+/// The shares a request fixed at escrow.
+pub fn split_of(chain: &mut Chain, id: U256) -> IAttribution::splitOfReturn {
+    view(chain, IAttribution::splitOfCall { requestId: id })
+}
+
+/// A read-only call of `C` at its contract's address (an `eth_call`).
+pub fn view_at<C: SolCall>(chain: &Chain, to: Address, c: C) -> C::Return {
+    let req = lineage_chain::CallRequest { to: Some(to), input: c.abi_encode().into(), ..Default::default() };
+    match chain.call(&req, 10_000_000).unwrap() {
+        lineage_chain::CallOutcome::Success { output, .. } => C::abi_decode_returns(&output).unwrap(),
+        o => panic!("view failed: {o:?}"),
+    }
+}
+
+/// A read-only call of the attribution precompile.
+pub fn view<C: SolCall>(chain: &Chain, c: C) -> C::Return {
+    view_at(chain, ADDRESS, c)
+}
+
+/// One signed call to `to` in its own block at `timestamp`.
+pub fn call_at(chain: &mut Chain, who: &PrivateKeySigner, to: Address, input: Vec<u8>, value: U256, gas: u64, timestamp: u64) -> Receipt {
+    let h = queue(chain, who, to, input, value, gas);
+    chain.mine_at(timestamp).unwrap();
+    chain.receipt(&h).unwrap().expect("included")
+}
+
 pub fn escrow_of(chain: &mut Chain, id: U256) -> U256 {
     let s = signers();
     let r = call(chain, &s[5], IAttribution::escrowOfCall { requestId: id }.abi_encode(), U256::ZERO, 100_000);

@@ -1,0 +1,407 @@
+//! AgentStaking, settlement without proofs (accept, the unanswered fault)
+//! and Governance, on a real chain: stake moves only as the rules say, a
+//! fault is slashed once, the reporter's reward never exceeds the slash,
+//! slashed funds are held then released (or reversed by a vote), stake that
+//! finished unbonding is never slashed, and stake-weighted proposals change
+//! the parameters, the split and the key allowlist. The property test runs
+//! random mixes of all of it and checks the books after every block.
+
+mod common;
+
+use alloy_primitives::{Address, B256, U256};
+use alloy_sol_types::SolCall;
+use common::*;
+use lineage_chain::{
+    genesis::OPEN,
+    precompile::{
+        attribution::{IAttribution, ADDRESS},
+        governance::{param, IGovernance, ProposalStatus, ADDRESS as GOV},
+        staking::{Fault, IStaking, SlashStatus, ADDRESS as STAKING},
+    },
+    Chain,
+};
+
+fn open(n: u128) -> U256 {
+    U256::from(n * OPEN)
+}
+
+fn stake_of(chain: &Chain, a: Address) -> IStaking::stakeOfReturn {
+    view_at(chain, STAKING, IStaking::stakeOfCall { agent: a })
+}
+
+fn now(chain: &Chain) -> u64 {
+    chain.head().unwrap().timestamp
+}
+
+fn escrow(chain: &mut Chain, who: &alloy_signer_local::PrivateKeySigner, owner: Address, model: B256, ttl: u64, fee: U256) -> U256 {
+    let r = call(chain, who, escrow_input(chain, owner, model, fe(9), ttl), fee, 300_000);
+    assert!(r.status, "{r:?} {}", reason(&r));
+    IAttribution::escrowFeeCall::abi_decode_returns(&r.output).unwrap()
+}
+
+#[test]
+fn stake_unbond_withdraw() {
+    let (_dir, mut chain, s) = fresh(vec![]);
+    let a = &s[1];
+    let r = call_to(&mut chain, a, STAKING, IStaking::stakeCall {}.abi_encode(), open(300), 200_000);
+    assert!(r.status, "{r:?}");
+    assert_eq!(chain.balance(STAKING).unwrap(), open(300));
+    // nothing free beyond the stake may unbond; zero is refused
+    assert_reverts(&call_to(&mut chain, a, STAKING, IStaking::unbondCall { amount: open(301) }.abi_encode(), U256::ZERO, 300_000), "can unbond");
+    assert_reverts(&call_to(&mut chain, a, STAKING, IStaking::unbondCall { amount: U256::ZERO }.abi_encode(), U256::ZERO, 300_000), "can unbond");
+    assert!(call_to(&mut chain, a, STAKING, IStaking::unbondCall { amount: open(100) }.abi_encode(), U256::ZERO, 300_000).status);
+    let st = stake_of(&chain, a.address());
+    assert_eq!((st.free, st.locked, st.unbonding), (open(200), U256::ZERO, open(100)));
+    assert_eq!(st.unbondingEnds, now(&chain) + 7 * 24 * 3600);
+    // unbonding stake no longer votes
+    let t = view_at(&chain, STAKING, IStaking::totalsCall {});
+    assert_eq!((t.bonded, t.unbonding, t.held), (open(200), open(100), U256::ZERO));
+    assert_reverts(&call_to(&mut chain, a, STAKING, IStaking::withdrawCall {}.abi_encode(), U256::ZERO, 300_000), "unbonding ends at");
+    let before = chain.balance(a.address()).unwrap();
+    let r = call_at(&mut chain, a, STAKING, IStaking::withdrawCall {}.abi_encode(), U256::ZERO, 300_000, st.unbondingEnds);
+    assert!(r.status, "{r:?}");
+    assert_eq!(chain.balance(a.address()).unwrap() + U256::from(r.gas_used as u128 * GAS_PRICE) - before, open(100));
+    assert_reverts(&call_to(&mut chain, a, STAKING, IStaking::withdrawCall {}.abi_encode(), U256::ZERO, 300_000), "nothing is unbonding");
+    // value to a non-payable function, and stake through DELEGATECALL, are refused
+    assert_reverts(&call_to(&mut chain, a, STAKING, IStaking::unbondCall { amount: open(1) }.abi_encode(), U256::from(1), 300_000), "not payable");
+    let forger = deploy_forger(&mut chain, &s[0]);
+    let via = IEscrowForger::viaDelegatecallCall { target: STAKING, data: IStaking::stakeCall {}.abi_encode().into() }.abi_encode();
+    let r = call_to(&mut chain, a, forger, via, open(5), 400_000);
+    assert!(!r.status, "{r:?}");
+    assert_eq!(chain.balance(STAKING).unwrap(), open(200));
+    chain.staking_invariant().unwrap();
+}
+
+#[test]
+fn an_accepted_request_left_unanswered_is_slashed_once_at_its_refund() {
+    let (_dir, mut chain, s) = fresh(vec![keys().vk.hash]);
+    let (_, model) = register_model(&mut chain, &s[0]);
+    let agent = &s[1];
+    let id = escrow(&mut chain, &s[2], s[0].address(), model, 600, open(10));
+    // accepting needs free stake
+    assert_reverts(&call(&mut chain, agent, IAttribution::acceptRequestCall { requestId: id }.abi_encode(), U256::ZERO, 300_000), "free stake");
+    assert!(call_to(&mut chain, agent, STAKING, IStaking::stakeCall {}.abi_encode(), open(150), 200_000).status);
+    let r = call(&mut chain, agent, IAttribution::acceptRequestCall { requestId: id }.abi_encode(), U256::ZERO, 300_000);
+    assert!(r.status, "{r:?} {}", reason(&r));
+    println!("acceptRequest gas: {}", r.gas_used);
+    assert_reverts(&call(&mut chain, &s[3], IAttribution::acceptRequestCall { requestId: id }.abi_encode(), U256::ZERO, 300_000), "already accepted");
+    let st = stake_of(&chain, agent.address());
+    assert_eq!((st.free, st.locked), (open(50), open(100)));
+    // locked stake cannot unbond
+    assert_reverts(&call_to(&mut chain, agent, STAKING, IStaking::unbondCall { amount: open(51) }.abi_encode(), U256::ZERO, 300_000), "can unbond");
+    // the deadline passes unanswered: the refund returns the fee and slashes the agent
+    let deadline = view(&chain, IAttribution::requestOfCall { requestId: id }).deadline;
+    let reporter = &s[4];
+    let payer_before = chain.balance(s[2].address()).unwrap();
+    let rep_before = chain.balance(reporter.address()).unwrap();
+    let r = call_at(&mut chain, reporter, ADDRESS, IAttribution::refundCall { requestId: id }.abi_encode(), U256::ZERO, 700_000, deadline + 1);
+    assert!(r.status, "{r:?} {}", reason(&r));
+    assert_eq!(chain.balance(s[2].address()).unwrap() - payer_before, open(10));
+    assert_eq!(chain.balance(reporter.address()).unwrap() + U256::from(r.gas_used as u128 * GAS_PRICE) - rep_before, open(50));
+    let sl = view_at(&chain, STAKING, IStaking::slashOfCall { slashId: U256::ZERO });
+    assert_eq!((sl.fault, sl.amount, sl.reward, sl.held, sl.status), (Fault::Unanswered as u8, open(100), open(50), open(50), SlashStatus::Held as u8));
+    assert_eq!(view(&chain, IAttribution::settlementOfCall { requestId: id }).fault, Fault::Unanswered as u8);
+    let st = stake_of(&chain, agent.address());
+    assert_eq!((st.free, st.locked), (open(50), U256::ZERO));
+    // once: the request is closed
+    assert_reverts(&call(&mut chain, reporter, IAttribution::refundCall { requestId: id }.abi_encode(), U256::ZERO, 700_000), "no open request");
+    assert_reverts(&call(&mut chain, reporter, IAttribution::releaseStakeCall { requestId: id }.abi_encode(), U256::ZERO, 400_000), "holds no stake");
+    // held, then released to the treasury (dev account 0)
+    assert_reverts(&call_to(&mut chain, &s[5], STAKING, IStaking::releaseSlashedCall { slashId: U256::ZERO }.abi_encode(), U256::ZERO, 300_000), "held until");
+    let t_before = chain.balance(s[0].address()).unwrap();
+    let r = call_at(&mut chain, &s[5], STAKING, IStaking::releaseSlashedCall { slashId: U256::ZERO }.abi_encode(), U256::ZERO, 300_000, sl.releaseAt);
+    assert!(r.status, "{r:?} {}", reason(&r));
+    assert_eq!(chain.balance(s[0].address()).unwrap() - t_before, open(50));
+    assert_reverts(&call_to(&mut chain, &s[5], STAKING, IStaking::releaseSlashedCall { slashId: U256::ZERO }.abi_encode(), U256::ZERO, 300_000), "no slash");
+    assert_eq!(chain.balance(STAKING).unwrap(), open(50));
+    chain.staking_invariant().unwrap();
+    chain.escrow_invariant().unwrap();
+}
+
+#[test]
+fn governance_changes_parameters_split_and_allowlist_by_stake_weighted_vote() {
+    let (_dir, mut chain, s) = fresh(vec![]);
+    let gov = |chain: &mut Chain, who: &alloy_signer_local::PrivateKeySigner, input: Vec<u8>| call_to(chain, who, GOV, input, U256::ZERO, 1_000_000);
+    let propose_stake = IGovernance::proposeParamCall { param: param::ACCEPT_STAKE, value: open(40) }.abi_encode();
+    // no bonded stake: no proposal
+    assert_reverts(&gov(&mut chain, &s[1], propose_stake.clone()), "bonded stake");
+    for (who, amount) in [(1, 300), (2, 200), (3, 100)] {
+        assert!(call_to(&mut chain, &s[who], STAKING, IStaking::stakeCall {}.abi_encode(), open(amount), 200_000).status);
+    }
+    // a change that would break a bound is refused at proposal
+    let bad = IGovernance::proposeParamCall { param: param::UNBONDING_DELAY, value: U256::from(3600) }.abi_encode();
+    assert_reverts(&gov(&mut chain, &s[1], bad), "must exceed the challenge window");
+    assert_reverts(&gov(&mut chain, &s[1], IGovernance::proposeSplitCall { contributorsBps: 9_000, ownerBps: 1_000, proverBps: 1, protocolBps: 0 }.abi_encode()), "sum to 10,000");
+
+    let r = gov(&mut chain, &s[1], propose_stake);
+    assert!(r.status, "{r:?} {}", reason(&r));
+    println!("propose gas: {}", r.gas_used);
+    let p0: U256 = IGovernance::proposeParamCall::abi_decode_returns(&r.output).unwrap();
+    let split = gov(&mut chain, &s[1], IGovernance::proposeSplitCall { contributorsBps: 7_000, ownerBps: 2_000, proverBps: 500, protocolBps: 500 }.abi_encode());
+    let p1: U256 = IGovernance::proposeSplitCall::abi_decode_returns(&split.output).unwrap();
+    let vk = B256::repeat_byte(0x42);
+    let allow = gov(&mut chain, &s[3], IGovernance::proposeKeyAllowedCall { vkHash: vk, allowed: true }.abi_encode());
+    let p2: U256 = IGovernance::proposeKeyAllowedCall::abi_decode_returns(&allow.output).unwrap();
+    // 300 yes vs 200 no passes p0; p1: 100 yes vs 500 no fails; p2: 100 yes alone is below the 20 % quorum? (120 of 600)
+    let vote = |p: U256, yes: bool| IGovernance::voteCall { proposalId: p, support: yes }.abi_encode();
+    let r = gov(&mut chain, &s[1], vote(p0, true));
+    assert!(r.status, "{r:?} {}", reason(&r));
+    println!("vote gas: {}", r.gas_used);
+    assert_eq!(IGovernance::voteCall::abi_decode_returns(&r.output).unwrap(), open(300));
+    assert_reverts(&gov(&mut chain, &s[1], vote(p0, false)), "already voted");
+    assert!(gov(&mut chain, &s[2], vote(p0, false)).status);
+    assert_reverts(&gov(&mut chain, &s[4], vote(p0, true)), "has none");
+    assert!(gov(&mut chain, &s[3], vote(p1, true)).status);
+    assert!(gov(&mut chain, &s[1], vote(p1, false)).status);
+    assert!(gov(&mut chain, &s[2], vote(p1, false)).status);
+    assert!(gov(&mut chain, &s[3], vote(p2, true)).status);
+    assert!(view_at(&chain, GOV, IGovernance::hasVotedCall { proposalId: p0, voter: s[2].address() }));
+    // not before voting ends
+    assert_reverts(&gov(&mut chain, &s[5], IGovernance::executeCall { proposalId: p0 }.abi_encode()), "has not ended");
+    let ends = view_at(&chain, GOV, IGovernance::proposalOfCall { proposalId: p0 }).votingEnds;
+    let exec = |p: U256| IGovernance::executeCall { proposalId: p }.abi_encode();
+    let r = call_at(&mut chain, &s[5], GOV, exec(p0), U256::ZERO, 1_000_000, ends);
+    assert!(r.status && IGovernance::executeCall::abi_decode_returns(&r.output).unwrap(), "{r:?} {}", reason(&r));
+    println!("execute gas: {}", r.gas_used);
+    let params = view_at(&chain, GOV, IGovernance::paramsCall {});
+    assert_eq!(params.acceptStake, open(40));
+    assert_reverts(&gov(&mut chain, &s[5], exec(p0)), "no active proposal");
+    // p1 is rejected, p2 reaches no quorum (100 of 600 bonded, 20 % = 120)
+    for p in [p1, p2] {
+        let r = gov(&mut chain, &s[5], exec(p));
+        assert!(r.status && !IGovernance::executeCall::abi_decode_returns(&r.output).unwrap(), "{r:?}");
+        assert_eq!(view_at(&chain, GOV, IGovernance::proposalOfCall { proposalId: p }).status, ProposalStatus::Defeated as u8);
+    }
+    assert_eq!(view_at(&chain, GOV, IGovernance::paramsCall {}).contributorsBps, 8_000);
+    assert!(!view(&chain, IAttribution::isKeyAllowedCall { vkHash: vk }));
+
+    // the split and the allowlist pass with enough votes; the split applies to new requests only
+    let (_, model) = {
+        let k = keys();
+        let r = gov(&mut chain, &s[1], IGovernance::proposeKeyAllowedCall { vkHash: k.vk.hash, allowed: true }.abi_encode());
+        let p: U256 = IGovernance::proposeKeyAllowedCall::abi_decode_returns(&r.output).unwrap();
+        assert!(gov(&mut chain, &s[1], vote(p, true)).status);
+        let ends = view_at(&chain, GOV, IGovernance::proposalOfCall { proposalId: p }).votingEnds;
+        assert!(call_at(&mut chain, &s[5], GOV, exec(p), U256::ZERO, 1_000_000, ends).status);
+        assert!(view(&chain, IAttribution::isKeyAllowedCall { vkHash: k.vk.hash }), "allowlisted by vote");
+        register_model(&mut chain, &s[0])
+    };
+    let old = escrow(&mut chain, &s[2], s[0].address(), model, 30 * 24 * 3600, open(10));
+    let r = gov(&mut chain, &s[2], IGovernance::proposeSplitCall { contributorsBps: 7_000, ownerBps: 2_000, proverBps: 500, protocolBps: 500 }.abi_encode());
+    let p: U256 = IGovernance::proposeSplitCall::abi_decode_returns(&r.output).unwrap();
+    assert!(gov(&mut chain, &s[1], vote(p, true)).status);
+    let ends = view_at(&chain, GOV, IGovernance::proposalOfCall { proposalId: p }).votingEnds;
+    // a proposal executed after one more voting period has expired
+    let r = call_at(&mut chain, &s[5], GOV, exec(p), U256::ZERO, 1_000_000, ends + 3 * 24 * 3600 + 1);
+    assert!(r.status && !IGovernance::executeCall::abi_decode_returns(&r.output).unwrap());
+    let r = gov(&mut chain, &s[2], IGovernance::proposeSplitCall { contributorsBps: 7_000, ownerBps: 2_000, proverBps: 500, protocolBps: 500 }.abi_encode());
+    let p: U256 = IGovernance::proposeSplitCall::abi_decode_returns(&r.output).unwrap();
+    assert!(gov(&mut chain, &s[1], vote(p, true)).status);
+    let ends = view_at(&chain, GOV, IGovernance::proposalOfCall { proposalId: p }).votingEnds;
+    assert!(call_at(&mut chain, &s[5], GOV, exec(p), U256::ZERO, 1_000_000, ends).status);
+    let new = escrow(&mut chain, &s[2], s[0].address(), model, 3600, open(10));
+    assert_eq!(split_of(&mut chain, old).contributors, open(8), "a pending request keeps its split");
+    assert_eq!(split_of(&mut chain, new).contributors, open(7));
+    assert_eq!(split_of(&mut chain, new).owner, open(2));
+
+    // a slash can be reversed by a vote while it is held
+    let agent = &s[3];
+    let r = call(&mut chain, agent, IAttribution::acceptRequestCall { requestId: new }.abi_encode(), U256::ZERO, 300_000);
+    assert!(r.status, "{r:?} {}", reason(&r));
+    let deadline = view(&chain, IAttribution::requestOfCall { requestId: new }).deadline;
+    assert!(call_at(&mut chain, &s[4], ADDRESS, IAttribution::refundCall { requestId: new }.abi_encode(), U256::ZERO, 700_000, deadline + 1).status);
+    let slash = view_at(&chain, STAKING, IStaking::slashCountCall {}) - U256::from(1);
+    let held = view_at(&chain, STAKING, IStaking::slashOfCall { slashId: slash }).held;
+    assert_eq!(held, open(20), "half of the 40 OPEN lock");
+    let r = gov(&mut chain, &s[1], IGovernance::proposeSlashReversalCall { slashId: slash }.abi_encode());
+    let p: U256 = IGovernance::proposeSlashReversalCall::abi_decode_returns(&r.output).unwrap();
+    assert!(gov(&mut chain, &s[1], vote(p, true)).status);
+    let free_before = stake_of(&chain, agent.address()).free;
+    let ends = view_at(&chain, GOV, IGovernance::proposalOfCall { proposalId: p }).votingEnds;
+    assert!(call_at(&mut chain, &s[5], GOV, exec(p), U256::ZERO, 1_000_000, ends).status);
+    assert_eq!(stake_of(&chain, agent.address()).free - free_before, held);
+    assert_eq!(view_at(&chain, STAKING, IStaking::slashOfCall { slashId: slash }).status, SlashStatus::Reversed as u8);
+    assert_reverts(&call_to(&mut chain, &s[5], STAKING, IStaking::releaseSlashedCall { slashId: slash }.abi_encode(), U256::ZERO, 300_000), "no slash");
+    chain.staking_invariant().unwrap();
+    chain.escrow_invariant().unwrap();
+}
+
+// ------------------------------------------------------------ properties
+
+#[derive(Clone, Debug)]
+enum Op {
+    Stake { who: usize, amount: u8 },
+    Unbond { who: usize, amount: u8 },
+    Withdraw { who: usize },
+    Escrow { ttl: u16 },
+    Accept { who: usize, id: u8 },
+    Refund { who: usize, id: u8 },
+    Release { id: u8 },
+    Mine { advance: u32 },
+    /// A request accepted by `agent` and left to lapse; `reporter` refunds it.
+    Lapse { agent: usize, reporter: usize },
+}
+
+/// Mine the pool at `ts`; adds the block's burnt base fee; the block's timestamp.
+fn mine_block(chain: &Chain, ts: u64, burnt: &mut U256) -> u64 {
+    let (b, _) = chain.mine_at(ts).unwrap();
+    *burnt += U256::from(b.base_fee) * U256::from(b.gas_used);
+    b.timestamp
+}
+
+fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+    use proptest::prelude::*;
+    prop_oneof![
+        2 => (1usize..4, 1u8..=200).prop_map(|(who, amount)| Op::Stake { who, amount }),
+        1 => (1usize..4, 1u8..=200).prop_map(|(who, amount)| Op::Unbond { who, amount }),
+        1 => (1usize..4).prop_map(|who| Op::Withdraw { who }),
+        3 => (600u16..2_000).prop_map(|ttl| Op::Escrow { ttl }),
+        3 => (1usize..4, 0u8..4).prop_map(|(who, id)| Op::Accept { who, id }),
+        2 => (1usize..5, 0u8..4).prop_map(|(who, id)| Op::Refund { who, id }),
+        1 => (0u8..4).prop_map(|id| Op::Release { id }),
+        2 => (1usize..4, 1usize..6).prop_map(|(agent, reporter)| Op::Lapse { agent, reporter }),
+        4 => prop_oneof![Just(2u32), Just(2u32), Just(2_500), Just(3 * 24 * 3600), Just(8 * 24 * 3600)].prop_map(|advance| Op::Mine { advance }),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: std::env::var("LINEAGE_PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(10),
+        failure_persistence: None,
+        ..Default::default()
+    })]
+
+    /// After every block, whatever mix of staking, unbonding, withdrawals,
+    /// accepted requests, refunds (slashes) and releases: OPEN is conserved
+    /// (every balance plus the base fee burnt equals genesis); the staking
+    /// account holds exactly bonded + unbonding + held, each the sum of its
+    /// parts; every fault is slashed once, for its whole lock; the reporter's
+    /// reward never exceeds the slash; and stake that finished unbonding is
+    /// never slashed (slashes take locks only, and withdrawals always pay).
+    #[test]
+    fn staking_books_balance_and_faults_are_slashed_once(ops in proptest::collection::vec(op(), 1..40)) {
+        let (_dir, mut chain, s) = fresh(vec![keys().vk.hash]);
+        let (_, model) = register_model(&mut chain, &s[0]);
+        let accounts: Vec<Address> = s.iter().map(|x| x.address()).collect();
+        let mut system = vec![STAKING, ADDRESS, GOV, lineage_chain::REGISTRY_PRECOMPILE, chain.genesis().beneficiary];
+        system.dedup();
+        let funded: Vec<Address> = chain.genesis().alloc.iter().map(|(a, _)| *a).collect();
+        let total = |chain: &Chain| -> U256 { funded.iter().chain(&system).map(|a| chain.balance(*a).unwrap()).sum() };
+        let mut burnt = U256::ZERO;
+        let genesis_total: U256 = chain.genesis().alloc.iter().map(|(_, b)| *b).sum();
+        // everything burnt so far (the fixture's registrations)
+        for n in 1..=chain.head().unwrap().number {
+            let b = chain.block(n).unwrap().unwrap();
+            burnt += U256::from(b.base_fee) * U256::from(b.gas_used);
+        }
+        let mut ts = now(&chain);
+        // (agent, tx, stake value): stakes and withdrawals, read back from receipts
+        let mut moves: Vec<(usize, B256, U256)> = Vec::new();
+        // every agent starts with enough stake to accept a request
+        for who in 1..4 {
+            let h = queue(&mut chain, &s[who], STAKING, IStaking::stakeCall {}.abi_encode(), open(150), 200_000);
+            moves.push((who, h, open(150)));
+        }
+        for op in ops {
+            match op {
+                Op::Stake { who, amount } => {
+                    let h = queue(&mut chain, &s[who], STAKING, IStaking::stakeCall {}.abi_encode(), open(amount as u128), 200_000);
+                    moves.push((who, h, open(amount as u128)));
+                }
+                Op::Unbond { who, amount } => {
+                    queue(&mut chain, &s[who], STAKING, IStaking::unbondCall { amount: open(amount as u128) }.abi_encode(), U256::ZERO, 300_000);
+                }
+                Op::Withdraw { who } => {
+                    let h = queue(&mut chain, &s[who], STAKING, IStaking::withdrawCall {}.abi_encode(), U256::ZERO, 300_000);
+                    moves.push((who, h, U256::ZERO));
+                }
+                Op::Escrow { ttl } => {
+                    let input = escrow_input(&chain, s[0].address(), model, fe(9), ttl as u64);
+                    queue(&mut chain, &s[4], ADDRESS, input, open(1), 300_000);
+                }
+                Op::Accept { who, id } => {
+                    queue(&mut chain, &s[who], ADDRESS, IAttribution::acceptRequestCall { requestId: U256::from(id) }.abi_encode(), U256::ZERO, 300_000);
+                }
+                Op::Refund { who, id } => {
+                    queue(&mut chain, &s[who], ADDRESS, IAttribution::refundCall { requestId: U256::from(id) }.abi_encode(), U256::ZERO, 700_000);
+                }
+                Op::Release { id } => {
+                    queue(&mut chain, &s[5], STAKING, IStaking::releaseSlashedCall { slashId: U256::from(id) }.abi_encode(), U256::ZERO, 300_000);
+                }
+                Op::Mine { advance } => {
+                    ts = mine_block(&chain, ts + advance as u64, &mut burnt);
+                }
+                Op::Lapse { agent, reporter } => {
+                    let input = escrow_input(&chain, s[0].address(), model, fe(9), 600);
+                    let h = queue(&mut chain, &s[5], ADDRESS, input, open(1), 300_000);
+                    ts = mine_block(&chain, ts + 2, &mut burnt);
+                    let r = chain.receipt(&h).unwrap().unwrap();
+                    if r.status {
+                        let id: U256 = IAttribution::escrowFeeCall::abi_decode_returns(&r.output).unwrap();
+                        queue(&mut chain, &s[agent], ADDRESS, IAttribution::acceptRequestCall { requestId: id }.abi_encode(), U256::ZERO, 300_000);
+                        ts = mine_block(&chain, ts + 2, &mut burnt);
+                        queue(&mut chain, &s[reporter], ADDRESS, IAttribution::refundCall { requestId: id }.abi_encode(), U256::ZERO, 700_000);
+                        ts = mine_block(&chain, ts + 700, &mut burnt);
+                    }
+                }
+            }
+        }
+        while chain.pending() > 0 {
+            ts = mine_block(&chain, ts + 2, &mut burnt);
+        }
+        // conservation
+        proptest::prop_assert_eq!(total(&chain) + burnt, genesis_total);
+        // the staking books, part by part
+        let t = view_at(&chain, STAKING, IStaking::totalsCall {});
+        let (mut bonded, mut unbonding) = (U256::ZERO, U256::ZERO);
+        for a in &accounts {
+            let st = stake_of(&chain, *a);
+            bonded += st.free + st.locked;
+            unbonding += st.unbonding;
+        }
+        let n = view_at(&chain, STAKING, IStaking::slashCountCall {});
+        let mut held = U256::ZERO;
+        let mut slashed_requests = std::collections::HashSet::new();
+        let mut id = U256::ZERO;
+        while id < n {
+            let sl = view_at(&chain, STAKING, IStaking::slashOfCall { slashId: id });
+            proptest::prop_assert!(sl.reward <= sl.amount, "reward {} exceeds slash {}", sl.reward, sl.amount);
+            proptest::prop_assert_eq!(sl.reward + sl.held, sl.amount);
+            proptest::prop_assert!(slashed_requests.insert(sl.requestId), "request {} slashed twice", sl.requestId);
+            proptest::prop_assert_eq!(sl.fault, Fault::Unanswered as u8);
+            if sl.status == SlashStatus::Held as u8 {
+                held += sl.held;
+            }
+            id += U256::from(1);
+        }
+        proptest::prop_assert_eq!((t.bonded, t.unbonding, t.held), (bonded, unbonding, held));
+        proptest::prop_assert_eq!(chain.balance(STAKING).unwrap(), bonded + unbonding + held);
+        // per agent: everything staked is still staked, withdrawn, or slashed
+        // (net of reversals); so nothing withdrawn was ever slashed
+        let mut flow = vec![(U256::ZERO, U256::ZERO); s.len()];
+        for (who, h, value) in moves {
+            let r = chain.receipt(&h).unwrap().unwrap();
+            if r.status {
+                if value.is_zero() {
+                    flow[who].1 += IStaking::withdrawCall::abi_decode_returns(&r.output).unwrap();
+                } else {
+                    flow[who].0 += value;
+                }
+            }
+        }
+        let mut id = U256::ZERO;
+        while id < n {
+            let sl = view_at(&chain, STAKING, IStaking::slashOfCall { slashId: id });
+            let who = accounts.iter().position(|a| *a == sl.agent).unwrap();
+            let reversed = if sl.status == SlashStatus::Reversed as u8 { sl.held } else { U256::ZERO };
+            flow[who].1 += sl.amount - reversed;
+            id += U256::from(1);
+        }
+        for (who, (staked, out)) in flow.into_iter().enumerate() {
+            let st = stake_of(&chain, accounts[who]);
+            proptest::prop_assert_eq!(staked, st.free + st.locked + st.unbonding + out, "agent {}", who);
+        }
+        chain.staking_invariant().unwrap();
+        chain.escrow_invariant().unwrap();
+    }
+}
