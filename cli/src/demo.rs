@@ -12,7 +12,11 @@ use alloy_sol_types::SolEvent;
 use lineage_chain::{
     dev_signers,
     genesis::OPEN,
-    precompile::attribution::{IAttribution, ADDRESS},
+    precompile::{
+        attribution::{IAttribution, ADDRESS},
+        governance::{IGovernance, Params, Split, ADDRESS as GOVERNANCE},
+        staking::{IStaking, ADDRESS as STAKING},
+    },
     Chain, Genesis,
 };
 use lineage_core::field::{fr_to_be_bytes, fr_to_hex};
@@ -71,7 +75,15 @@ pub struct DemoReport {
     pub tampered_rejected: bool,
     pub double_pay_rejected: bool,
     pub payouts: usize,
+    /// The escrowed fee, and its split: the contributors' share (the pool
+    /// the proofs cover), the model owner's, the prover's, the protocol's.
+    pub fee_wei: String,
     pub pool_wei: String,
+    pub owner_wei: String,
+    pub prover_wei: String,
+    pub protocol_wei: String,
+    /// The prover staked and accepted the window request as its agent.
+    pub agent_accepted: bool,
     pub paid_wei: String,
     pub proof_bytes: usize,
     pub prove_ms: u128,
@@ -156,7 +168,7 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
         }
     };
     let cache = args.cache_dir.clone().unwrap_or_else(srs::default_cache_dir);
-    let mut steps = Steps::new(10, false);
+    let mut steps = Steps::new(11, false);
     println!("Lineage demo — working in {}", dir.display());
 
     // 1. datanet
@@ -194,7 +206,17 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
         bail!("image #{} is not a held-out query (held-out images are those whose index is 4 mod 5)", args.query_index);
     };
     let query = query_ex.pixels.clone();
-    let pool_wei = args.fee_open as u128 * OPEN;
+    // the fee is split by the chain's governed parameters; the proofs cover the contributors' share
+    let fee_wei = args.fee_open as u128 * OPEN;
+    let split: Split = match &args.rpc {
+        None => Params::dev(Address::ZERO).split,
+        Some(url) => {
+            let p = IGovernance::paramsCall::abi_decode_returns(&RpcChain::connect(url)?.call(GOVERNANCE, &IGovernance::paramsCall {}.abi_encode())?)?;
+            Split { contributors_bps: p.contributorsBps, owner_bps: p.ownerBps, prover_bps: p.proverBps, protocol_bps: p.protocolBps }
+        }
+    };
+    let shares = split.shares(U256::from(fee_wei));
+    let pool_wei: u128 = shares.contributors.to();
     let prepared = steps.run("attribute the query (TracIn, last layer, fixed point)", || {
         Ok(pipeline::prepare_best_window(&datanet, &model, &query, args.batch, args.slots, pool_wei)?)
     })?;
@@ -209,7 +231,15 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
     );
     let mut top: Vec<_> = prepared.input.payouts.iter().filter(|p| p.amount_wei > 0).collect();
     top.sort_by_key(|p| std::cmp::Reverse(p.amount_wei));
-    println!("top contributors of {} OPEN:", args.fee_open);
+    println!(
+        "top contributors of their {} OPEN share of the {} OPEN fee ({} % to contributors, {} % to the model owner, {} % to the prover, {} % to the protocol):",
+        open(shares.contributors),
+        args.fee_open,
+        split.contributors_bps as f64 / 100.0,
+        split.owner_bps as f64 / 100.0,
+        split.prover_bps as f64 / 100.0,
+        split.protocol_bps as f64 / 100.0
+    );
     for p in top.iter().take(5) {
         println!("    {}  {:>12} OPEN", p.contributor, open(U256::from(p.amount_wei)));
     }
@@ -324,7 +354,7 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
         let deadline = chain.head()?.1 + 3600;
         let escrow = IAttribution::escrowFeeCall { modelOwner: operator.address(), modelCommitment: model_c, queryCommitment: query_c, deadline }
             .abi_encode();
-        let mine = chain.transact(user, ADDRESS, escrow.clone(), U256::from(pool_wei), 300_000)?;
+        let mine = chain.transact(user, ADDRESS, escrow.clone(), U256::from(fee_wei), 300_000)?;
         // a griefer's 1-wei request for the same query opens a request of its own; the user's fee is untouched
         let grief = chain.transact(griefer, ADDRESS, escrow, U256::from(1), 300_000)?;
         if let Some(bad) = [&mine, &grief].into_iter().find(|r| !r.status) {
@@ -383,11 +413,35 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
         };
         let deadline = chain.head()?.1 + 3600;
         let escrow = IAttribution::escrowFeeCall { modelOwner: operator.address(), modelCommitment: model_c, queryCommitment: query_c, deadline };
-        let e = chain.transact(user, ADDRESS, escrow.abi_encode(), U256::from(pool_wei), 300_000)?;
+        let e = chain.transact(user, ADDRESS, escrow.abi_encode(), U256::from(fee_wei), 300_000)?;
         if !e.status {
             bail!("escrow failed: {}", describe(&e));
         }
         Ok((register_gas, request_opened(&e)?))
+    })?;
+    // both requests fixed the split the proofs were made for
+    for id in [request_id, whole_request] {
+        let s = IAttribution::splitOfCall::abi_decode_returns(&chain.call(ADDRESS, &IAttribution::splitOfCall { requestId: id }.abi_encode())?)?;
+        if s.contributors != shares.contributors {
+            bail!("request {id} fixed a contributors' share of {} wei, not {}: the node's split changed during the demo", s.contributors, shares.contributors);
+        }
+    }
+    // the prover acts as the window request's agent: it stakes (once) and accepts it
+    let agent_accepted = steps.run("the prover stakes OPEN and accepts the request as its agent", || {
+        let need = IGovernance::paramsCall::abi_decode_returns(&chain.call(GOVERNANCE, &IGovernance::paramsCall {}.abi_encode())?)?.acceptStake;
+        let st = IStaking::stakeOfCall::abi_decode_returns(&chain.call(STAKING, &IStaking::stakeOfCall { agent: prover.address() }.abi_encode())?)?;
+        if st.free < need {
+            let r = chain.transact(prover, STAKING, IStaking::stakeCall {}.abi_encode(), need - st.free, 200_000)?;
+            if !r.status {
+                bail!("staking failed: {}", describe(&r));
+            }
+        }
+        let r = chain.transact(prover, ADDRESS, IAttribution::acceptRequestCall { requestId: request_id }.abi_encode(), U256::ZERO, 400_000)?;
+        if !r.status {
+            bail!("accepting request {request_id} failed: {}", describe(&r));
+        }
+        println!("agent    {} locked {} OPEN on request {request_id}", prover.address(), open(need));
+        Ok(true)
     })?;
 
     let contributors: Vec<Address> = claim.payouts.iter().map(|p| p.contributor).collect();
@@ -407,6 +461,14 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
     })?;
     let after = balances(&chain)?;
     let paid: U256 = after.iter().zip(&before).map(|(a, b)| *a - *b).sum();
+    // the split of the honest claim, from its FeeSplit event
+    let fee_split = honest
+        .logs
+        .iter()
+        .filter(|l| l.address == ADDRESS)
+        .find_map(|l| IAttribution::FeeSplit::decode_log_data(&l.data).ok())
+        .ok_or_else(|| eyre::eyre!("the honest claim emitted no FeeSplit"))?;
+
 
     // the whole-datanet claim: one proof over every example, paid by the chain's split
     let whole_input = lineage_circuits::query::QueryInput::new(&model, &whole.table, &query, pool_wei, whole_request)?;
@@ -437,6 +499,13 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
     );
 
     println!("chain    block {} over JSON-RPC at {} — claim tx gas used {}", chain.head()?.0, chain.url(), honest.gas_used);
+    println!(
+        "split    contributors {} OPEN, model owner {} OPEN, prover {} OPEN, protocol {} OPEN",
+        open(fee_split.contributors),
+        open(fee_split.owner),
+        open(fee_split.prover),
+        open(fee_split.protocol)
+    );
     println!("tampered claim (top share redirected to the prover): {}", describe(&tampered));
     println!("honest claim: {}", describe(&honest));
     println!("replayed claim: {}", describe(&replay));
@@ -466,7 +535,12 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
         tampered_rejected: !tampered.status,
         double_pay_rejected: !replay.status,
         payouts: claim.payouts.iter().filter(|p| p.amount_wei > 0).count(),
+        fee_wei: fee_wei.to_string(),
         pool_wei: pool_wei.to_string(),
+        owner_wei: fee_split.owner.to_string(),
+        prover_wei: fee_split.prover.to_string(),
+        protocol_wei: fee_split.protocol.to_string(),
+        agent_accepted,
         paid_wei: paid.to_string(),
         proof_bytes: proof.bytes.len(),
         prove_ms: proof.prove_time.as_millis(),

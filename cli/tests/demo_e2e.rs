@@ -20,8 +20,14 @@ fn demo_json_verify_and_tamper() {
     assert_eq!(j["verified"], true);
     assert_eq!(j["tampered_rejected"], true);
     assert_eq!(j["double_pay_rejected"], true);
-    assert_eq!(j["pool_wei"], "5000000000000000000");
-    // the honest claim paid the user's whole fee although a griefer opened a 1-wei request for the same query
+    // the dev split of the 5 OPEN fee: 80 % to contributors (the proofs' pool), 10 % owner, 5 % prover, 5 % protocol
+    assert_eq!(j["fee_wei"], "5000000000000000000");
+    assert_eq!(j["pool_wei"], "4000000000000000000");
+    assert_eq!(j["owner_wei"], "500000000000000000");
+    assert_eq!(j["prover_wei"], "250000000000000000");
+    assert_eq!(j["protocol_wei"], "250000000000000000");
+    assert_eq!(j["agent_accepted"], true);
+    // the honest claim paid the contributors' whole share although a griefer opened a 1-wei request for the same query
     assert_eq!(j["paid_wei"], j["pool_wei"]);
     assert!(j["payouts"].as_u64().unwrap() >= 1);
     assert!(j["batch"].as_u64().unwrap() >= 64);

@@ -180,6 +180,95 @@ r = transact(d, probe.functions.curate(b"\x21" * 32, 5, "MIT"))
 ev = reg.events.DatanetRegistered().process_receipt(r)
 check("registry_from_solidity", r["status"] == 1 and ev[0]["args"]["owner"] == probe.address and reg.functions.datanetOf(ev[0]["args"]["datanetId"]).call()[3] == 2)
 
+# AgentStaking, Governance and AttributionSettlement by their ABIs
+def contract(addr, name):
+    return w3.eth.contract(address=Web3.to_checksum_address(addr), abi=json.load(open(f"{artifacts}/{name}.json"))["abi"])
+
+
+stk = contract("0x000000000000000000000000000000004c4e0003", "IStaking")
+gv = contract("0x000000000000000000000000000000004c4e0004", "IGovernance")
+att = contract(PRECOMPILE, "IAttributionSettlement")
+agent = dev[8]
+
+
+def transact_value(acct, fn, value):
+    tx = fn.build_transaction({"from": acct.address, "value": value, "nonce": w3.eth.get_transaction_count(acct.address), "chainId": CHAIN_ID})
+    return wait(send(acct, tx))
+
+
+r = transact_value(agent, stk.functions.stake(), 150 * OPEN)
+ev = stk.events.Staked().process_receipt(r)
+check("staking_stake", r["status"] == 1 and ev[0]["args"]["agent"] == agent.address and ev[0]["args"]["amount"] == 150 * OPEN, r)
+free, locked, unbonding, _ = stk.functions.stakeOf(agent.address).call()
+check("staking_stake_of", (free, locked, unbonding) == (150 * OPEN, 0, 0), (free, locked, unbonding))
+r = transact(agent, stk.functions.unbond(10 * OPEN))
+ev = stk.events.Unbonding().process_receipt(r)
+check("staking_unbond", r["status"] == 1 and ev[0]["args"]["amount"] == 10 * OPEN)
+try:
+    stk.functions.withdraw().call({"from": agent.address})
+    raise AssertionError("withdraw before the unbonding delay accepted")
+except ContractLogicError as e:
+    check("staking_withdraw_refused", "unbonding ends at" in str(e), e)
+bonded, unb, held = stk.functions.totals().call()
+check("staking_totals", bonded >= 140 * OPEN and unb >= 10 * OPEN and held == 0, (bonded, unb, held))
+check("staking_slashes", stk.functions.slashCount().call() == 0)
+params = gv.functions.params().call()
+check("governance_params", tuple(params[:4]) == (8000, 1000, 500, 500) and params[4] == 100 * OPEN and params[12] == dev[0].address, params)
+r = transact(agent, gv.functions.proposeParam(0, 50 * OPEN))
+ev = gv.events.Proposed().process_receipt(r)
+pid = ev[0]["args"]["proposalId"]
+check("governance_propose", r["status"] == 1 and ev[0]["args"]["proposer"] == agent.address and ev[0]["args"]["value"] == 50 * OPEN)
+r = transact(agent, gv.functions.vote(pid, True))
+ev = gv.events.Voted().process_receipt(r)
+check("governance_vote", ev[0]["args"]["weight"] == 140 * OPEN and gv.functions.hasVoted(pid, agent.address).call())
+p = gv.functions.proposalOf(pid).call()
+check("governance_proposal_of", p[0] == 1 and p[3] == agent.address and p[5] == 140 * OPEN and p[8] == 1, p)
+try:
+    gv.functions.execute(pid).call({"from": agent.address})
+    raise AssertionError("execution before the vote ended accepted")
+except ContractLogicError as e:
+    check("governance_execute_refused", "has not ended" in str(e), e)
+try:
+    gv.functions.proposeSplit(9000, 1000, 1, 0).call({"from": agent.address})
+    raise AssertionError("a split over 10,000 bps accepted")
+except ContractLogicError as e:
+    check("governance_split_refused", "10,000 basis points" in str(e), e)
+# an agent's answer, signed as EIP-712 typed data by eth-account, hashes as the chain does
+typed = {
+    "types": {
+        "EIP712Domain": [
+            {"name": "name", "type": "string"},
+            {"name": "version", "type": "string"},
+            {"name": "chainId", "type": "uint256"},
+            {"name": "verifyingContract", "type": "address"},
+        ],
+        "Answer": [
+            {"name": "requestId", "type": "uint256"},
+            {"name": "queryCommitment", "type": "bytes32"},
+            {"name": "predictedClass", "type": "uint64"},
+            {"name": "payoutDigest", "type": "bytes32"},
+        ],
+    },
+    "primaryType": "Answer",
+    "domain": {"name": "Lineage", "version": "1", "chainId": CHAIN_ID, "verifyingContract": Web3.to_checksum_address(PRECOMPILE)},
+    "message": {"requestId": 12345, "queryCommitment": b"\x00" * 32, "predictedClass": 7, "payoutDigest": b"\x33" * 32},
+}
+from eth_account.messages import encode_typed_data  # noqa: E402
+
+signed = agent.sign_message(encode_typed_data(full_message=typed))
+check("settlement_answer_hash_is_eip712", att.functions.answerHash(12345, 7, b"\x33" * 32).call() == signed.message_hash)
+try:
+    att.functions.reportAnswer(12345, 7, b"\x33" * 32, signed.signature).call({"from": dev[9].address})
+    raise AssertionError("a report on a request nobody accepted went through")
+except ContractLogicError as e:
+    check("settlement_report_refused", "no agent accepted" in str(e), e)
+try:
+    att.functions.acceptRequest(12345).call({"from": agent.address})
+    raise AssertionError("accepting a request that does not exist went through")
+except ContractLogicError as e:
+    check("settlement_accept_refused", "no open request" in str(e), e)
+check("settlement_views", att.functions.splitOf(12345).call() == [0, 0, 0, 0] and att.functions.settlementOf(12345).call()[6] == 0)
+
 # fee history, a limit refused, and a historical state refused
 fh = w3.eth.fee_history(4, "latest", [25, 75])
 check("fee_history", len(fh["baseFeePerGas"]) == len(fh["gasUsedRatio"]) + 1 and len(fh["reward"]) == len(fh["gasUsedRatio"]))
