@@ -259,7 +259,7 @@ fn claim_with_too_little_gas_halts_without_calling_the_verifier() {
     let (_dir, mut chain, s) = fresh(vec![keys().vk.hash]);
     let (_, model) = register_model(&mut chain, &s[0]);
     let input = escrow_input(&chain, s[0].address(), model, fe(9), 3600);
-    let r = call(&mut chain, &s[1], input, U256::from(1000), 200_000);
+    let r = call(&mut chain, &s[1], input, U256::from(1000), 300_000);
     assert!(r.status, "{r:?}");
     let claim = IAttribution::submitClaimCall {
         requestId: U256::ZERO,
@@ -322,10 +322,10 @@ fn a_second_escrow_opens_its_own_request_and_cannot_change_a_pending_pool() {
     let (_dir, mut chain, s) = fresh(vec![keys().vk.hash]);
     let (_, model) = register_model(&mut chain, &s[0]);
     let input = escrow_input(&chain, s[0].address(), model, fe(9), 3600);
-    let r = call(&mut chain, &s[1], input.clone(), U256::from(5000), 200_000);
+    let r = call(&mut chain, &s[1], input.clone(), U256::from(5000), 300_000);
     assert_eq!(IAttribution::escrowFeeCall::abi_decode_returns(&r.output).unwrap(), U256::ZERO);
     // a griefer "tops up" the same query by 1 wei
-    let r = call(&mut chain, &s[4], input, U256::from(1), 200_000);
+    let r = call(&mut chain, &s[4], input, U256::from(1), 300_000);
     assert_eq!(IAttribution::escrowFeeCall::abi_decode_returns(&r.output).unwrap(), U256::from(1));
     assert_eq!(escrow_of(&mut chain, U256::ZERO), U256::from(5000));
     assert_eq!(escrow_of(&mut chain, U256::from(1)), U256::from(1));
@@ -338,7 +338,7 @@ fn refund_goes_to_the_payer_only_after_the_deadline() {
     let (_, model) = register_model(&mut chain, &s[0]);
     let fee = U256::from(10u128.pow(18));
     let input = escrow_input(&chain, s[0].address(), model, fe(9), 20);
-    assert!(call(&mut chain, &s[1], input, fee, 200_000).status);
+    assert!(call(&mut chain, &s[1], input, fee, 300_000).status);
     let refund = IAttribution::refundCall { requestId: U256::ZERO }.abi_encode();
     assert_reverts(&call(&mut chain, &s[3], refund.clone(), U256::ZERO, 200_000), "deadline has not passed");
     // a claim after the deadline is refused; a refund is then allowed (anyone may trigger it)
@@ -381,10 +381,10 @@ fn claim_against_nothing_escrowed_is_refused() {
     // a zero-value escrow cannot open a request either
     let (_, model) = (fe(1), fe(2));
     let input = escrow_input(&chain, s[0].address(), model, fe(9), 3600);
-    let r = call(&mut chain, &s[1], input, U256::ZERO, 200_000);
+    let r = call(&mut chain, &s[1], input, U256::ZERO, 300_000);
     assert_reverts(&r, "escrow must be in (0, 2^128) wei");
     let input = escrow_input(&chain, s[0].address(), model, fe(9), MAX_REQUEST_TTL + 10);
-    let r = call(&mut chain, &s[1], input, U256::from(1), 200_000);
+    let r = call(&mut chain, &s[1], input, U256::from(1), 300_000);
     assert_reverts(&r, "within 30 days");
 }
 

@@ -71,8 +71,9 @@ pub const REGISTER_VK_BASE_GAS: u64 = 50_000;
 pub const STORE_WORD_GAS: u64 = 20_000;
 /// Gas of a datanet or model registration, a grant or a governance change.
 pub const REGISTER_GAS: u64 = 45_000;
-/// Gas of opening an escrowed request (nine new storage words).
-pub const ESCROW_GAS: u64 = 160_000;
+/// Gas of opening an escrowed request (ten new storage words, the split
+/// read from governance).
+pub const ESCROW_GAS: u64 = 205_000;
 /// Gas of a refund.
 pub const REFUND_GAS: u64 = 30_000;
 /// Gas of a read.

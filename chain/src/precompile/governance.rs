@@ -20,8 +20,8 @@
 //! * **Votes** weigh the voter's bonded stake when it votes; one vote per
 //!   account per proposal. Moving stake to another account takes the
 //!   unbonding delay, longer than the voting period.
-//! * **Execution** (anyone, once, after voting ends and within one more
-//!   voting period): a proposal passes when its yes weight exceeds its no
+//! * **Execution** (anyone, once, after voting ends and within one more of
+//!   its voting periods): a proposal passes when its yes weight exceeds its no
 //!   weight and the votes cast reach the quorum, a share of the total bonded
 //!   stake when it was proposed. A passing proposal whose change is no longer
 //!   valid, or a failing one, is marked defeated.
@@ -49,14 +49,21 @@ pub const BPS: u16 = 10_000;
 pub const MAX_DELAY: u64 = 365 * 24 * 3600;
 /// Shortest voting period and challenge window, in seconds.
 pub const MIN_PERIOD: u64 = 60;
+/// Largest reporter's share of a slash (half: a self-report always loses).
+pub const MAX_REPORTER_BPS: u16 = 5_000;
+/// Largest quorum (a higher one would let absent stake block every change).
+pub const MAX_QUORUM_BPS: u16 = 5_000;
+/// Largest proposal threshold, wei (one million OPEN: governance stays reachable).
+pub const MAX_PROPOSAL_THRESHOLD: u128 = 1_000_000 * crate::genesis::OPEN;
 /// Gas of a read of the parameters (14 words).
 pub const PARAMS_GAS: u64 = 14 * READ_WORD_GAS;
 /// Gas of a storage word read (a cold `SLOAD`).
 pub const READ_WORD_GAS: u64 = 2_100;
 /// Gas of a storage word written fresh (an `SSTORE` from zero).
 pub const STORE_WORD_GAS: u64 = 20_000;
-/// Gas of a proposal: 9 new words, the proposer's stake and the parameters.
-pub const PROPOSE_GAS: u64 = 9 * STORE_WORD_GAS + 4 * READ_WORD_GAS + PARAMS_GAS;
+/// Gas of a proposal: 10 new words (11 for a slash reversal's mark), the
+/// proposer's stake and the parameters.
+pub const PROPOSE_GAS: u64 = 11 * STORE_WORD_GAS + 6 * READ_WORD_GAS + PARAMS_GAS;
 /// Gas of a vote: the ballot and a tally, the voter's stake, the proposal.
 pub const VOTE_GAS: u64 = 2 * STORE_WORD_GAS + 6 * READ_WORD_GAS;
 /// Gas of an execution: the proposal, the parameters, one change (a slash
@@ -242,9 +249,9 @@ pub mod slots {
 impl Params {
     /// Development defaults: 80 % to contributors, 10 % to the model owner,
     /// 5 % each to the prover and the protocol; 100 OPEN to accept; a one-day
-    /// challenge window, a seven-day unbonding delay; half a slash to its
-    /// reporter, the rest held two days; three-day votes, 20 % quorum, 100
-    /// OPEN to propose.
+    /// challenge window, a seven-day unbonding delay; slashes held five days,
+    /// then half to the reporter; two-day votes, 20 % quorum, 100 OPEN to
+    /// propose.
     pub fn dev(treasury: Address) -> Self {
         let open = U256::from(crate::genesis::OPEN);
         Self {
@@ -253,8 +260,8 @@ impl Params {
             challenge_window: 24 * 3600,
             unbonding_delay: 7 * 24 * 3600,
             reporter_bps: 5_000,
-            slash_release_delay: 2 * 24 * 3600,
-            voting_period: 3 * 24 * 3600,
+            slash_release_delay: 5 * 24 * 3600,
+            voting_period: 2 * 24 * 3600,
             quorum_bps: 2_000,
             proposal_threshold: open * U256::from(100),
             treasury,
@@ -270,8 +277,8 @@ impl Params {
         if self.accept_stake.is_zero() || self.accept_stake >= max_amount {
             return Err("the accept stake must be in (0, 2^128) wei".into());
         }
-        if self.proposal_threshold >= max_amount {
-            return Err("the proposal threshold must be below 2^128 wei".into());
+        if self.proposal_threshold > U256::from(MAX_PROPOSAL_THRESHOLD) {
+            return Err("the proposal threshold is at most 1,000,000 OPEN".into());
         }
         for (name, v) in [("challenge window", self.challenge_window), ("voting period", self.voting_period)] {
             if !(MIN_PERIOD..=MAX_DELAY).contains(&v) {
@@ -287,14 +294,17 @@ impl Params {
         if self.unbonding_delay <= self.voting_period {
             return Err("the unbonding delay must exceed the voting period".into());
         }
-        if self.reporter_bps > BPS {
-            return Err("the reporter's share is at most 10,000 basis points".into());
+        if self.slash_release_delay <= 2 * self.voting_period {
+            return Err("slashes must be held longer than a vote and its execution window (two voting periods)".into());
         }
-        if self.quorum_bps == 0 || self.quorum_bps > BPS {
-            return Err("the quorum must be 1 to 10,000 basis points".into());
+        if self.reporter_bps > MAX_REPORTER_BPS {
+            return Err("the reporter's share is at most 5,000 basis points".into());
         }
-        if self.treasury.is_zero() {
-            return Err("the treasury must be a nonzero address".into());
+        if self.quorum_bps == 0 || self.quorum_bps > MAX_QUORUM_BPS {
+            return Err("the quorum must be 1 to 5,000 basis points".into());
+        }
+        if self.treasury.is_zero() || super::SYSTEM_ADDRESSES.contains(&self.treasury) {
+            return Err("the treasury must be a nonzero address outside the system contracts".into());
         }
         Ok(())
     }
@@ -463,7 +473,13 @@ fn dispatch<CTX: ContextTr>(ctx: &mut CTX, inputs: &CallInputs, call: IGovernanc
                 return Ok(Outcome::Revert("no slash with this id is held".into()));
             }
             let current = Params::load(ctx)?;
-            propose(ctx, caller, &current, ProposalKind::SlashReversal, c.slashId, U256::ZERO)
+            let out = propose(ctx, caller, &current, ProposalKind::SlashReversal, c.slashId, U256::ZERO)?;
+            if let Outcome::Ok(_) = out {
+                // not released while this proposal may still execute
+                let until = native::now(ctx).saturating_add(current.voting_period.saturating_mul(2));
+                staking::contest_slash(ctx, c.slashId, until)?;
+            }
+            Ok(out)
         }
         C::vote(c) => vote(ctx, caller, c.proposalId, c.support),
         C::execute(c) => execute(ctx, c.proposalId),
@@ -514,6 +530,7 @@ fn propose<CTX: ContextTr>(ctx: &mut CTX, caller: Address, p: &Params, kind: Pro
         ("value", value),
         ("proposer", address_word(&caller)),
         ("ends", U256::from(ends)),
+        ("period", U256::from(p.voting_period)),
         ("quorum", quorum),
         ("status", U256::from(ProposalStatus::Active as u8)),
     ];
@@ -564,7 +581,9 @@ fn execute<CTX: ContextTr>(ctx: &mut CTX, id: U256) -> DbResult<Outcome> {
         return Ok(Outcome::Revert("voting on this proposal has not ended".into()));
     }
     let current = Params::load(ctx)?;
-    if now > ends.saturating_add(current.voting_period) {
+    // the proposal's own voting period, not one changed since
+    let period = sload(ctx, slots::proposal(id, "period"))?.saturating_to::<u64>();
+    if now > ends.saturating_add(period) {
         return defeat(ctx, id, "expired: not executed within one voting period of its end");
     }
     let yes = sload(ctx, slots::proposal(id, "yes"))?;
@@ -608,6 +627,7 @@ fn execute<CTX: ContextTr>(ctx: &mut CTX, id: U256) -> DbResult<Outcome> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::precompile::staking::ADDRESS as STAKING_ADDRESS;
 
     #[test]
     fn dev_params_are_valid_and_round_trip_through_storage() {
@@ -625,13 +645,18 @@ mod tests {
         assert!(bad(param::UNBONDING_DELAY, p.challenge_window), "unbonding must exceed the challenge window");
         assert!(bad(param::CHALLENGE_WINDOW, p.unbonding_delay));
         assert!(bad(param::VOTING_PERIOD, p.unbonding_delay));
-        assert!(bad(param::REPORTER_BPS, 10_001));
+        assert!(bad(param::REPORTER_BPS, 5_001), "a reporter's share above half");
+        assert!(bad(param::QUORUM_BPS, 5_001));
+        assert!(bad(param::SLASH_RELEASE_DELAY, 2 * p.voting_period), "held no longer than a vote and its execution");
+        assert!(bad(param::VOTING_PERIOD, p.slash_release_delay / 2));
+        assert!(p.with(param::TREASURY, address_word(&STAKING_ADDRESS)).unwrap().validate().is_err(), "a system contract as treasury");
+        assert!(p.with(param::PROPOSAL_THRESHOLD, U256::from(MAX_PROPOSAL_THRESHOLD) + U256::from(1)).unwrap().validate().is_err());
         assert!(bad(param::QUORUM_BPS, 0));
         assert!(bad(param::ACCEPT_STAKE, 0));
         assert!(bad(param::TREASURY, 0));
         assert!(bad(param::COUNT, 1), "unknown id");
         assert!(p.with(param::REPORTER_BPS, U256::from(70_000)).is_none(), "out of u16");
-        assert!(!bad(param::REPORTER_BPS, 10_000));
+        assert!(!bad(param::REPORTER_BPS, 5_000));
     }
 
     #[test]

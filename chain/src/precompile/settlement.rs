@@ -45,8 +45,9 @@ use std::borrow::Cow;
 /// four words written.
 pub const ACCEPT_GAS: u64 = 4 * STORE_WORD_GAS + 24 * READ_WORD_GAS;
 /// Gas of `reportAnswer`: an `ecrecover` (3,000, as Ethereum's), the
-/// request, the parameters, the slash record (ten words) and two transfers.
-pub const REPORT_GAS: u64 = 3_000 + 14 * STORE_WORD_GAS + 30 * READ_WORD_GAS + 2 * 9_000;
+/// request, the parameters, fifteen words written (the request's two, the
+/// agent's lock, two totals, the slash count and its nine fields).
+pub const REPORT_GAS: u64 = 3_000 + 15 * STORE_WORD_GAS + 30 * READ_WORD_GAS;
 /// Gas of `releaseStake`: the request and the agent's stake.
 pub const RELEASE_STAKE_GAS: u64 = 3 * STORE_WORD_GAS + 8 * READ_WORD_GAS;
 /// Extra gas of a paid claim for the split: three transfers, the parameters
@@ -59,6 +60,8 @@ const READ_WORD_GAS: u64 = 2_100;
 const STORE_WORD_GAS: u64 = 20_000;
 /// Length of a signature: r ‖ s ‖ v.
 pub const SIGNATURE_BYTES: usize = 65;
+/// Least time an agent must have left to answer when it accepts, seconds.
+pub const MIN_ANSWER_TIME: u64 = 300;
 
 sol! {
     /// What an agent signs when it answers a request (EIP-712).
@@ -89,6 +92,9 @@ pub fn window_digest(contributors: &[Address], amounts: &[U256]) -> B256 {
 /// The signer of a 65-byte `r ‖ s ‖ v` signature over `hash` (`v` 27/28 or
 /// 0/1; high `s` refused, as Ethereum's transactions do).
 pub fn recover(hash: &B256, sig: &[u8]) -> Option<Address> {
+    if sig.len() != SIGNATURE_BYTES || ![0, 1, 27, 28].contains(&sig[64]) {
+        return None;
+    }
     let sig = Signature::from_raw(sig).ok()?;
     if sig.normalize_s().is_some() {
         return None;
@@ -150,8 +156,12 @@ impl AttributionPrecompile {
         if status(self, ctx, id)? != RequestStatus::Open as u8 {
             return revert("no open request with this id".into());
         }
-        if Self::now(ctx) >= self.sload(ctx, request(id, "deadline"))?.saturating_to::<u64>() {
-            return revert("the request's deadline has passed".into());
+        let deadline = self.sload(ctx, request(id, "deadline"))?.saturating_to::<u64>();
+        if Self::now(ctx).saturating_add(MIN_ANSWER_TIME) > deadline {
+            return revert(format!("the request's deadline leaves less than {MIN_ANSWER_TIME} s to answer"));
+        }
+        if word_address(self.sload(ctx, request(id, "payer"))?) == agent {
+            return revert("a payer may not accept its own request".into());
         }
         if !self.sload(ctx, request(id, "agent"))?.is_zero() {
             return revert("an agent has already accepted this request".into());
@@ -176,11 +186,23 @@ impl AttributionPrecompile {
     }
 
     /// At a refund: slash the request's agent, if one accepted it, for
-    /// leaving it unanswered (the refund's caller reports it).
+    /// leaving it unanswered (the refund's caller reports it). If the
+    /// model's verifying key was taken off the allowlist, the agent could not
+    /// have been paid: its lock is returned instead.
     pub(super) fn slash_unanswered<CTX: ContextTr>(&self, ctx: &mut CTX, id: U256, reporter: Address) -> DbResult<()> {
-        if !self.sload(ctx, request(id, "agent"))?.is_zero() && self.sload(ctx, request(id, "fault"))?.is_zero() {
-            self.slash_request(ctx, id, Fault::Unanswered, reporter)?;
+        let agent = word_address(self.sload(ctx, request(id, "agent"))?);
+        if agent.is_zero() || !self.sload(ctx, request(id, "fault"))?.is_zero() {
+            return Ok(());
         }
+        let owner = word_address(self.sload(ctx, request(id, "owner"))?);
+        let model = B256::from(self.sload(ctx, request(id, "model"))?.to_be_bytes::<32>());
+        let vk = B256::from(self.sload(ctx, super::attribution::slots::model_vk(&owner, &model))?.to_be_bytes::<32>());
+        if !vk.is_zero() && self.sload(ctx, super::attribution::slots::key_allowed(&vk))?.is_zero() {
+            let stake = self.sload(ctx, request(id, "stake"))?;
+            self.sstore(ctx, request(id, "stake"), U256::ZERO)?;
+            return staking::unlock(ctx, &agent, stake, id);
+        }
+        self.slash_request(ctx, id, Fault::Unanswered, reporter)?;
         Ok(())
     }
 

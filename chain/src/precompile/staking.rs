@@ -21,13 +21,19 @@
 //!   window or, for an unanswered request, at its refund; so a reportable
 //!   fault always finds its lock, and stake that has finished unbonding is
 //!   never touched.
-//! * A slash takes exactly one request's lock, once: the reporter gets
-//!   `reporterBps` of it (never more than the slash), the rest is held for
-//!   `slashReleaseDelay`, then anyone may release it to the treasury.
+//! * A slash takes exactly one request's lock, once, and holds all of it
+//!   for `slashReleaseDelay` (longer than a vote and its execution window,
+//!   and never released while a reversal proposal on it may still execute).
+//!   Then anyone may release it: the reporter gets `reporterBps` of it (at
+//!   most half, so never more than the slash), the treasury the rest. A
+//!   reversal by governance returns all of it to the agent; its reporter
+//!   gets nothing. Paying the reporter only at release keeps slashed stake
+//!   out of circulation for the delay (no self-report to dodge unbonding).
 //!
-//! Invariant ([`crate::Chain::staking_invariant`]): this account's balance
-//! equals total bonded + total unbonding + total held, and each total is the
-//! sum of its per-agent (or per-slash) parts.
+//! Invariant ([`crate::Chain::staking_invariant`], after every block in
+//! debug builds): the totals bonded + unbonding + held never exceed this
+//! account's balance; the property test in `chain/tests/staking.rs` also
+//! checks each total against the sum of its per-agent (or per-slash) parts.
 
 use super::{
     attribution::slots::slot,
@@ -53,8 +59,8 @@ pub const STAKE_GAS: u64 = 2 * STORE_WORD_GAS + 2 * READ_WORD_GAS;
 pub const UNBOND_GAS: u64 = 5 * STORE_WORD_GAS + 6 * READ_WORD_GAS + READ_WORD_GAS;
 /// Gas of `withdraw()`: the agent's unbonding words, a total, a transfer.
 pub const WITHDRAW_GAS: u64 = 3 * STORE_WORD_GAS + 3 * READ_WORD_GAS + 9_000;
-/// Gas of `releaseSlashed`: the slash record, a total, the treasury, a transfer.
-pub const RELEASE_GAS: u64 = 2 * STORE_WORD_GAS + 5 * READ_WORD_GAS + 9_000;
+/// Gas of `releaseSlashed`: the slash record, a total, the treasury, two transfers.
+pub const RELEASE_GAS: u64 = 2 * STORE_WORD_GAS + 8 * READ_WORD_GAS + 2 * 9_000;
 /// Gas of the views.
 pub const VIEW_GAS: u64 = 4 * READ_WORD_GAS;
 /// Gas of `slashOf`.
@@ -189,16 +195,15 @@ pub fn unlock<CTX: ContextTr>(ctx: &mut CTX, agent: &Address, amount: U256, requ
     Ok(())
 }
 
-/// Slash a request's whole lock for `fault`: the reporter's share is paid
-/// at once, the rest is held. Returns the slash id.
+/// Slash a request's whole lock for `fault` and hold it (the reporter's
+/// share is paid at release). Returns the slash id.
 pub fn slash<CTX: ContextTr>(ctx: &mut CTX, agent: &Address, amount: U256, request: U256, fault: Fault, reporter: &Address) -> DbResult<U256> {
     let p = Params::load(ctx)?;
     sub(ctx, slots::agent(agent, "locked"), amount)?;
     sub(ctx, slots::total("bonded"), amount)?;
     let reward = amount * U256::from(p.reporter_bps.min(BPS)) / U256::from(BPS);
-    let held = amount - reward;
+    let held = amount;
     add(ctx, slots::total("held"), held)?;
-    native::pay(ctx, ADDRESS, *reporter, reward)?;
     let release_at = native::now(ctx).saturating_add(p.slash_release_delay);
     let id = sload(ctx, slots::slash_count())?;
     sstore(ctx, slots::slash_count(), id + U256::from(1))?;
@@ -226,6 +231,14 @@ pub fn slash<CTX: ContextTr>(ctx: &mut CTX, agent: &Address, amount: U256, reque
 /// Whether slash `id` is still held (neither released nor reversed).
 pub fn slash_is_held<CTX: ContextTr>(ctx: &mut CTX, id: U256) -> DbResult<bool> {
     Ok(sload(ctx, slots::slash(id, "status"))? == U256::from(SlashStatus::Held as u8))
+}
+
+/// Mark slash `id` contested by a reversal proposal that may execute until
+/// `until`: it is not released before then.
+pub fn contest_slash<CTX: ContextTr>(ctx: &mut CTX, id: U256, until: u64) -> DbResult<()> {
+    let s = slots::slash(id, "contest");
+    let prev = sload(ctx, s)?.saturating_to::<u64>();
+    sstore(ctx, s, U256::from(prev.max(until)))
 }
 
 /// Return a held slash to its agent's free stake (governance); `false` if
@@ -332,12 +345,19 @@ fn dispatch<CTX: ContextTr>(ctx: &mut CTX, inputs: &CallInputs, call: IStaking::
             if native::now(ctx) < at {
                 return revert(format!("slashed funds are held until {at}"));
             }
+            let contest = sload(ctx, slots::slash(id, "contest"))?.saturating_to::<u64>();
+            if native::now(ctx) <= contest {
+                return revert(format!("a proposal to reverse this slash may execute until {contest}"));
+            }
             let held = sload(ctx, slots::slash(id, "held"))?;
+            let reward = sload(ctx, slots::slash(id, "reward"))?.min(held);
+            let reporter = word_address(sload(ctx, slots::slash(id, "reporter"))?);
             let treasury = Params::load(ctx)?.treasury;
             sstore(ctx, slots::slash(id, "status"), U256::from(SlashStatus::Released as u8))?;
             sub(ctx, slots::total("held"), held)?;
-            native::pay(ctx, ADDRESS, treasury, held)?;
-            emit(ctx, &IStaking::SlashReleased { slashId: id, treasury, amount: held });
+            native::pay(ctx, ADDRESS, reporter, reward)?;
+            native::pay(ctx, ADDRESS, treasury, held - reward)?;
+            emit(ctx, &IStaking::SlashReleased { slashId: id, treasury, amount: held - reward });
             Ok(Outcome::Ok(IStaking::releaseSlashedCall::abi_encode_returns(&held).into()))
         }
         C::stakeOf(c) => {
