@@ -306,7 +306,8 @@ fn gas_of(call: &IAttribution::IAttributionCalls) -> u64 {
         | C::payoutsOf(_)
         | C::answerHash(_) => VIEW_GAS,
         C::splitOf(_) => 2 * VIEW_GAS,
-        C::settlementOf(_) => 3 * VIEW_GAS,
+        // seven words read, as a cold SLOAD each
+        C::settlementOf(_) => 7 * 2_100,
         C::acceptRequest(_) => super::settlement::ACCEPT_GAS,
         C::reportAnswer(_) => super::settlement::REPORT_GAS,
         C::releaseStake(_) => super::settlement::RELEASE_STAKE_GAS,

@@ -44,10 +44,13 @@ use std::borrow::Cow;
 /// Gas of `acceptRequest`: the request, the parameters, the agent's stake,
 /// four words written.
 pub const ACCEPT_GAS: u64 = 4 * STORE_WORD_GAS + 24 * READ_WORD_GAS;
-/// Gas of `reportAnswer`: an `ecrecover` (3,000, as Ethereum's), the
-/// request, the parameters, fifteen words written (the request's two, the
-/// agent's lock, two totals, the slash count and its nine fields).
-pub const REPORT_GAS: u64 = 3_000 + 15 * STORE_WORD_GAS + 30 * READ_WORD_GAS;
+/// Gas of the EIP-712 hash and the signature recovery: 135 µs measured
+/// (`benches/benches/system_contracts.rs`, BENCHMARKS.md) × 25.86 gas/µs.
+pub const RECOVER_GAS: u64 = 3_500;
+/// Gas of `reportAnswer`: the recovery, the request, the parameters,
+/// fifteen words written (the request's two, the agent's lock, two totals,
+/// the slash count and its nine fields).
+pub const REPORT_GAS: u64 = RECOVER_GAS + 15 * STORE_WORD_GAS + 30 * READ_WORD_GAS;
 /// Gas of `releaseStake`: the request and the agent's stake.
 pub const RELEASE_STAKE_GAS: u64 = 3 * STORE_WORD_GAS + 8 * READ_WORD_GAS;
 /// Extra gas of a paid claim for the split: three transfers, the parameters
@@ -55,7 +58,7 @@ pub const RELEASE_STAKE_GAS: u64 = 3 * STORE_WORD_GAS + 8 * READ_WORD_GAS;
 pub const SPLIT_GAS: u64 = 3 * 9_000 + 5 * STORE_WORD_GAS + 16 * READ_WORD_GAS;
 /// Extra gas of a refund that slashes its unanswering agent (as a report
 /// without the signature).
-pub const UNANSWERED_GAS: u64 = REPORT_GAS - 3_000;
+pub const UNANSWERED_GAS: u64 = REPORT_GAS - RECOVER_GAS;
 const READ_WORD_GAS: u64 = 2_100;
 const STORE_WORD_GAS: u64 = 20_000;
 /// Length of a signature: r ‖ s ‖ v.
