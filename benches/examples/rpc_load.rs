@@ -35,7 +35,12 @@ fn main() {
     chain.mine().unwrap();
     let contract = s.address().create(0);
     assert!(!chain.code(contract).unwrap().is_empty());
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    // RPC_WORKERS: the runtime's worker threads (default: tokio's, one per core)
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = std::env::var("RPC_WORKERS").ok().and_then(|v| v.parse().ok()) {
+        builder.worker_threads(n);
+    }
+    let rt = builder.enable_all().build().unwrap();
     if args.get(1).map(String::as_str) == Some("serve") {
         rt.block_on(async {
             let (addr, _handle) = lineage_chain::rpc::serve(chain.clone(), "127.0.0.1:8599".parse().unwrap(), RpcLimits::default()).await.unwrap();

@@ -188,6 +188,17 @@ pub struct Chain {
     attribution: Arc<AttributionPrecompile>,
     pool: Mutex<Pool>,
     producing: Mutex<()>,
+    /// The head's number, timestamp and hash, for calls: checked against
+    /// the stored head number on every use, reloaded when it moved.
+    head_info: std::sync::RwLock<Option<HeadInfo>>,
+}
+
+/// What a call needs of the head block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeadInfo {
+    pub number: u64,
+    pub timestamp: u64,
+    pub hash: B256,
 }
 
 /// Build a mainnet revm with Lineage's precompiles over `$db` for a block
@@ -294,7 +305,7 @@ impl Chain {
             let gjson = genesis.to_bytes();
             store.write_genesis(&cache, &post, &gjson, (0, &json, block.hash))?;
         }
-        Ok(Self { store, genesis, attribution, pool: Mutex::new(Pool::new(pool)), producing: Mutex::new(()) })
+        Ok(Self { store, genesis, attribution, pool: Mutex::new(Pool::new(pool)), producing: Mutex::new(()), head_info: Default::default() })
     }
 
     /// Open an existing chain.
@@ -311,7 +322,7 @@ impl Chain {
         let genesis: Genesis =
             serde_json::from_slice(&g).map_err(|e| Error::Corrupt { key: "m/genesis".into(), reason: e.to_string() })?;
         let attribution = Arc::new(AttributionPrecompile::new(Self::verifier(&genesis)?));
-        let chain = Self { store, genesis, attribution, pool: Mutex::new(Pool::new(pool)), producing: Mutex::new(()) };
+        let chain = Self { store, genesis, attribution, pool: Mutex::new(Pool::new(pool)), producing: Mutex::new(()), head_info: Default::default() };
         let block0 = chain.genesis_block()?;
         if block0.clone().seal().hash != block0.hash || block0.extra_data != keccak256(&g) {
             return Err(Error::Corrupt {
@@ -357,6 +368,21 @@ impl Chain {
     pub fn head(&self) -> Result<Block> {
         let n = self.head_number()?;
         self.block(n)?.ok_or_else(|| Error::Corrupt { key: format!("b/{n}"), reason: "missing head block".into() })
+    }
+
+    /// The head's number, timestamp and hash without decoding the block
+    /// (one stored-number read when the head has not moved).
+    pub fn head_info(&self) -> Result<HeadInfo> {
+        let n = self.head_number()?;
+        if let Some(h) = *self.head_info.read().unwrap_or_else(std::sync::PoisonError::into_inner) {
+            if h.number == n {
+                return Ok(h);
+            }
+        }
+        let b = self.block(n)?.ok_or_else(|| Error::Corrupt { key: format!("b/{n}"), reason: "missing head block".into() })?;
+        let h = HeadInfo { number: b.number, timestamp: b.timestamp, hash: b.hash };
+        *self.head_info.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(h);
+        Ok(h)
     }
 
     /// Head block number.
@@ -682,15 +708,17 @@ impl Chain {
     /// Run a call against the head state without committing it (no nonce,
     /// balance or base-fee checks; `gas_cap` bounds the gas).
     pub fn call(&self, req: &CallRequest, gas_cap: u64) -> Result<CallOutcome> {
-        let head = self.head()?;
+        let head = self.head_info()?;
         let gas = req.gas.unwrap_or(gas_cap).min(gas_cap);
         self.call_at(&head, req, gas)
     }
 
-    fn call_at(&self, head: &Block, req: &CallRequest, gas: u64) -> Result<CallOutcome> {
+    fn call_at(&self, head: &HeadInfo, req: &CallRequest, gas: u64) -> Result<CallOutcome> {
         let mut cache = CacheDB::new(&self.store);
         let from = req.from.unwrap_or_default();
-        let nonce = self.state_nonce(from)?;
+        // the nonce check is off, and a creation's address comes from the
+        // caller's account nonce, which revm loads: no read of it here
+        let nonce = 0;
         let env = TxEnv::builder()
             .caller(from)
             .kind(match req.to {
@@ -723,7 +751,7 @@ impl Chain {
     /// geth and reth do), at most `gas_cap`. A call that fails at the cap
     /// returns that failure.
     pub fn estimate_gas(&self, req: &CallRequest, gas_cap: u64) -> Result<std::result::Result<u64, CallOutcome>> {
-        let head = self.head()?;
+        let head = self.head_info()?;
         // a plain transfer to an account without code costs exactly the base
         if let (Some(to), true) = (req.to, req.input.is_empty()) {
             if self.code(to)?.is_empty() && !LineagePrecompiles::is_precompile(&to) {
