@@ -190,6 +190,12 @@ fn unlisted_key_is_refused() {
     let r = call(&mut chain, &s[1], IAttribution::registerVerifyingKeyCall { vkFile: k.vk_bytes.clone().into() }.abi_encode(), U256::ZERO, 20_000_000);
     assert!(r.status, "{r:?}");
     assert_eq!(B256::from_slice(&r.output), k.vk.hash);
+    // registration paid the key's parse at the chain's k and warmed it by consensus:
+    // claims against it pay no parse while it stays in the ring
+    use lineage_chain::precompile::{attribution::window_key_parse_gas, whole::{whole_slots::warm_slot, WARM_KEYS}};
+    assert!(r.gas_used >= window_key_parse_gas(15), "{} < {}", r.gas_used, window_key_parse_gas(15));
+    let ring: Vec<U256> = (0..WARM_KEYS).map(|i| chain.storage(ADDRESS, warm_slot(i)).unwrap()).collect();
+    assert!(ring.contains(&U256::from_be_bytes(k.vk.hash.0)), "{ring:?}");
     // a model cannot bind a delisted key, and a delisted key pays no claim
     assert!(call(&mut chain, &s[0], IAttribution::setKeyAllowedCall { vkHash: k.vk.hash, allowed: false }.abi_encode(), U256::ZERO, 100_000).status);
     assert!(call(&mut chain, &s[1], IAttribution::registerDatanetCall { root: fe(1) }.abi_encode(), U256::ZERO, 200_000).status);
@@ -283,15 +289,20 @@ fn claim_with_too_little_gas_halts_without_calling_the_verifier() {
 }
 
 #[test]
-fn registration_never_fills_the_key_cache() {
+fn registration_caches_only_the_key_it_paid_to_parse() {
     let (_dir, mut chain, s) = fresh(vec![keys().vk.hash]);
     let k = keys();
     let reg = IAttribution::registerVerifyingKeyCall { vkFile: k.vk_bytes.clone().into() }.abi_encode();
+    // too little gas for the parse: halts before any work, caches nothing
+    let r = call(&mut chain, &s[1], reg.clone(), U256::ZERO, 300_000);
+    assert!(r.outcome.contains("OutOfGas"), "{r:?}");
+    assert_eq!(chain.attribution().cached_keys(), 0);
+    // registered: parsed (and paid), warm by consensus, kept parsed
     assert!(call(&mut chain, &s[1], reg.clone(), U256::ZERO, 20_000_000).status);
-    assert_eq!(chain.attribution().cached_keys(), 0);
-    // a reverted registration (already registered) leaves it empty too
+    assert_eq!(chain.attribution().cached_keys(), 1);
+    // a reverted registration (already registered) adds nothing
     assert_reverts(&call(&mut chain, &s[1], reg, U256::ZERO, 20_000_000), "already registered");
-    assert_eq!(chain.attribution().cached_keys(), 0);
+    assert_eq!(chain.attribution().cached_keys(), 1);
 }
 
 #[test]

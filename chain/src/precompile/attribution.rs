@@ -61,8 +61,14 @@ use std::{
 /// Address of the attribution precompile.
 pub const ADDRESS: Address = address!("000000000000000000000000000000004c4e0001");
 
-/// Gas of a proof verification (two pairings plus the SHPLONK MSM).
+/// Gas of a proof verification (two pairings plus the SHPLONK MSM): 5.23 ms
+/// measured at k = 17 (`benches/benches/window_claim.rs`) is 135k at
+/// 25.86 gas/µs; the price keeps a margin of 3× for larger k.
 pub const VERIFY_BASE_GAS: u64 = 450_000;
+/// Gas of parsing a window verifying-key file, per row of the chain's `k`
+/// (plus [`super::whole::KEY_PARSE_BASE_GAS`]): 40.05 ms measured at
+/// k = 17 (`window_claim` bench) is 1.036M gas at 25.86 gas/µs, 7.9 a row.
+pub const WINDOW_KEY_PARSE_GAS_PER_ROW: u64 = 9;
 /// Gas per payout transfer.
 pub const PER_PAYOUT_GAS: u64 = 9_000;
 /// Gas to register a verifying key, plus [`STORE_WORD_GAS`] per 32-byte word.
@@ -292,6 +298,12 @@ fn address_word(a: &Address) -> U256 {
     U256::from_be_slice(a.as_slice())
 }
 
+/// Gas of parsing a window key at the chain's `k`.
+pub fn window_key_parse_gas(k: u32) -> u64 {
+    let rows = if (1..=lineage_verifier::MAX_K).contains(&k) { 1u64 << k } else { 0 };
+    super::whole::KEY_PARSE_BASE_GAS + WINDOW_KEY_PARSE_GAS_PER_ROW * rows
+}
+
 /// The gas a call costs, from its decoded size alone (known before any work).
 fn gas_of(call: &IAttribution::IAttributionCalls) -> u64 {
     use IAttribution::IAttributionCalls as C;
@@ -382,6 +394,14 @@ impl AttributionPrecompile {
             let (k, key_hash, key_bytes) = super::whole::claim_key(self, ctx, c.requestId)?;
             let warm = self.is_warm(ctx, &key_hash)?;
             gas = gas.saturating_add(super::whole::claim_key_gas(k, warm, key_bytes));
+        }
+        // a window claim whose key is not in the warm ring pays its load and parse
+        if let IAttribution::IAttributionCalls::submitClaim(c) = &call {
+            gas = gas.saturating_add(self.window_cold_gas(ctx, c.requestId)?);
+        }
+        // registering a window key parses it (at the chain's k) and warms it
+        if let IAttribution::IAttributionCalls::registerVerifyingKey(_) = &call {
+            gas = gas.saturating_add(window_key_parse_gas(self.verifier.k())).saturating_add(super::whole::COLD_KEY_GAS);
         }
         // a refund also slashes the request's agent, if one accepted it
         if let IAttribution::IAttributionCalls::refund(c) = &call {
@@ -579,13 +599,17 @@ impl AttributionPrecompile {
         if self.sload(ctx, key_allowed(&hash))?.is_zero() {
             return Ok(Outcome::Revert(format!("verifying key {hash} is not on the allowlist")));
         }
-        if let Err(e) = self.verifier.parse_key(file) {
-            return Ok(Outcome::Halt(format!("malformed verifying key: {e}")));
-        }
+        let vk = match self.verifier.parse_key(file) {
+            Ok(vk) => Arc::new(vk),
+            Err(e) => return Ok(Outcome::Halt(format!("malformed verifying key: {e}"))),
+        };
         if !self.sload(ctx, key_len(&hash))?.is_zero() {
             return Ok(Outcome::Revert("verifying key already registered".into()));
         }
         self.store_key_bytes(ctx, &hash, file)?;
+        // parsed and paid for: warm by consensus, and kept parsed here
+        self.warm_up(ctx, &hash, self.verifier.k())?;
+        self.keep_window_key(ctx, hash, vk)?;
         Self::emit(ctx, &IAttribution::KeyRegistered { vkHash: hash, bytesStored: U256::from(file.len()) });
         Ok(Outcome::Ok(Bytes::copy_from_slice(hash.as_slice())))
     }
@@ -607,6 +631,34 @@ impl AttributionPrecompile {
             return Ok(None);
         }
         Ok(Some(super::native::load_bytes(ctx, ADDRESS, key_data(hash), len)?))
+    }
+
+    /// The extra gas of a window claim on request `id` whose model's key is
+    /// cold: its words loaded, its parse, the ring updated (zero for a warm
+    /// key, or a request without a window model: such a claim reverts first).
+    fn window_cold_gas<CTX: ContextTr>(&self, ctx: &mut CTX, id: U256) -> DbResult<u64> {
+        let owner = word_to_address(self.sload(ctx, request(id, "owner"))?);
+        let model = word_to_b256(self.sload(ctx, request(id, "model"))?);
+        let hash = word_to_b256(self.sload(ctx, model_vk(&owner, &model))?);
+        if hash.is_zero() || self.is_warm(ctx, &hash)? {
+            return Ok(0);
+        }
+        let len = self.sload(ctx, key_len(&hash))?.saturating_to::<u64>().min(MAX_VK_FILE_BYTES as u64);
+        Ok(super::whole::COLD_KEY_GAS + super::whole::KEY_WORD_GAS * len.div_ceil(32) + window_key_parse_gas(self.verifier.k()))
+    }
+
+    /// Keep a parsed window key; the cache never evicts a warm-ring member.
+    fn keep_window_key<CTX: ContextTr>(&self, ctx: &mut CTX, hash: B256, vk: Arc<VerifyingKeyFile>) -> DbResult<()> {
+        let ring = self.ring(ctx)?;
+        let mut cache = self.key_cache.lock().unwrap_or_else(PoisonError::into_inner);
+        if cache.len() >= MAX_CACHED_KEYS && !cache.contains_key(&hash) {
+            // at most WARM_KEYS (4) of the MAX_CACHED_KEYS (8) are ring members
+            if let Some(k) = cache.keys().find(|h| !ring.contains(h)).copied() {
+                cache.remove(&k);
+            }
+        }
+        cache.insert(hash, vk);
+        Ok(())
     }
 
     /// Count proof verifications run (by this process).
@@ -631,14 +683,8 @@ impl AttributionPrecompile {
                 return Ok(None);
             }
         };
-        let mut cache = self.key_cache.lock().unwrap_or_else(PoisonError::into_inner);
-        if cache.len() >= MAX_CACHED_KEYS {
-            // evict one entry, not all (which entry only affects speed, never an outcome)
-            if let Some(k) = cache.keys().next().copied() {
-                cache.remove(&k);
-            }
-        }
-        cache.insert(hash, vk.clone());
+        // (which entry is evicted only affects speed, never an outcome or a price)
+        self.keep_window_key(ctx, hash, vk.clone())?;
         Ok(Some(vk))
     }
 
@@ -798,6 +844,8 @@ impl AttributionPrecompile {
         if let Err(e) = self.verifier.verify(&claim, &vk) {
             return revert(&format!("claim rejected: {e}"));
         }
+        // the claim paid for its key's load and parse if it was cold: now warm
+        self.warm_up(ctx, &vk_hash, self.verifier.k())?;
 
         // ---- pay -------------------------------------------------------------
         self.close(ctx, id, RequestStatus::Paid)?;

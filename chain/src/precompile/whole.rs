@@ -210,7 +210,7 @@ impl AttributionPrecompile {
     }
 
     /// Put key `hash` (of size `2^k`) in the warm ring, replacing the oldest.
-    fn warm_up<CTX: ContextTr>(&self, ctx: &mut CTX, hash: &B256, k: u32) -> DbResult<()> {
+    pub(super) fn warm_up<CTX: ContextTr>(&self, ctx: &mut CTX, hash: &B256, k: u32) -> DbResult<()> {
         if k > WARM_MAX_K || self.is_warm(ctx, hash)? {
             return Ok(());
         }
@@ -220,7 +220,7 @@ impl AttributionPrecompile {
     }
 
     /// The key hashes in the warm ring.
-    fn ring<CTX: ContextTr>(&self, ctx: &mut CTX) -> DbResult<Vec<B256>> {
+    pub(super) fn ring<CTX: ContextTr>(&self, ctx: &mut CTX) -> DbResult<Vec<B256>> {
         (0..WARM_KEYS).map(|i| self.sload(ctx, warm_slot(i)).map(|v| B256::from(v.to_be_bytes::<32>()))).collect()
     }
 
