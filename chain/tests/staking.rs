@@ -86,11 +86,19 @@ fn an_accepted_request_left_unanswered_is_slashed_once_at_its_refund() {
     println!("acceptRequest gas: {}", r.gas_used);
     assert_reverts(&call(&mut chain, &s[3], IAttribution::acceptRequestCall { requestId: id }.abi_encode(), U256::ZERO, 300_000), "already accepted");
     // a payer cannot accept its own request, nor anyone one with too little time left to answer
-    assert!(call_to(&mut chain, &s[2], STAKING, IStaking::stakeCall {}.abi_encode(), open(150), 200_000).status);
+    assert!(call_to(&mut chain, &s[2], STAKING, IStaking::stakeCall {}.abi_encode(), open(250), 200_000).status);
     let own = escrow(&mut chain, &s[2], s[0].address(), model, 600, open(1));
     assert_reverts(&call(&mut chain, &s[2], IAttribution::acceptRequestCall { requestId: own }.abi_encode(), U256::ZERO, 300_000), "its own request");
     let short = escrow(&mut chain, &s[3], s[0].address(), model, 100, open(1));
     assert_reverts(&call(&mut chain, &s[2], IAttribution::acceptRequestCall { requestId: short }.abi_encode(), U256::ZERO, 300_000), "less than 300 s");
+    // a payer that names its agent at escrow is not taken over by another
+    let deadline = now(&chain) + 3600;
+    let input = IAttribution::escrowFeeForCall { modelOwner: s[0].address(), modelCommitment: model, queryCommitment: fe(9), deadline, agent: s[2].address() }.abi_encode();
+    let r = call(&mut chain, &s[3], input, open(1), 300_000);
+    assert!(r.status, "{r:?} {}", reason(&r));
+    let chosen: U256 = IAttribution::escrowFeeForCall::abi_decode_returns(&r.output).unwrap();
+    assert_reverts(&call(&mut chain, agent, IAttribution::acceptRequestCall { requestId: chosen }.abi_encode(), U256::ZERO, 300_000), "the payer chose agent");
+    assert!(call(&mut chain, &s[2], IAttribution::acceptRequestCall { requestId: chosen }.abi_encode(), U256::ZERO, 300_000).status);
     let st = stake_of(&chain, agent.address());
     assert_eq!((st.free, st.locked), (open(50), open(100)));
     // locked stake cannot unbond
@@ -121,7 +129,7 @@ fn an_accepted_request_left_unanswered_is_slashed_once_at_its_refund() {
     assert_eq!(chain.balance(s[0].address()).unwrap() - t_before, open(50));
     assert_eq!(chain.balance(reporter.address()).unwrap() - rep_before, open(50));
     assert_reverts(&call_to(&mut chain, &s[5], STAKING, IStaking::releaseSlashedCall { slashId: U256::ZERO }.abi_encode(), U256::ZERO, 300_000), "no slash");
-    assert_eq!(chain.balance(STAKING).unwrap(), open(50) + open(150));
+    assert_eq!(chain.balance(STAKING).unwrap(), open(50) + open(250));
 
     // a request whose model's key is delisted before its deadline could not be paid:
     // the refund returns the agent's lock instead of slashing it
@@ -132,7 +140,7 @@ fn an_accepted_request_left_unanswered_is_slashed_once_at_its_refund() {
     assert!(call_at(&mut chain, reporter, ADDRESS, IAttribution::refundCall { requestId: id }.abi_encode(), U256::ZERO, 700_000, deadline + 1).status);
     assert_eq!(view_at(&chain, STAKING, IStaking::slashCountCall {}), U256::from(1), "no new slash");
     let st = stake_of(&chain, s[2].address());
-    assert_eq!((st.free, st.locked), (open(150), U256::ZERO));
+    assert_eq!((st.free, st.locked), (open(150), open(100)));
     chain.staking_invariant().unwrap();
     chain.escrow_invariant().unwrap();
 }

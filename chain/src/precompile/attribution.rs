@@ -183,6 +183,9 @@ sol! {
 
         // ---- settlement: agents, the fee split, signed answers ----------------
         function acceptRequest(uint256 requestId) external;
+        /// `escrowFee` with the only agent that may accept the request.
+        function escrowFeeFor(address modelOwner, bytes32 modelCommitment, bytes32 queryCommitment, uint64 deadline, address agent)
+            external payable returns (uint256 requestId);
         function splitOf(uint256 requestId) external view returns (uint256 contributors, uint256 owner, uint256 prover, uint256 protocol);
         function settlementOf(uint256 requestId) external view returns (
             address agent,
@@ -333,6 +336,7 @@ fn gas_of(call: &IAttribution::IAttributionCalls) -> u64 {
             REGISTER_VK_BASE_GAS.saturating_add(STORE_WORD_GAS.saturating_mul(words + 1))
         }
         C::escrowFee(_) => ESCROW_GAS,
+        C::escrowFeeFor(_) => ESCROW_GAS + STORE_WORD_GAS,
         C::refund(_) => REFUND_GAS,
         C::submitClaim(c) => VERIFY_BASE_GAS
             .saturating_add(PER_PAYOUT_GAS.saturating_mul(c.contributors.len() as u64))
@@ -437,7 +441,7 @@ impl AttributionPrecompile {
                 | C::settlementOf(_)
                 | C::answerHash(_)
         );
-        let payable = matches!(call, C::escrowFee(_));
+        let payable = matches!(call, C::escrowFee(_) | C::escrowFeeFor(_));
         if !payable && !inputs.value.get().is_zero() {
             return revert("function is not payable");
         }
@@ -536,6 +540,18 @@ impl AttributionPrecompile {
                 Ok(Outcome::Ok(IAttribution::modelOfCall::abi_encode_returns_tuple(&(downer, root, vk)).into()))
             }
             C::escrowFee(c) => self.escrow(ctx, inputs, c),
+            C::escrowFeeFor(c) => {
+                if c.agent.is_zero() {
+                    return revert("the agent must be a nonzero address (escrowFee leaves the request open to any agent)");
+                }
+                let plain = IAttribution::escrowFeeCall { modelOwner: c.modelOwner, modelCommitment: c.modelCommitment, queryCommitment: c.queryCommitment, deadline: c.deadline };
+                let out = self.escrow(ctx, inputs, plain)?;
+                if let Outcome::Ok(ret) = &out {
+                    let id = IAttribution::escrowFeeCall::abi_decode_returns(ret).map_err(|e| e.to_string())?;
+                    self.sstore(ctx, request(id, "chosen"), super::native::address_word(&c.agent))?;
+                }
+                Ok(out)
+            }
             C::escrowOf(c) => {
                 let open = self.sload(ctx, request(c.requestId, "status"))? == U256::from(RequestStatus::Open as u8);
                 let v = if open { self.sload(ctx, request(c.requestId, "fee"))? } else { U256::ZERO };

@@ -64,8 +64,9 @@ pub const STORE_WORD_GAS: u64 = 20_000;
 /// Gas of a proposal: 10 new words (11 for a slash reversal's mark), the
 /// proposer's stake and the parameters.
 pub const PROPOSE_GAS: u64 = 11 * STORE_WORD_GAS + 6 * READ_WORD_GAS + PARAMS_GAS;
-/// Gas of a vote: the ballot and a tally, the voter's stake, the proposal.
-pub const VOTE_GAS: u64 = 2 * STORE_WORD_GAS + 6 * READ_WORD_GAS;
+/// Gas of a vote: the ballot, a tally and the voter's vote lock; the
+/// voter's stake, the proposal.
+pub const VOTE_GAS: u64 = 3 * STORE_WORD_GAS + 8 * READ_WORD_GAS;
 /// Gas of an execution: the proposal, the parameters, one change (a slash
 /// reversal touches up to 6 words).
 pub const EXECUTE_GAS: u64 = 9 * READ_WORD_GAS + PARAMS_GAS + 7 * STORE_WORD_GAS;
@@ -558,6 +559,8 @@ fn vote<CTX: ContextTr>(ctx: &mut CTX, voter: Address, id: U256, support: bool) 
     }
     // 1 = yes, 2 = no
     sstore(ctx, ballot, U256::from(if support { 1 } else { 2 }))?;
+    let ends = sload(ctx, slots::proposal(id, "ends"))?.saturating_to::<u64>();
+    staking::note_vote(ctx, &voter, ends)?;
     let tally = slots::proposal(id, if support { "yes" } else { "no" });
     let t = sload(ctx, tally)?;
     sstore(ctx, tally, t + weight)?;

@@ -166,6 +166,10 @@ impl AttributionPrecompile {
         if word_address(self.sload(ctx, request(id, "payer"))?) == agent {
             return revert("a payer may not accept its own request".into());
         }
+        let chosen = word_address(self.sload(ctx, request(id, "chosen"))?);
+        if !chosen.is_zero() && chosen != agent {
+            return revert(format!("the payer chose agent {chosen} for this request"));
+        }
         if !self.sload(ctx, request(id, "agent"))?.is_zero() {
             return revert("an agent has already accepted this request".into());
         }

@@ -57,8 +57,8 @@ pub const STORE_WORD_GAS: u64 = 20_000;
 pub const STAKE_GAS: u64 = 2 * STORE_WORD_GAS + 2 * READ_WORD_GAS;
 /// Gas of `unbond`: four words of the agent's and two totals, and the delay.
 pub const UNBOND_GAS: u64 = 5 * STORE_WORD_GAS + 6 * READ_WORD_GAS + READ_WORD_GAS;
-/// Gas of `withdraw()`: the agent's unbonding words, a total, a transfer.
-pub const WITHDRAW_GAS: u64 = 3 * STORE_WORD_GAS + 3 * READ_WORD_GAS + 9_000;
+/// Gas of `withdraw()`: the agent's unbonding words, its vote lock, a total, a transfer.
+pub const WITHDRAW_GAS: u64 = 3 * STORE_WORD_GAS + 4 * READ_WORD_GAS + 9_000;
 /// Gas of `releaseSlashed`: the slash record, a total, the treasury, two transfers.
 pub const RELEASE_GAS: u64 = 2 * STORE_WORD_GAS + 8 * READ_WORD_GAS + 2 * 9_000;
 /// Gas of the views.
@@ -233,6 +233,18 @@ pub fn slash_is_held<CTX: ContextTr>(ctx: &mut CTX, id: U256) -> DbResult<bool> 
     Ok(sload(ctx, slots::slash(id, "status"))? == U256::from(SlashStatus::Held as u8))
 }
 
+/// Note that `voter` voted on a proposal whose vote ends at `ends`: its
+/// unbonding stake cannot be withdrawn before then, so the same OPEN never
+/// votes twice on one proposal, whatever the delays.
+pub fn note_vote<CTX: ContextTr>(ctx: &mut CTX, voter: &Address, ends: u64) -> DbResult<()> {
+    let s = slots::agent(voter, "voted");
+    let prev = sload(ctx, s)?.saturating_to::<u64>();
+    if ends > prev {
+        sstore(ctx, s, U256::from(ends))?;
+    }
+    Ok(())
+}
+
 /// Mark slash `id` contested by a reversal proposal that may execute until
 /// `until`: it is not released before then.
 pub fn contest_slash<CTX: ContextTr>(ctx: &mut CTX, id: U256, until: u64) -> DbResult<()> {
@@ -328,6 +340,10 @@ fn dispatch<CTX: ContextTr>(ctx: &mut CTX, inputs: &CallInputs, call: IStaking::
             let ends = sload(ctx, slots::agent(&agent, "ends"))?.saturating_to::<u64>();
             if native::now(ctx) < ends {
                 return revert(format!("unbonding ends at {ends}"));
+            }
+            let voted = sload(ctx, slots::agent(&agent, "voted"))?.saturating_to::<u64>();
+            if native::now(ctx) < voted {
+                return revert(format!("this stake voted on a proposal whose vote ends at {voted}"));
             }
             sstore(ctx, slots::agent(&agent, "unbonding"), U256::ZERO)?;
             sstore(ctx, slots::agent(&agent, "ends"), U256::ZERO)?;

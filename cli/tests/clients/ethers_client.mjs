@@ -76,4 +76,25 @@ try {
   check("registry_revert", e.reason === "a new version must hold more contributions than the last", `${e.code} ${e.reason}`);
 }
 
+// AgentStaking and Governance by their ABIs, and an EIP-712 answer signed by ethers
+const stkAbi = JSON.parse(readFileSync(join(artifacts, "IStaking.json"), "utf8")).abi;
+const govAbi = JSON.parse(readFileSync(join(artifacts, "IGovernance.json"), "utf8")).abi;
+const setAbi = JSON.parse(readFileSync(join(artifacts, "IAttributionSettlement.json"), "utf8")).abi;
+const stk = new ethers.Contract("0x000000000000000000000000000000004c4e0003", stkAbi, bob);
+const govc = new ethers.Contract("0x000000000000000000000000000000004c4e0004", govAbi, bob);
+const settle = new ethers.Contract("0x000000000000000000000000000000004c4e0001", setAbi, bob);
+const sr = await (await stk.stake({ value: ethers.parseEther("5") })).wait();
+const stEv = sr.logs.map((l) => stk.interface.parseLog(l)).find((e) => e && e.name === "Staked");
+check("staking_stake", stEv && stEv.args.agent === bob.address && stEv.args.amount === ethers.parseEther("5"));
+check("staking_stake_of", (await stk.stakeOf(bob.address)).free === ethers.parseEther("5"));
+const params = await govc.params();
+check("governance_params", params.contributorsBps === 8000n && params.quorumBps === 2000n, params);
+const domain = { name: "Lineage", version: "1", chainId: 19534, verifyingContract: "0x000000000000000000000000000000004c4e0001" };
+const types = { Answer: [
+  { name: "requestId", type: "uint256" }, { name: "queryCommitment", type: "bytes32" },
+  { name: "predictedClass", type: "uint64" }, { name: "payoutDigest", type: "bytes32" },
+] };
+const answer = { requestId: 777n, queryCommitment: ethers.ZeroHash, predictedClass: 3n, payoutDigest: ethers.id("digest") };
+check("settlement_answer_hash_is_eip712", ethers.TypedDataEncoder.hash(domain, types, answer) === (await settle.answerHash(777n, 3n, ethers.id("digest"))));
+
 console.log(JSON.stringify({ client: "ethers", version: ethers.version, checks: checked.length, checked }));
