@@ -77,6 +77,10 @@ fn bench(c: &mut Criterion) {
     run("acceptRequest (refused)", a, ATTRIBUTION, IAttribution::acceptRequestCall { requestId: U256::ZERO }.abi_encode(), U256::ZERO);
     run("settlementOf", a, ATTRIBUTION, IAttribution::settlementOfCall { requestId: U256::ZERO }.abi_encode(), U256::ZERO);
     run("answerHash", a, ATTRIBUTION, IAttribution::answerHashCall { requestId: U256::ZERO, predictedClass: 1, payoutDigest: B256::ZERO }.abi_encode(), U256::ZERO);
+    run("requestOf (attribution)", a, ATTRIBUTION, IAttribution::requestOfCall { requestId: U256::ZERO }.abi_encode(), U256::ZERO);
+    run("modelOf (attribution)", a, ATTRIBUTION, IAttribution::modelOfCall { owner: a, modelCommitment: B256::repeat_byte(1) }.abi_encode(), U256::ZERO);
+    run("registerDatanet (attribution)", a, ATTRIBUTION, IAttribution::registerDatanetCall { root: B256::with_last_byte(7) }.abi_encode(), U256::ZERO);
+    run("setKeyAllowed (attribution, governor)", s[0].address(), ATTRIBUTION, IAttribution::setKeyAllowedCall { vkHash: B256::repeat_byte(9), allowed: true }.abi_encode(), U256::ZERO);
     run("registerDatanet (registry)", a, REGISTRY, IRegistry::registerDatanetCall { root: B256::repeat_byte(2), contributions: 5, licence: "MIT".into(), metadataUri: "x".repeat(512) }.abi_encode(), U256::ZERO);
     run("datanetOf (registry)", a, REGISTRY, IRegistry::datanetOfCall { datanetId: U256::ZERO }.abi_encode(), U256::ZERO);
     drop(run);

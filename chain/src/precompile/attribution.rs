@@ -82,8 +82,12 @@ pub const REGISTER_GAS: u64 = 45_000;
 pub const ESCROW_GAS: u64 = 205_000;
 /// Gas of a refund.
 pub const REFUND_GAS: u64 = 30_000;
-/// Gas of a read.
+/// Gas of a read (the least a view costs).
 pub const VIEW_GAS: u64 = 2_600;
+/// Gas per storage word a view reads (a cold `SLOAD`).
+pub const READ_WORD_GAS: u64 = 2_100;
+/// Gas of `registerModel`: the call, five words read, three written.
+pub const REGISTER_MODEL_GAS: u64 = 5_000 + 5 * READ_WORD_GAS + 3 * STORE_WORD_GAS;
 /// Most payouts one claim may list (the circuits' slot maximum).
 pub const MAX_PAYOUTS: usize = lineage_verifier::MAX_SLOTS;
 /// Longest a request may stay open, in seconds.
@@ -310,23 +314,23 @@ pub fn window_key_parse_gas(k: u32) -> u64 {
 /// The gas a call costs, from its decoded size alone (known before any work).
 fn gas_of(call: &IAttribution::IAttributionCalls) -> u64 {
     use IAttribution::IAttributionCalls as C;
+    // a view costs its words read as cold SLOADs, at least VIEW_GAS
+    let read = |words: u64| (READ_WORD_GAS * words).max(VIEW_GAS);
     match call {
-        C::governor(_)
-        | C::isKeyAllowed(_)
-        | C::isDatanetRegistered(_)
-        | C::modelOf(_)
-        | C::escrowOf(_)
-        | C::requestOf(_)
-        | C::wholeKeyOf(_)
-        | C::payoutsOf(_)
-        | C::answerHash(_) => VIEW_GAS,
+        C::governor(_) | C::isKeyAllowed(_) | C::isDatanetRegistered(_) | C::answerHash(_) => VIEW_GAS,
+        C::modelOf(_) | C::payoutsOf(_) => read(3),
+        C::escrowOf(_) | C::wholeKeyOf(_) => read(2),
+        C::requestOf(_) => read(7),
         C::splitOf(_) => 2 * VIEW_GAS,
         // seven words read, as a cold SLOAD each
         C::settlementOf(_) => 7 * 2_100,
         C::acceptRequest(_) => super::settlement::ACCEPT_GAS,
         C::reportAnswer(_) => super::settlement::REPORT_GAS,
         C::releaseStake(_) => super::settlement::RELEASE_STAKE_GAS,
-        C::setKeyAllowed(_) | C::registerDatanet(_) | C::grantDatanetUse(_) | C::registerModel(_) | C::setDatanetExamples(_) => REGISTER_GAS,
+        // at most two words read and one written: the flat price covers them
+        C::setKeyAllowed(_) | C::registerDatanet(_) | C::grantDatanetUse(_) | C::setDatanetExamples(_) => REGISTER_GAS,
+        // five words read, three written
+        C::registerModel(_) => REGISTER_MODEL_GAS,
         C::registerWholeKey(c) => super::whole::register_gas(c),
         C::submitWholeClaim(c) => super::whole::claim_gas(c),
         C::releasePayouts(c) => super::whole::release_gas(c.contributors.len()),
