@@ -171,6 +171,14 @@ pub enum CallOutcome {
     Halt { gas_used: u64, reason: String },
 }
 
+fn outcome_of(r: ExecutionResult) -> CallOutcome {
+    match r {
+        ExecutionResult::Success { gas, logs, output, .. } => CallOutcome::Success { gas_used: gas.tx_gas_used(), output: output.into_data(), logs },
+        ExecutionResult::Revert { gas, output, .. } => CallOutcome::Revert { gas_used: gas.tx_gas_used(), output },
+        ExecutionResult::Halt { reason, gas, .. } => CallOutcome::Halt { gas_used: gas.tx_gas_used(), reason: format!("{reason:?}") },
+    }
+}
+
 /// Most transactions in one block.
 pub const MAX_BLOCK_TXS: usize = 10_000;
 /// Most pool transactions one block skips (too big for the gas left, or
@@ -206,6 +214,16 @@ pub struct HeadInfo {
 /// the configuration.
 macro_rules! lineage_evm {
     ($self:expr, $db:expr, $number:expr, $timestamp:expr, $randao:expr, $cfg:expr) => {{
+        lineage_evm!(@ctx $self, $db, $number, $timestamp, $randao, $cfg)
+            .build_mainnet()
+            .with_precompiles(LineagePrecompiles::new(SpecId::PRAGUE, $self.attribution.clone()))
+    }};
+    (inspect $inspector:expr, $self:expr, $db:expr, $number:expr, $timestamp:expr, $randao:expr, $cfg:expr) => {{
+        lineage_evm!(@ctx $self, $db, $number, $timestamp, $randao, $cfg)
+            .build_mainnet_with_inspector($inspector)
+            .with_precompiles(LineagePrecompiles::new(SpecId::PRAGUE, $self.attribution.clone()))
+    }};
+    (@ctx $self:expr, $db:expr, $number:expr, $timestamp:expr, $randao:expr, $cfg:expr) => {{
         let g = &$self.genesis;
         let cfg_mod = $cfg;
         Context::mainnet()
@@ -223,9 +241,38 @@ macro_rules! lineage_evm {
                 b.basefee = g.base_fee;
                 b.prevrandao = Some($randao);
             })
-            .build_mainnet()
-            .with_precompiles(LineagePrecompiles::new(SpecId::PRAGUE, $self.attribution.clone()))
     }};
+}
+
+/// Watches whether an execution observed its gas limit: it executed `GAS`,
+/// or a frame (a call, a creation, a precompile) ran out of gas. An
+/// execution that did neither would have gone exactly the same with any
+/// larger limit.
+#[derive(Default)]
+struct GasWatch {
+    observed: bool,
+}
+
+impl<CTX> revm::Inspector<CTX> for GasWatch {
+    fn step(&mut self, interp: &mut revm::interpreter::Interpreter, _: &mut CTX) {
+        use revm::interpreter::interpreter_types::Jumps;
+        if interp.bytecode.opcode() == revm::bytecode::opcode::GAS {
+            self.observed = true;
+        }
+    }
+
+    fn call_end(&mut self, _: &mut CTX, _: &revm::interpreter::CallInputs, outcome: &mut revm::interpreter::CallOutcome) {
+        self.observed |= out_of_gas(outcome.result.result);
+    }
+
+    fn create_end(&mut self, _: &mut CTX, _: &revm::interpreter::CreateInputs, outcome: &mut revm::interpreter::CreateOutcome) {
+        self.observed |= out_of_gas(outcome.result.result);
+    }
+}
+
+fn out_of_gas(r: revm::interpreter::InstructionResult) -> bool {
+    use revm::interpreter::InstructionResult as I;
+    matches!(r, I::OutOfGas | I::MemoryOOG | I::MemoryLimitOOG | I::PrecompileOOG | I::InvalidOperandOOG | I::ReentrancySentryOOG)
 }
 
 fn tx_env(t: &RecoveredTx) -> std::result::Result<TxEnv, String> {
@@ -713,13 +760,37 @@ impl Chain {
         self.call_at(&head, req, gas)
     }
 
-    fn call_at(&self, head: &HeadInfo, req: &CallRequest, gas: u64) -> Result<CallOutcome> {
+    /// [`Chain::call`] within `budget` gas: `Some(outcome)` when that is the
+    /// call's outcome at its full limit too (the limit was within the budget,
+    /// or the execution never observed its gas: no `GAS`, no frame out of
+    /// gas); `None` when the call must run again with its full limit. Bounds
+    /// the work of a call run in place on an RPC worker.
+    pub fn call_within(&self, req: &CallRequest, gas_cap: u64, budget: u64) -> Result<Option<CallOutcome>> {
+        let head = self.head_info()?;
+        let gas = req.gas.unwrap_or(gas_cap).min(gas_cap);
+        if gas <= budget {
+            return self.call_at(&head, req, gas).map(Some);
+        }
+        let env = self.call_env(req, budget)?;
         let mut cache = CacheDB::new(&self.store);
+        let mut evm = lineage_evm!(inspect GasWatch::default(), self, &mut cache, head.number + 1, head.timestamp + 1, head.hash, |c: &mut revm::context::CfgEnv| {
+            c.disable_nonce_check = true;
+            c.disable_balance_check = true;
+            c.disable_base_fee = true;
+            c.disable_block_gas_limit = true;
+        });
+        use revm::InspectEvm;
+        let out = evm.inspect_tx(env).map_err(|e| Error::InvalidTransaction(e.to_string()))?;
+        let halted_oog = matches!(&out.result, ExecutionResult::Halt { reason: revm::context::result::HaltReason::OutOfGas(_), .. });
+        if evm.inspector.observed || halted_oog {
+            return Ok(None);
+        }
+        Ok(Some(outcome_of(out.result)))
+    }
+
+    fn call_env(&self, req: &CallRequest, gas: u64) -> Result<TxEnv> {
         let from = req.from.unwrap_or_default();
-        // the nonce check is off, and a creation's address comes from the
-        // caller's account nonce, which revm loads: no read of it here
-        let nonce = 0;
-        let env = TxEnv::builder()
+        TxEnv::builder()
             .caller(from)
             .kind(match req.to {
                 Some(to) => TxKind::Call(to),
@@ -729,10 +800,17 @@ impl Chain {
             .data(req.input.clone())
             .gas_limit(gas)
             .gas_price(req.gas_price.unwrap_or(0))
-            .nonce(nonce)
+            // the nonce check is off, and a creation's address comes from
+            // the caller's account nonce, which revm loads
+            .nonce(0)
             .chain_id(Some(self.genesis.chain_id))
             .build()
-            .map_err(|e| Error::InvalidTransaction(format!("{e:?}")))?;
+            .map_err(|e| Error::InvalidTransaction(format!("{e:?}")))
+    }
+
+    fn call_at(&self, head: &HeadInfo, req: &CallRequest, gas: u64) -> Result<CallOutcome> {
+        let mut cache = CacheDB::new(&self.store);
+        let env = self.call_env(req, gas)?;
         let mut evm = lineage_evm!(self, &mut cache, head.number + 1, head.timestamp + 1, head.hash, |c: &mut revm::context::CfgEnv| {
             c.disable_nonce_check = true;
             c.disable_balance_check = true;
@@ -740,11 +818,7 @@ impl Chain {
             c.disable_block_gas_limit = true;
         });
         let out = evm.transact(env).map_err(|e| Error::InvalidTransaction(e.to_string()))?;
-        Ok(match out.result {
-            ExecutionResult::Success { gas, logs, output, .. } => CallOutcome::Success { gas_used: gas.tx_gas_used(), output: output.into_data(), logs },
-            ExecutionResult::Revert { gas, output, .. } => CallOutcome::Revert { gas_used: gas.tx_gas_used(), output },
-            ExecutionResult::Halt { reason, gas, .. } => CallOutcome::Halt { gas_used: gas.tx_gas_used(), reason: format!("{reason:?}") },
-        })
+        Ok(outcome_of(out.result))
     }
 
     /// The least gas limit at which `req` succeeds (a binary search, as

@@ -63,6 +63,11 @@ pub struct RpcLimits {
     pub max_concurrent_calls: usize,
     /// Most blocks one `eth_feeHistory` covers.
     pub max_fee_history: u64,
+    /// Gas an `eth_call` may use in place on any runtime worker (no
+    /// handoff); a call that needs more, or whose execution observes its gas
+    /// limit, runs again with its full limit as other calls do. Bounds how
+    /// long one call holds a worker.
+    pub inline_call_gas: u64,
 }
 
 impl Default for RpcLimits {
@@ -78,6 +83,7 @@ impl Default for RpcLimits {
             call_timeout_ms: 5_000,
             max_concurrent_calls: 8,
             max_fee_history: 1024,
+            inline_call_gas: 3_000_000,
         }
     }
 }
@@ -91,6 +97,8 @@ struct Ctx {
     /// to a blocking thread costs more than a typical call. A call is
     /// bounded by the gas cap, whose precompile prices follow time.
     inline: tokio::sync::Semaphore,
+    /// `eth_call`s running in place within `inline_call_gas` (every worker).
+    inline_bounded: tokio::sync::Semaphore,
 }
 
 type RpcResult<T> = Result<T, ErrorObjectOwned>;
@@ -477,7 +485,16 @@ fn module(ctx: Ctx) -> RpcModule<Ctx> {
         let (req, id) = parse_call(&p)?;
         c.state_at(id)?;
         let req = c.call_request(req)?;
-        let out = run_limited(&c, move |chain, cap| chain.call(&req, cap)).await?;
+        // first in place within a small budget, on any worker: a handoff
+        // costs more than a typical call
+        let bounded = match c.inline_bounded.try_acquire() {
+            Ok(_permit) => c.chain.call_within(&req, c.limits.call_gas_cap, c.limits.inline_call_gas).map_err(map_call_error)?,
+            Err(_) => None,
+        };
+        let out = match bounded {
+            Some(out) => out,
+            None => run_limited(&c, move |chain, cap| chain.call(&req, cap)).await?,
+        };
         match out {
             CallOutcome::Success { output, .. } => Ok(output),
             failure => Err(call_error(failure)),
@@ -565,6 +582,7 @@ pub async fn serve(chain: Arc<Chain>, addr: SocketAddr, limits: RpcLimits) -> st
     // in place on all workers but one: a slow call never holds them all
     let workers = tokio::runtime::Handle::current().metrics().num_workers();
     let inline = tokio::sync::Semaphore::new(workers.saturating_sub(1));
-    let handle = server.start(module(Ctx { chain, limits, calls, inline }));
+    let inline_bounded = tokio::sync::Semaphore::new(workers.max(1));
+    let handle = server.start(module(Ctx { chain, limits, calls, inline, inline_bounded }));
     Ok((bound, handle))
 }

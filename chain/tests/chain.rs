@@ -150,3 +150,40 @@ fn well_formed_invalid_requests_revert_and_keep_the_escrow() {
     let input = IAttribution::registerDatanetCall { root: [9; 32].into() }.abi_encode();
     assert_eq!(call(&mut chain, input, U256::from(1), 100_000).outcome, "revert");
 }
+
+/// A call run within a small gas budget gives the full call's outcome
+/// exactly when its execution never observed its gas limit; otherwise it
+/// asks to be run again with the full limit.
+#[test]
+fn a_call_within_a_budget_is_the_full_call_or_nothing() {
+    use lineage_chain::{tx::sign_create, CallRequest};
+    let dir = tempfile::tempdir().unwrap();
+    let chain = new_chain(dir.path());
+    let s = &dev_signers(1).unwrap()[0];
+    // three runtimes, each deployed by an init code that returns it:
+    // 42 (PUSH1 42 PUSH0 MSTORE PUSH1 32 PUSH0 RETURN), gasleft (GAS PUSH0 MSTORE …), a loop (JUMPDEST PUSH0 JUMP)
+    let runtimes: [&[u8]; 3] = [&[0x60, 0x2a, 0x5f, 0x52, 0x60, 0x20, 0x5f, 0xf3], &[0x5a, 0x5f, 0x52, 0x60, 0x20, 0x5f, 0xf3], &[0x5b, 0x5f, 0x56]];
+    let mut addrs = Vec::new();
+    for (nonce, rt) in runtimes.iter().enumerate() {
+        // PUSHn runtime PUSH0 MSTORE PUSH1 len PUSH1 (32 - len) RETURN
+        let mut init = vec![0x5f + rt.len() as u8];
+        init.extend_from_slice(rt);
+        init.extend_from_slice(&[0x5f, 0x52, 0x60, rt.len() as u8, 0x60, 32 - rt.len() as u8, 0xf3]);
+        chain.submit(&sign_create(s, chain.chain_id(), nonce as u64, init.into(), 200_000, GAS_PRICE).unwrap()).unwrap();
+        addrs.push(s.address().create(nonce as u64));
+    }
+    chain.mine().unwrap();
+    let req = |to: Address| CallRequest { to: Some(to), ..Default::default() };
+    let cap = 50_000_000;
+    // never observes its gas: the budgeted run is the full call's outcome
+    let within = chain.call_within(&req(addrs[0]), cap, 100_000).unwrap();
+    assert_eq!(within, Some(chain.call(&req(addrs[0]), cap).unwrap()));
+    assert!(matches!(within, Some(lineage_chain::CallOutcome::Success { .. })));
+    // reads GAS: its output depends on the limit, so it must run again
+    assert_eq!(chain.call_within(&req(addrs[1]), cap, 100_000).unwrap(), None);
+    // runs out of the budget: again
+    assert_eq!(chain.call_within(&req(addrs[2]), cap, 100_000).unwrap(), None);
+    // a call whose own limit fits the budget runs once, as is
+    let small = CallRequest { gas: Some(60_000), ..req(addrs[2]) };
+    assert!(matches!(chain.call_within(&small, cap, 100_000).unwrap(), Some(lineage_chain::CallOutcome::Halt { .. })));
+}
