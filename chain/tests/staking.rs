@@ -440,3 +440,56 @@ proptest::proptest! {
         chain.escrow_invariant().unwrap();
     }
 }
+
+/// The same OPEN never votes twice on one proposal, even after governance
+/// shortens the delays under a proposal still open: a voter's unbonding
+/// stake waits for the end of every vote it cast.
+#[test]
+fn stake_that_voted_waits_for_the_vote_even_when_delays_are_shortened() {
+    let (_dir, mut chain, s) = fresh(vec![]);
+    for (who, amount) in [(1, 300), (3, 100)] {
+        assert!(call_to(&mut chain, &s[who], STAKING, IStaking::stakeCall {}.abi_encode(), open(amount), 200_000).status);
+    }
+    let t0 = now(&chain) + 10;
+    let day = 24 * 3600;
+    // each step in its own block at an exact time
+    let mut at = |chain: &mut Chain, ts: u64, who: usize, to: Address, input: Vec<u8>| {
+        let r = call_at(chain, &s[who], to, input, U256::ZERO, 1_000_000, ts);
+        assert!(r.status, "at {ts}: {r:?} {}", reason(&r));
+        r
+    };
+    let propose = |param: u8, value: U256| IGovernance::proposeParamCall { param, value }.abi_encode();
+    let id = |r: &lineage_chain::Receipt| IGovernance::proposeParamCall::abi_decode_returns(&r.output).unwrap();
+    let vote = |p: U256| IGovernance::voteCall { proposalId: p, support: true }.abi_encode();
+    let exec = |p: U256| IGovernance::executeCall { proposalId: p }.abi_encode();
+    // t0: hold slashes 13 days (so votes may last 6); later, votes of 2 days and unbonding of 3
+    let pa = id(&at(&mut chain, t0, 1, GOV, propose(param::SLASH_RELEASE_DELAY, U256::from(13 * day))));
+    let pc = id(&at(&mut chain, t0 + 10, 1, GOV, propose(param::VOTING_PERIOD, U256::from(2 * day))));
+    let pe = id(&at(&mut chain, t0 + 11, 1, GOV, propose(param::UNBONDING_DELAY, U256::from(3 * day))));
+    for (i, p) in [pa, pc, pe].into_iter().enumerate() {
+        at(&mut chain, t0 + 12 + i as u64, 1, GOV, vote(p));
+    }
+    at(&mut chain, t0 + 2 * day + 1, 5, GOV, exec(pa));
+    // votes of 6 days
+    let pb = id(&at(&mut chain, t0 + 2 * day + 2, 1, GOV, propose(param::VOTING_PERIOD, U256::from(6 * day))));
+    at(&mut chain, t0 + 2 * day + 3, 1, GOV, vote(pb));
+    at(&mut chain, t0 + 4 * day + 2, 5, GOV, exec(pb));
+    // proposal A opens under 6-day votes ...
+    let a = id(&at(&mut chain, t0 + 4 * day + 3, 1, GOV, propose(param::ACCEPT_STAKE, open(90))));
+    let a_ends = view_at(&chain, GOV, IGovernance::proposalOfCall { proposalId: a }).votingEnds;
+    // ... then votes shrink to 2 days and unbonding to 3
+    assert!(IGovernance::executeCall::abi_decode_returns(&at(&mut chain, t0 + 4 * day + 4, 5, GOV, exec(pc)).output).unwrap());
+    assert!(IGovernance::executeCall::abi_decode_returns(&at(&mut chain, t0 + 4 * day + 5, 5, GOV, exec(pe)).output).unwrap());
+    let p = view_at(&chain, GOV, IGovernance::paramsCall {});
+    assert_eq!((p.votingPeriod, p.unbondingDelay), (2 * day, 3 * day));
+    // s[3] votes on A, unbonds at once: its unbonding ends days before A's vote does
+    at(&mut chain, t0 + 4 * day + 6, 3, GOV, vote(a));
+    at(&mut chain, t0 + 4 * day + 7, 3, STAKING, IStaking::unbondCall { amount: open(100) }.abi_encode());
+    let ends = stake_of(&chain, s[3].address()).unbondingEnds;
+    assert!(ends < a_ends, "{ends} < {a_ends}");
+    // so it may not withdraw (and vote again from another account) until A's vote ends
+    let r = call_at(&mut chain, &s[3], STAKING, IStaking::withdrawCall {}.abi_encode(), U256::ZERO, 300_000, ends + 1);
+    assert_reverts(&r, "voted on a proposal whose vote ends at");
+    at(&mut chain, a_ends, 3, STAKING, IStaking::withdrawCall {}.abi_encode());
+    chain.staking_invariant().unwrap();
+}
