@@ -247,17 +247,28 @@ macro_rules! lineage_evm {
 /// Watches whether an execution observed its gas limit: it executed `GAS`,
 /// or a frame (a call, a creation, a precompile) ran out of gas. An
 /// execution that did neither would have gone exactly the same with any
-/// larger limit.
-#[derive(Default)]
+/// larger limit. It also stops an execution past its deadline (checked
+/// every 1,024 steps; the result is then discarded as observed).
 struct GasWatch {
     observed: bool,
+    steps: u32,
+    deadline: std::time::Instant,
 }
+
+/// Longest an `eth_call` runs in place before it is stopped and run again
+/// off the RPC workers.
+pub const IN_PLACE_DEADLINE: std::time::Duration = std::time::Duration::from_millis(5);
 
 impl<CTX> revm::Inspector<CTX> for GasWatch {
     fn step(&mut self, interp: &mut revm::interpreter::Interpreter, _: &mut CTX) {
         use revm::interpreter::interpreter_types::Jumps;
         if interp.bytecode.opcode() == revm::bytecode::opcode::GAS {
             self.observed = true;
+        }
+        self.steps = self.steps.wrapping_add(1);
+        if self.steps % 1024 == 0 && std::time::Instant::now() > self.deadline {
+            self.observed = true;
+            interp.halt(revm::interpreter::InstructionResult::OutOfGas);
         }
     }
 
@@ -377,6 +388,7 @@ impl Chain {
                 reason: "the genesis block's hash or extra_data does not match the genesis configuration".into(),
             });
         }
+        chain.pin_ring()?;
         Ok(chain)
     }
 
@@ -415,6 +427,17 @@ impl Chain {
     pub fn head(&self) -> Result<Block> {
         let n = self.head_number()?;
         self.block(n)?.ok_or_else(|| Error::Corrupt { key: format!("b/{n}"), reason: "missing head block".into() })
+    }
+
+    /// Tell the attribution precompile which parsed keys its node must keep:
+    /// the warm ring of the committed head.
+    fn pin_ring(&self) -> Result<()> {
+        use crate::precompile::whole::{whole_slots::warm_slot, WARM_KEYS};
+        let ring = (0..WARM_KEYS)
+            .map(|i| self.storage(crate::ATTRIBUTION_PRECOMPILE, warm_slot(i)).map(|v| B256::from(v.to_be_bytes::<32>())))
+            .collect::<Result<Vec<_>>>()?;
+        self.attribution.pin_ring(ring);
+        Ok(())
     }
 
     /// The head's number, timestamp and hash without decoding the block
@@ -744,6 +767,7 @@ impl Chain {
             }
         }
         drop(pool);
+        self.pin_ring()?;
         #[cfg(debug_assertions)]
         {
             self.escrow_invariant()?;
@@ -771,16 +795,26 @@ impl Chain {
         if gas <= budget {
             return self.call_at(&head, req, gas).map(Some);
         }
+        // a priced call pays gas × price up front, which the call can see in
+        // its caller's balance: only unpriced calls run within a budget
+        if req.gas_price.unwrap_or(0) != 0 {
+            return Ok(None);
+        }
         let env = self.call_env(req, budget)?;
         let mut cache = CacheDB::new(&self.store);
-        let mut evm = lineage_evm!(inspect GasWatch::default(), self, &mut cache, head.number + 1, head.timestamp + 1, head.hash, |c: &mut revm::context::CfgEnv| {
+        let watch = GasWatch { observed: false, steps: 0, deadline: std::time::Instant::now() + IN_PLACE_DEADLINE };
+        let mut evm = lineage_evm!(inspect watch, self, &mut cache, head.number + 1, head.timestamp + 1, head.hash, |c: &mut revm::context::CfgEnv| {
             c.disable_nonce_check = true;
             c.disable_balance_check = true;
             c.disable_base_fee = true;
             c.disable_block_gas_limit = true;
         });
         use revm::InspectEvm;
-        let out = evm.inspect_tx(env).map_err(|e| Error::InvalidTransaction(e.to_string()))?;
+        // refused within the budget (e.g. intrinsic gas above it): the full
+        // limit decides
+        let Ok(out) = evm.inspect_tx(env) else {
+            return Ok(None);
+        };
         let halted_oog = matches!(&out.result, ExecutionResult::Halt { reason: revm::context::result::HaltReason::OutOfGas(_), .. });
         if evm.inspector.observed || halted_oog {
             return Ok(None);

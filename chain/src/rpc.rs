@@ -83,7 +83,7 @@ impl Default for RpcLimits {
             call_timeout_ms: 5_000,
             max_concurrent_calls: 8,
             max_fee_history: 1024,
-            inline_call_gas: 3_000_000,
+            inline_call_gas: 1_000_000,
         }
     }
 }

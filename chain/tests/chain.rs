@@ -183,6 +183,12 @@ fn a_call_within_a_budget_is_the_full_call_or_nothing() {
     assert_eq!(chain.call_within(&req(addrs[1]), cap, 100_000).unwrap(), None);
     // runs out of the budget: again
     assert_eq!(chain.call_within(&req(addrs[2]), cap, 100_000).unwrap(), None);
+    // a priced call (whose fee its caller's balance shows) and one whose
+    // intrinsic gas exceeds the budget run with their full limit
+    assert_eq!(chain.call_within(&CallRequest { gas_price: Some(1), ..req(addrs[0]) }, cap, 100_000).unwrap(), None);
+    let big = CallRequest { input: vec![1u8; 4_000].into(), ..req(addrs[0]) };
+    assert_eq!(chain.call_within(&big, cap, 30_000).unwrap(), None);
+    assert!(matches!(chain.call(&big, cap).unwrap(), lineage_chain::CallOutcome::Success { .. }));
     // a call whose own limit fits the budget runs once, as is
     let small = CallRequest { gas: Some(60_000), ..req(addrs[2]) };
     assert!(matches!(chain.call_within(&small, cap, 100_000).unwrap(), Some(lineage_chain::CallOutcome::Halt { .. })));

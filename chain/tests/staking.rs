@@ -98,6 +98,9 @@ fn an_accepted_request_left_unanswered_is_slashed_once_at_its_refund() {
     assert!(r.status, "{r:?} {}", reason(&r));
     let chosen: U256 = IAttribution::escrowFeeForCall::abi_decode_returns(&r.output).unwrap();
     assert_reverts(&call(&mut chain, agent, IAttribution::acceptRequestCall { requestId: chosen }.abi_encode(), U256::ZERO, 300_000), "the payer chose agent");
+    // nor claimed by another prover before the chosen agent accepts it
+    let claim = IAttribution::submitClaimCall { requestId: chosen, predictedClass: 1, windowIndex: 0, contributors: vec![s[4].address()], amounts: vec![U256::from(1)], proof: vec![0u8; 64].into() };
+    assert_reverts(&call(&mut chain, &s[4], claim.abi_encode(), U256::ZERO, 3_000_000), "which the payer chose");
     assert!(call(&mut chain, &s[2], IAttribution::acceptRequestCall { requestId: chosen }.abi_encode(), U256::ZERO, 300_000).status);
     let st = stake_of(&chain, agent.address());
     assert_eq!((st.free, st.locked), (open(50), open(100)));

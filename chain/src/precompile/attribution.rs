@@ -289,6 +289,10 @@ pub struct AttributionPrecompile {
     /// Parsed per-query keys (whole-datanet claims), by key hash.
     pub(super) whole_keys: Mutex<HashMap<B256, Arc<TableKeyFile>>>,
     verifications: AtomicU64,
+    /// The warm ring of the last committed block: parsed keys this node
+    /// never evicts (an `eth_call` or a reverted call sees a speculative
+    /// ring, so eviction never trusts the journal's).
+    pinned: Mutex<Vec<B256>>,
 }
 
 pub(super) use super::native::{DbResult, Outcome};
@@ -364,7 +368,17 @@ pub fn set_key_allowed<CTX: ContextTr>(ctx: &mut CTX, vk_hash: B256, allowed: bo
 
 impl AttributionPrecompile {
     pub fn new(verifier: Verifier) -> Self {
-        Self { verifier, key_cache: Mutex::new(HashMap::new()), whole_keys: Mutex::new(HashMap::new()), verifications: AtomicU64::new(0) }
+        Self { verifier, key_cache: Mutex::new(HashMap::new()), whole_keys: Mutex::new(HashMap::new()), verifications: AtomicU64::new(0), pinned: Mutex::new(Vec::new()) }
+    }
+
+    /// Pin the committed warm ring (the chain calls this after every block).
+    pub fn pin_ring(&self, ring: Vec<B256>) {
+        *self.pinned.lock().unwrap_or_else(PoisonError::into_inner) = ring;
+    }
+
+    /// The committed warm ring.
+    pub(super) fn pinned_ring(&self) -> Vec<B256> {
+        self.pinned.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// The verifier with the chain's pinned parameters.
@@ -390,13 +404,29 @@ impl AttributionPrecompile {
 
     /// Decode (strictly), price, check gas, then do the work: the call's gas and outcome.
     fn evaluate<CTX: ContextTr>(&self, ctx: &mut CTX, inputs: &CallInputs) -> DbResult<(u64, Outcome)> {
+        // reading the input is paid for before it is touched
+        let pre = super::native::input_gas(inputs);
+        if pre > inputs.gas_limit {
+            return Ok((pre, Outcome::OutOfGas));
+        }
         let input = inputs.input.as_bytes(ctx).to_vec();
         let call = match IAttribution::IAttributionCalls::abi_decode_validate(&input) {
             Ok(c) if c.abi_encode() == input => c,
             Ok(_) => return Ok((0, Outcome::Halt("malformed input: non-canonical ABI encoding".into()))),
             Err(e) => return Ok((0, Outcome::Halt(format!("malformed input: {e}")))),
         };
-        let mut gas = gas_of(&call);
+        // so are the state reads some prices need, before they are made
+        let price_reads: u64 = match &call {
+            IAttribution::IAttributionCalls::submitWholeClaim(_) => 9,
+            IAttribution::IAttributionCalls::submitClaim(_) => 8,
+            IAttribution::IAttributionCalls::refund(_) => 1,
+            _ => 0,
+        };
+        let pre = pre.saturating_add(READ_WORD_GAS * price_reads);
+        if pre > inputs.gas_limit {
+            return Ok((pre, Outcome::OutOfGas));
+        }
+        let mut gas = gas_of(&call).saturating_add(pre);
         // a whole-datanet claim's key work scales with its key's k, which the chain holds
         if let IAttribution::IAttributionCalls::submitWholeClaim(c) = &call {
             let (k, key_hash, key_bytes) = super::whole::claim_key(self, ctx, c.requestId)?;
@@ -629,7 +659,7 @@ impl AttributionPrecompile {
         self.store_key_bytes(ctx, &hash, file)?;
         // parsed and paid for: warm by consensus, and kept parsed here
         self.warm_up(ctx, &hash, self.verifier.k())?;
-        self.keep_window_key(ctx, hash, vk)?;
+        self.keep_window_key(hash, vk);
         Self::emit(ctx, &IAttribution::KeyRegistered { vkHash: hash, bytesStored: U256::from(file.len()) });
         Ok(Outcome::Ok(Bytes::copy_from_slice(hash.as_slice())))
     }
@@ -668,17 +698,16 @@ impl AttributionPrecompile {
     }
 
     /// Keep a parsed window key; the cache never evicts a warm-ring member.
-    fn keep_window_key<CTX: ContextTr>(&self, ctx: &mut CTX, hash: B256, vk: Arc<VerifyingKeyFile>) -> DbResult<()> {
-        let ring = self.ring(ctx)?;
+    fn keep_window_key(&self, hash: B256, vk: Arc<VerifyingKeyFile>) {
+        let ring = self.pinned_ring();
         let mut cache = self.key_cache.lock().unwrap_or_else(PoisonError::into_inner);
         if cache.len() >= MAX_CACHED_KEYS && !cache.contains_key(&hash) {
-            // at most WARM_KEYS (4) of the MAX_CACHED_KEYS (8) are ring members
+            // at most WARM_KEYS (4) of the MAX_CACHED_KEYS (8) are committed ring members
             if let Some(k) = cache.keys().find(|h| !ring.contains(h)).copied() {
                 cache.remove(&k);
             }
         }
         cache.insert(hash, vk);
-        Ok(())
     }
 
     /// Count proof verifications run (by this process).
@@ -704,7 +733,7 @@ impl AttributionPrecompile {
             }
         };
         // (which entry is evicted only affects speed, never an outcome or a price)
-        self.keep_window_key(ctx, hash, vk.clone())?;
+        self.keep_window_key(hash, vk.clone());
         Ok(Some(vk))
     }
 

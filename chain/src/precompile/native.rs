@@ -121,20 +121,38 @@ pub(crate) fn guard(inputs: &CallInputs, at: Address, view: bool, payable: bool)
     None
 }
 
+/// Gas of reading a call's input before its price is known: a base plus
+/// 3 a 32-byte word (as `CALLDATACOPY`) for the copy, the strict decoding
+/// and the canonical re-encoding. Checked against the call's gas before the
+/// input is touched, and part of every call's price, so a contract cannot
+/// make a precompile decode a large buffer for free (a call forwarding no
+/// gas) over and over.
+pub(crate) const INPUT_BASE_GAS: u64 = 100;
+pub(crate) const INPUT_WORD_GAS: u64 = 3;
+
+/// [`INPUT_BASE_GAS`] plus [`INPUT_WORD_GAS`] per word of the call's input.
+pub(crate) fn input_gas(inputs: &CallInputs) -> u64 {
+    INPUT_BASE_GAS.saturating_add(INPUT_WORD_GAS.saturating_mul((inputs.input.len() as u64).div_ceil(32)))
+}
+
 /// Decode a call strictly (a non-canonical encoding halts), price it from
 /// the decoded call, check the price against the call's gas before any
 /// work, then dispatch with panics caught: the shared entry point of the
-/// staking and governance precompiles.
+/// staking, governance and registry precompiles.
 pub(crate) fn run_sol<CTX: ContextTr, C: alloy_sol_types::SolInterface>(
     ctx: &mut CTX,
     inputs: &CallInputs,
     gas_of: impl Fn(&C) -> u64,
     dispatch: impl FnOnce(&mut CTX, C) -> DbResult<Outcome>,
 ) -> Result<InterpreterResult, String> {
+    let pre = input_gas(inputs);
+    if pre > inputs.gas_limit {
+        return Ok(finish(pre, Outcome::OutOfGas, inputs));
+    }
     let input = inputs.input.as_bytes(ctx).to_vec();
     let (gas, outcome) = match C::abi_decode_validate(&input) {
         Ok(c) if c.abi_encode() == input => {
-            let gas = gas_of(&c);
+            let gas = gas_of(&c).saturating_add(pre);
             if gas > inputs.gas_limit {
                 return Ok(finish(gas, Outcome::OutOfGas, inputs));
             }

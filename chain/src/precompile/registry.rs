@@ -23,12 +23,11 @@ use super::{
     native::{self, DbResult, Outcome},
 };
 use alloy_primitives::{address, Address, B256, U256};
-use alloy_sol_types::{sol, SolCall, SolEvent, SolInterface};
+use alloy_sol_types::{sol, SolCall, SolEvent};
 use revm::{
     context_interface::{Block, ContextTr},
     interpreter::{CallInputs, CallScheme, InterpreterResult},
 };
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// Address of the registry precompile.
 pub const ADDRESS: Address = address!("000000000000000000000000000000004c4e0002");
@@ -145,23 +144,7 @@ fn emit<CTX: ContextTr, E: SolEvent>(ctx: &mut CTX, e: &E) {
 impl RegistryPrecompile {
     /// Entry point from the precompile provider.
     pub fn run<CTX: ContextTr>(&self, ctx: &mut CTX, inputs: &CallInputs) -> Result<InterpreterResult, String> {
-        let input = inputs.input.as_bytes(ctx).to_vec();
-        let (gas, outcome) = match IRegistry::IRegistryCalls::abi_decode_validate(&input) {
-            Ok(c) if c.abi_encode() == input => {
-                let gas = gas_of(&c);
-                if gas > inputs.gas_limit {
-                    return Ok(native::finish(gas, Outcome::OutOfGas, inputs));
-                }
-                let outcome = match catch_unwind(AssertUnwindSafe(|| self.dispatch(ctx, inputs, c))) {
-                    Ok(r) => r?,
-                    Err(_) => Outcome::Halt("internal error: the registry panicked on this input".into()),
-                };
-                (gas, outcome)
-            }
-            Ok(_) => (0, Outcome::Halt("malformed input: non-canonical ABI encoding".into())),
-            Err(e) => (0, Outcome::Halt(format!("malformed input: {e}"))),
-        };
-        Ok(native::finish(gas, outcome, inputs))
+        native::run_sol(ctx, inputs, gas_of, |ctx, c| self.dispatch(ctx, inputs, c))
     }
 
     fn dispatch<CTX: ContextTr>(&self, ctx: &mut CTX, inputs: &CallInputs, call: IRegistry::IRegistryCalls) -> DbResult<Outcome> {

@@ -121,11 +121,16 @@ impl AttributionPrecompile {
         self.sstore(ctx, request(id, "split"), split.pack())
     }
 
-    /// Who may claim request `id`: anyone until an agent accepts it, then
-    /// only that agent (`Some(refusal)` otherwise).
+    /// Who may claim request `id`: the agent that accepted it, else the
+    /// agent its payer chose (`escrowFeeFor`), else anyone (`Some(refusal)`
+    /// otherwise).
     pub(super) fn claimant_refusal<CTX: ContextTr>(&self, ctx: &mut CTX, id: U256, caller: Address) -> DbResult<Option<Outcome>> {
         let agent = word_address(self.sload(ctx, request(id, "agent"))?);
-        Ok((!agent.is_zero() && agent != caller).then(|| Outcome::Revert(format!("only agent {agent}, which accepted this request, may claim it"))))
+        if !agent.is_zero() {
+            return Ok((agent != caller).then(|| Outcome::Revert(format!("only agent {agent}, which accepted this request, may claim it"))));
+        }
+        let chosen = word_address(self.sload(ctx, request(id, "chosen"))?);
+        Ok((!chosen.is_zero() && chosen != caller).then(|| Outcome::Revert(format!("only agent {chosen}, which the payer chose, may claim this request"))))
     }
 
     /// Pay the owner's, prover's and protocol's shares of a paid claim and

@@ -219,20 +219,16 @@ impl AttributionPrecompile {
         self.sstore(ctx, warm_next(), U256::from((next + 1) % WARM_KEYS))
     }
 
-    /// The key hashes in the warm ring.
-    pub(super) fn ring<CTX: ContextTr>(&self, ctx: &mut CTX) -> DbResult<Vec<B256>> {
-        (0..WARM_KEYS).map(|i| self.sload(ctx, warm_slot(i)).map(|v| B256::from(v.to_be_bytes::<32>()))).collect()
-    }
-
     /// Keep a parsed per-query key in this node's memory. Keys of `k` above
     /// [`WARM_MAX_K`] are never kept; the cache holds at most twice the ring
-    /// and never evicts a ring member, so a warm key is parsed again only
-    /// after a restart.
-    fn keep_parsed<CTX: ContextTr>(&self, ctx: &mut CTX, key: Arc<TableKeyFile>, k: u32) -> DbResult<()> {
+    /// and never evicts a member of the committed ring, so a warm key is
+    /// parsed again only after a restart, or once after a key warmed in the
+    /// same block was evicted before the block committed.
+    fn keep_parsed(&self, key: Arc<TableKeyFile>, k: u32) {
         if k > WARM_MAX_K {
-            return Ok(());
+            return;
         }
-        let ring = self.ring(ctx)?;
+        let ring = self.pinned_ring();
         let mut cache = self.whole_keys.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if cache.len() >= 2 * WARM_KEYS as usize {
             // at most WARM_KEYS of the 2·WARM_KEYS entries are ring members
@@ -241,7 +237,6 @@ impl AttributionPrecompile {
             }
         }
         cache.insert(key.hash, key);
-        Ok(())
     }
 }
 
@@ -387,7 +382,7 @@ impl AttributionPrecompile {
         self.sstore(ctx, whole_examples(&caller, &c.modelCommitment), U256::from(examples))?;
         // parsed and paid for here: the key starts warm
         self.warm_up(ctx, &hash, c.k)?;
-        self.keep_parsed(ctx, Arc::new(query), c.k)?;
+        self.keep_parsed(Arc::new(query), c.k);
         Self::emit(
             ctx,
             &IAttribution::WholeKeyRegistered { owner: caller, modelCommitment: c.modelCommitment, keyHash: hash, examples: examples as u64, k: c.k },
@@ -457,7 +452,7 @@ impl AttributionPrecompile {
                 match TableKeyFile::from_bytes(&bytes, k, &verifier.params_hash()) {
                     Ok(f) => {
                         let f = Arc::new(f);
-                        self.keep_parsed(ctx, f.clone(), k)?;
+                        self.keep_parsed(f.clone(), k);
                         f
                     }
                     Err(e) => return revert(format!("the model's per-query key no longer parses: {e}")),
