@@ -1,6 +1,7 @@
 //! The `lineage` command line: one clap `Args` struct per subcommand.
 
 pub mod attribute;
+pub mod audit;
 pub mod datanet;
 pub mod demo;
 pub mod node;
@@ -36,6 +37,8 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// Re-check a whole-datanet claim (and its feature proof) independently.
     VerifyWhole(verify_whole::VerifyWholeArgs),
+    /// Re-verify every paid claim and list every slash on a chain, over JSON-RPC.
+    Audit(audit::AuditArgs),
 }
 
 impl Cli {
@@ -47,6 +50,7 @@ impl Cli {
             Command::Node(a) => node::run(a),
             Command::Verify(a) => verify::run(a),
             Command::VerifyWhole(a) => verify_whole::run(a),
+            Command::Audit(a) => audit::run(a),
         }
     }
 }

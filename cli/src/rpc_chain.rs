@@ -169,6 +169,38 @@ impl RpcChain {
         }
     }
 
+    /// The logs of `address` with first topic `topic0`, in blocks `from..=to`,
+    /// each with its transaction hash and block number.
+    pub fn logs(&self, address: Address, topic0: B256, from: u64, to: u64) -> Result<Vec<(Log, B256, u64)>> {
+        let filter = json!({"address": address, "topics": [topic0], "fromBlock": format!("0x{from:x}"), "toBlock": format!("0x{to:x}")});
+        let v: Vec<Value> = self.request("eth_getLogs", rpc_params![filter])?;
+        v.into_iter()
+            .map(|l| {
+                let hash: B256 = serde_json::from_value(l["transactionHash"].clone())?;
+                let block = quantity(&l, "blockNumber")?;
+                let log: alloy_rpc_log::RpcLog = serde_json::from_value(l)?;
+                Ok((log.into(), hash, block))
+            })
+            .collect()
+    }
+
+    /// A mined transaction's target and input.
+    pub fn transaction_input(&self, hash: B256) -> Result<(Option<Address>, Bytes)> {
+        let v: Value = self.request("eth_getTransactionByHash", rpc_params![hash])?;
+        if v.is_null() {
+            bail!("transaction {hash} not found");
+        }
+        let to: Option<Address> = serde_json::from_value(v["to"].clone())?;
+        let input: Bytes = serde_json::from_value(v["input"].clone())?;
+        Ok((to, input))
+    }
+
+    /// A storage word at the head.
+    pub fn storage(&self, a: Address, slot: U256) -> Result<U256> {
+        let v: B256 = self.request("eth_getStorageAt", rpc_params![a, slot, "latest"])?;
+        Ok(U256::from_be_bytes(v.0))
+    }
+
     /// Stop the embedded node (if any) after its block in production commits.
     pub fn stop(mut self) -> Result<()> {
         if let Some(node) = self.node.take() {

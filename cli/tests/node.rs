@@ -247,8 +247,9 @@ fn kill_9_under_load_loses_no_receipt() {
 fn demo_against_a_running_dev_node() {
     let dir = tempfile::tempdir().unwrap();
     let node = Node::start(&dir.path().join("chain"), 100);
+    let files = dir.path().join("demo-files");
     for run in 0..2 {
-        let out = Command::new(BIN).args(["demo", "--json", "--whole-examples", "64", "--rpc", &node.url]).output().unwrap();
+        let out = Command::new(BIN).args(["demo", "--json", "--whole-examples", "64", "--rpc", &node.url, "--out"]).arg(&files).output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "demo run {run} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
         let j: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
@@ -263,5 +264,39 @@ fn demo_against_a_running_dev_node() {
             assert_eq!(j["whole_register_gas"], 0, "the second run registers nothing again");
         }
     }
+    // the auditor re-verifies every paid claim from the chain alone, with the parameters it pins
+    let params = files.join("verifier-params.bin");
+    let params_hash = alloy_primitives::keccak256(std::fs::read(&params).unwrap());
+    let out = Command::new(BIN).args(["audit", "--json", "--rpc", &node.url, "--params"]).arg(&params).args(["--params-hash", &params_hash.to_string()]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "audit failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let a: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let claims = a["claims"].as_array().unwrap();
+    assert_eq!(claims.len(), 4, "two runs, a window and a whole-datanet claim each: {a}");
+    assert!(claims.iter().all(|c| c["proof_valid"] == true), "{a}");
+    assert_eq!(claims.iter().filter(|c| c["kind"] == "whole-datanet").count(), 2);
+    assert_eq!(a["findings"].as_array().unwrap().len(), 0, "{a}");
+    // under other parameters (the same file with [τ]₂ negated: its sign bit flipped) no claim checks out
+    let original = std::fs::read(&params).unwrap();
+    let other = [0x40u8, 0x80, 0x20]
+        .iter()
+        .map(|bit| {
+            let mut o = original.clone();
+            o[175] ^= bit;
+            o
+        })
+        .find(|o| lineage_verifier::VerifierParams::from_bytes(o).is_ok())
+        .expect("one flag bit is [τ]₂'s sign");
+    let other_path = dir.path().join("other-params.bin");
+    std::fs::write(&other_path, &other).unwrap();
+    let out = Command::new(BIN).args(["audit", "--json", "--rpc", &node.url, "--params"]).arg(&other_path).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(stdout.contains("FINDING"), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let a: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(a["findings"].as_array().unwrap().len(), 4, "every paid claim is a finding under other parameters: {a}");
+    // parameters other than the pinned ones are refused before any check
+    let out = Command::new(BIN).args(["audit", "--rpc", &node.url, "--params"]).arg(&params).args(["--params-hash", &alloy_primitives::B256::repeat_byte(1).to_string()]).output().unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("refusing them"), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(node.terminate().success());
 }
