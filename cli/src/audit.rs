@@ -122,7 +122,16 @@ pub fn run(args: AuditArgs) -> eyre::Result<()> {
     Ok(())
 }
 
-/// A stored key file's bytes (length word, then 32-byte words), at most `max`.
+/// Keys read and parsed so far, by hash: each is read from the chain and
+/// parsed once per audit (a parse costs tens of milliseconds).
+#[derive(Default)]
+struct KeyFiles {
+    window: std::cell::RefCell<std::collections::HashMap<B256, std::rc::Rc<lineage_verifier::VerifyingKeyFile>>>,
+    whole: std::cell::RefCell<std::collections::HashMap<B256, std::rc::Rc<TableKeyFile>>>,
+}
+
+/// A stored key file's bytes (length word, then 32-byte words), at most
+/// `max`, checked against its hash.
 fn stored_key(chain: &RpcChain, hash: &B256, max: usize) -> eyre::Result<Vec<u8>> {
     let len: usize = chain.storage(ADDRESS, slots::key_len(hash))?.saturating_to();
     if len == 0 || len > max {
@@ -171,6 +180,7 @@ pub fn audit(args: &AuditArgs) -> eyre::Result<AuditReport> {
     let splits = logs(ADDRESS, IAttribution::FeeSplit::SIGNATURE_HASH)?;
     let slashed = logs(STAKING, IStaking::Slashed::SIGNATURE_HASH)?;
 
+    let keys = KeyFiles::default();
     for (log, tx, block) in window.iter().chain(&whole) {
         let is_window = log.topics()[0] == IAttribution::ClaimPaid::SIGNATURE_HASH;
         let (id, prover) = if is_window {
@@ -180,7 +190,7 @@ pub fn audit(args: &AuditArgs) -> eyre::Result<AuditReport> {
             let e = IAttribution::WholeClaimPaid::decode_log_data(&log.data)?;
             (e.requestId, e.prover)
         };
-        let outcome = audit_claim(&chain, &verifier, id, *tx, is_window, log);
+        let outcome = audit_claim(&chain, &keys, &verifier, id, *tx, is_window, log);
         let (valid, contributors, payouts) = match outcome {
             Ok(x) => x,
             Err(e) => {
@@ -239,7 +249,7 @@ pub fn audit(args: &AuditArgs) -> eyre::Result<AuditReport> {
 
 /// Re-verify one paid claim from its transaction: (proof valid, wei the
 /// proof pays contributors, payouts).
-fn audit_claim(chain: &RpcChain, verifier: &Verifier, id: U256, tx: B256, is_window: bool, log: &alloy_primitives::Log) -> eyre::Result<(bool, U256, usize)> {
+fn audit_claim(chain: &RpcChain, keys: &KeyFiles, verifier: &Verifier, id: U256, tx: B256, is_window: bool, log: &alloy_primitives::Log) -> eyre::Result<(bool, U256, usize)> {
     let (to, input) = chain.transaction_input(tx)?;
     if to != Some(ADDRESS) {
         bail!("the claim was submitted through a contract; its calldata is not the transaction's input");
@@ -253,8 +263,15 @@ fn audit_claim(chain: &RpcChain, verifier: &Verifier, id: U256, tx: B256, is_win
             bail!("the transaction claims request {}, its event names {id}", c.requestId);
         }
         let model = call(chain, IAttribution::modelOfCall { owner: req.modelOwner, modelCommitment: req.modelCommitment })?;
-        let key = stored_key(chain, &model.vkHash, MAX_VK_FILE_BYTES)?;
-        let vk = verifier.parse_pinned_key(&key, &model.vkHash)?;
+        let cached = keys.window.borrow().get(&model.vkHash).cloned();
+        let vk = match cached {
+            Some(vk) => vk,
+            None => {
+                let vk = std::rc::Rc::new(verifier.parse_pinned_key(&stored_key(chain, &model.vkHash, MAX_VK_FILE_BYTES)?, &model.vkHash)?);
+                keys.window.borrow_mut().insert(model.vkHash, vk.clone());
+                vk
+            }
+        };
         let payouts: Vec<Payout> = c
             .contributors
             .iter()
@@ -283,7 +300,16 @@ fn audit_claim(chain: &RpcChain, verifier: &Verifier, id: U256, tx: B256, is_win
         let key_hash = call(chain, IAttribution::wholeKeyOfCall { owner: req.modelOwner, modelCommitment: req.modelCommitment })?.keyHash;
         let k: u32 = chain.storage(ADDRESS, lineage_chain::precompile::whole::whole_slots::whole_k(&req.modelOwner, &req.modelCommitment))?.saturating_to();
         let at_k = verifier.with_k(k)?;
-        let key = TableKeyFile::from_pinned_bytes(&stored_key(chain, &key_hash, MAX_TABLE_VK_FILE_BYTES)?, &key_hash, k, &at_k.params_hash())?;
+        let cached = keys.whole.borrow().get(&key_hash).cloned();
+        let key = match cached {
+            Some(key) => key,
+            None => {
+                let bytes = stored_key(chain, &key_hash, MAX_TABLE_VK_FILE_BYTES)?;
+                let key = std::rc::Rc::new(TableKeyFile::from_pinned_bytes(&bytes, &key_hash, k, &at_k.params_hash())?);
+                keys.whole.borrow_mut().insert(key_hash, key.clone());
+                key
+            }
+        };
         let segments = (0..c.contributors.len()).map(|i| (c.contributors[i], c.totals[i], c.endRows[i])).collect();
         let claim = WholeClaim { request_id: id, pool_wei: pool, query_commitment: query, predicted_class: c.predictedClass, segments, proof: c.proof.to_vec() };
         let payouts = verifier.verify_whole_claim(&key, &claim).wrap_err("the proof does not verify")?;
