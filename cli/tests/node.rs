@@ -264,6 +264,41 @@ fn demo_against_a_running_dev_node() {
             assert_eq!(j["whole_register_gas"], 0, "the second run registers nothing again");
         }
     }
+    // the prover (dev account 2) accepted the first window request (id 0) as its agent; it
+    // signed an answer with another class than it proved: anyone reports it, and it is slashed
+    {
+        use alloy_signer::SignerSync;
+        use alloy_sol_types::SolCall;
+        use lineage_chain::precompile::{attribution::IAttribution, settlement::{answer_hash, Answer}};
+        let signers = dev_signers(6).unwrap();
+        let client = HttpClientBuilder::default().build(&node.url).unwrap();
+        let rt = rt();
+        let eth_call = |input: Vec<u8>| -> Bytes {
+            rt.block_on(client.request("eth_call", rpc_params![serde_json::json!({"to": lineage_chain::ATTRIBUTION_PRECOMPILE, "input": Bytes::from(input)}), "latest"])).unwrap()
+        };
+        let id = U256::ZERO;
+        let req = IAttribution::requestOfCall::abi_decode_returns(&eth_call(IAttribution::requestOfCall { requestId: id }.abi_encode())).unwrap();
+        let set = IAttribution::settlementOfCall::abi_decode_returns(&eth_call(IAttribution::settlementOfCall { requestId: id }.abi_encode())).unwrap();
+        assert_eq!(set.agent, signers[2].address(), "the demo's prover accepted request 0");
+        let wrong = (set.provenClass + 1) % 10;
+        let answer = Answer { requestId: id, queryCommitment: req.queryCommitment, predictedClass: wrong, payoutDigest: set.payoutDigest };
+        let sig = signers[2].sign_hash_sync(&answer_hash(19534, &answer)).unwrap().as_bytes();
+        let report = IAttribution::reportAnswerCall { requestId: id, predictedClass: wrong, payoutDigest: set.payoutDigest, signature: sig.to_vec().into() }.abi_encode();
+        let reporter = &signers[5];
+        let nonce: U64 = rt.block_on(client.request("eth_getTransactionCount", rpc_params![reporter.address(), "latest"])).unwrap();
+        let raw = sign_call(reporter, 19534, nonce.to(), lineage_chain::ATTRIBUTION_PRECOMPILE, U256::ZERO, report.into(), 1_000_000, 2_000_000_000).unwrap();
+        let h: B256 = rt.block_on(client.request("eth_sendRawTransaction", rpc_params![raw])).unwrap();
+        let start = Instant::now();
+        loop {
+            let r: Option<Value> = rt.block_on(client.request("eth_getTransactionReceipt", rpc_params![h])).unwrap();
+            if let Some(r) = r {
+                assert_eq!(r["status"], "0x1", "the report was refused: {r}");
+                break;
+            }
+            assert!(start.elapsed() < Duration::from_secs(30), "report not mined");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
     // the auditor re-verifies every paid claim from the chain alone, with the parameters it pins
     let params = files.join("verifier-params.bin");
     let params_hash = alloy_primitives::keccak256(std::fs::read(&params).unwrap());
@@ -276,6 +311,11 @@ fn demo_against_a_running_dev_node() {
     assert!(claims.iter().all(|c| c["proof_valid"] == true), "{a}");
     assert_eq!(claims.iter().filter(|c| c["kind"] == "whole-datanet").count(), 2);
     assert_eq!(a["findings"].as_array().unwrap().len(), 0, "{a}");
+    // and it reports the slash with its evidence
+    let slashes = a["slashes"].as_array().unwrap();
+    assert_eq!(slashes.len(), 1, "{a}");
+    assert!(slashes[0]["fault"].as_str().unwrap().starts_with("contradicted answer"), "{a}");
+    assert_eq!(slashes[0]["request_id"], "0");
     // under other parameters (the same file with [τ]₂ negated: its sign bit flipped) no claim checks out
     let original = std::fs::read(&params).unwrap();
     let other = [0x40u8, 0x80, 0x20]
