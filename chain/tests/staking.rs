@@ -179,8 +179,16 @@ fn governance_changes_parameters_split_and_allowlist_by_stake_weighted_vote() {
     println!("vote gas: {}", r.gas_used);
     assert_eq!(IGovernance::voteCall::abi_decode_returns(&r.output).unwrap(), open(300));
     assert_reverts(&gov(&mut chain, &s[1], vote(p0, false)), "already voted");
-    assert!(gov(&mut chain, &s[2], vote(p0, false)).status);
-    assert_reverts(&gov(&mut chain, &s[4], vote(p0, true)), "has none");
+    // stake added after a proposal opened does not vote on it
+    assert!(call_to(&mut chain, &s[2], STAKING, IStaking::stakeCall {}.abi_encode(), open(1_000), 200_000).status);
+    let r = gov(&mut chain, &s[2], vote(p0, false));
+    assert_eq!(IGovernance::voteCall::abi_decode_returns(&r.output).unwrap(), open(200), "the 200 OPEN bonded before p0 opened, not 1,200");
+    assert!(call_to(&mut chain, &s[4], STAKING, IStaking::stakeCall {}.abi_encode(), open(500), 200_000).status);
+    assert_reverts(&gov(&mut chain, &s[4], vote(p0, true)), "had none");
+    // (back to the earlier stakes: s[2] and s[4] unbond what they added)
+    for (who, amount) in [(2, 1_000), (4, 500)] {
+        assert!(call_to(&mut chain, &s[who], STAKING, IStaking::unbondCall { amount: open(amount) }.abi_encode(), U256::ZERO, 300_000).status);
+    }
     assert!(gov(&mut chain, &s[3], vote(p1, true)).status);
     assert!(gov(&mut chain, &s[1], vote(p1, false)).status);
     assert!(gov(&mut chain, &s[2], vote(p1, false)).status);

@@ -17,9 +17,11 @@
 //!   one parameter, the split, a verifying key on or off the attribution
 //!   precompile's allowlist, or the reversal of a slash still held. A
 //!   proposal must leave the parameters valid.
-//! * **Votes** weigh the voter's bonded stake when it votes; one vote per
-//!   account per proposal. Moving stake to another account takes the
-//!   unbonding delay, longer than the voting period.
+//! * **Votes** weigh the voter's bonded stake just before the proposal
+//!   opened (a checkpoint per change of an agent's bonded stake,
+//!   [`staking::bonded_at`]); one vote per account per proposal. Stake
+//!   added later does not vote, and a voter's unbonding stake cannot be
+//!   withdrawn before the votes it cast end.
 //! * **Execution** (anyone, once, after voting ends and within one more of
 //!   its voting periods): a proposal passes when its yes weight exceeds its no
 //!   weight and the votes cast reach the quorum, a share of the total bonded
@@ -66,10 +68,10 @@ pub const STORE_WORD_GAS: u64 = 20_000;
 pub const PROPOSE_GAS: u64 = 11 * STORE_WORD_GAS + 6 * READ_WORD_GAS + PARAMS_GAS;
 /// Gas of a vote: the ballot, a tally and the voter's vote lock; the
 /// voter's stake, the proposal.
-pub const VOTE_GAS: u64 = 3 * STORE_WORD_GAS + 8 * READ_WORD_GAS;
+pub const VOTE_GAS: u64 = 3 * STORE_WORD_GAS + 8 * READ_WORD_GAS + staking::CHECKPOINT_LOOKUP_READS * READ_WORD_GAS;
 /// Gas of an execution: the proposal, the parameters, one change (a slash
 /// reversal touches up to 6 words).
-pub const EXECUTE_GAS: u64 = 9 * READ_WORD_GAS + PARAMS_GAS + 7 * STORE_WORD_GAS;
+pub const EXECUTE_GAS: u64 = 9 * READ_WORD_GAS + PARAMS_GAS + 7 * STORE_WORD_GAS + staking::CHECKPOINT_GAS;
 /// Gas of a proposal read.
 pub const VIEW_PROPOSAL_GAS: u64 = 9 * READ_WORD_GAS;
 
@@ -532,6 +534,8 @@ fn propose<CTX: ContextTr>(ctx: &mut CTX, caller: Address, p: &Params, kind: Pro
         ("proposer", address_word(&caller)),
         ("ends", U256::from(ends)),
         ("period", U256::from(p.voting_period)),
+        // votes weigh the stake bonded before this second: stake added now or later does not vote
+        ("snapshot", U256::from(native::now(ctx).saturating_sub(1))),
         ("quorum", quorum),
         ("status", U256::from(ProposalStatus::Active as u8)),
     ];
@@ -553,9 +557,10 @@ fn vote<CTX: ContextTr>(ctx: &mut CTX, voter: Address, id: U256, support: bool) 
     if !sload(ctx, ballot)?.is_zero() {
         return Ok(Outcome::Revert("this account has already voted on this proposal".into()));
     }
-    let weight = staking::bonded(ctx, &voter)?;
+    let snapshot = sload(ctx, slots::proposal(id, "snapshot"))?.saturating_to::<u64>();
+    let weight = staking::bonded_at(ctx, &voter, snapshot)?;
     if weight.is_zero() {
-        return Ok(Outcome::Revert("only bonded stake votes; this account has none".into()));
+        return Ok(Outcome::Revert("only stake bonded before the proposal opened votes; this account had none".into()));
     }
     // 1 = yes, 2 = no
     sstore(ctx, ballot, U256::from(if support { 1 } else { 2 }))?;

@@ -50,7 +50,7 @@ pub const RECOVER_GAS: u64 = 3_500;
 /// Gas of `reportAnswer`: the recovery, the request, the parameters,
 /// fifteen words written (the request's two, the agent's lock, two totals,
 /// the slash count and its nine fields).
-pub const REPORT_GAS: u64 = RECOVER_GAS + 15 * STORE_WORD_GAS + 30 * READ_WORD_GAS;
+pub const REPORT_GAS: u64 = RECOVER_GAS + 15 * STORE_WORD_GAS + 30 * READ_WORD_GAS + staking::CHECKPOINT_GAS;
 /// Gas of `releaseStake`: the request and the agent's stake.
 pub const RELEASE_STAKE_GAS: u64 = 3 * STORE_WORD_GAS + 8 * READ_WORD_GAS;
 /// Extra gas of a paid claim for the split: three transfers, the parameters

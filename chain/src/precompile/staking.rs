@@ -54,9 +54,9 @@ pub const READ_WORD_GAS: u64 = 2_100;
 /// Gas of a storage word written.
 pub const STORE_WORD_GAS: u64 = 20_000;
 /// Gas of `stake()`: the agent's free stake and the bonded total.
-pub const STAKE_GAS: u64 = 2 * STORE_WORD_GAS + 2 * READ_WORD_GAS;
+pub const STAKE_GAS: u64 = 2 * STORE_WORD_GAS + 2 * READ_WORD_GAS + CHECKPOINT_GAS;
 /// Gas of `unbond`: four words of the agent's and two totals, and the delay.
-pub const UNBOND_GAS: u64 = 5 * STORE_WORD_GAS + 6 * READ_WORD_GAS + READ_WORD_GAS;
+pub const UNBOND_GAS: u64 = 5 * STORE_WORD_GAS + 6 * READ_WORD_GAS + READ_WORD_GAS + CHECKPOINT_GAS;
 /// Gas of `withdraw()`: the agent's unbonding words, its vote lock, a total, a transfer.
 pub const WITHDRAW_GAS: u64 = 3 * STORE_WORD_GAS + 4 * READ_WORD_GAS + 9_000;
 /// Gas of `releaseSlashed`: the slash record, a total, the treasury, two transfers.
@@ -139,6 +139,14 @@ pub mod slots {
     pub fn slash(id: U256, f: &str) -> U256 {
         slot("stk.slash", &[&id.to_be_bytes::<32>(), f.as_bytes()])
     }
+    /// How many bonded-stake checkpoints `agent` has.
+    pub fn checkpoints(a: &Address) -> U256 {
+        slot("stk.ckpt.n", &[a.as_slice()])
+    }
+    /// Checkpoint `i` of `agent`: `timestamp << 128 | bonded`.
+    pub fn checkpoint(a: &Address, i: u64) -> U256 {
+        slot("stk.ckpt", &[a.as_slice(), &i.to_be_bytes()])
+    }
 }
 
 fn sload<CTX: ContextTr>(ctx: &mut CTX, s: U256) -> DbResult<U256> {
@@ -162,6 +170,50 @@ fn sub<CTX: ContextTr>(ctx: &mut CTX, s: U256, v: U256) -> DbResult<()> {
 
 fn emit<CTX: ContextTr, E: SolEvent>(ctx: &mut CTX, e: &E) {
     native::emit(ctx, ADDRESS, e)
+}
+
+/// Most storage reads of a bonded-stake lookup at a past time (a binary
+/// search over at most 2^32 checkpoints, and the count).
+pub const CHECKPOINT_LOOKUP_READS: u64 = 34;
+/// Gas a change of bonded stake adds: its checkpoint and the count.
+pub const CHECKPOINT_GAS: u64 = 2 * STORE_WORD_GAS + 2 * READ_WORD_GAS;
+
+fn ckpt_time(word: U256) -> u64 {
+    let t: U256 = word >> 128usize;
+    t.saturating_to::<u64>()
+}
+
+/// Record `agent`'s bonded stake as of now (one checkpoint per timestamp).
+fn checkpoint<CTX: ContextTr>(ctx: &mut CTX, agent: &Address) -> DbResult<()> {
+    let bonded = bonded(ctx, agent)?.saturating_to::<u128>();
+    let now = native::now(ctx);
+    let n = sload(ctx, slots::checkpoints(agent))?.saturating_to::<u64>();
+    let word = U256::from(now) << 128 | U256::from(bonded);
+    if n > 0 && ckpt_time(sload(ctx, slots::checkpoint(agent, n - 1))?) == now {
+        return sstore(ctx, slots::checkpoint(agent, n - 1), word);
+    }
+    sstore(ctx, slots::checkpoint(agent, n), word)?;
+    sstore(ctx, slots::checkpoints(agent), U256::from(n + 1))
+}
+
+/// `agent`'s bonded stake at the end of second `t` (zero before its first
+/// stake): what its vote weighs on a proposal opened after `t`.
+pub fn bonded_at<CTX: ContextTr>(ctx: &mut CTX, agent: &Address, t: u64) -> DbResult<U256> {
+    let n = sload(ctx, slots::checkpoints(agent))?.saturating_to::<u64>().min(1 << 32);
+    // the last checkpoint at or before t: binary search over [0, n)
+    let (mut lo, mut hi) = (0u64, n);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if ckpt_time(sload(ctx, slots::checkpoint(agent, mid))?) <= t {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    if lo == 0 {
+        return Ok(U256::ZERO);
+    }
+    Ok(sload(ctx, slots::checkpoint(agent, lo - 1))? & U256::from(u128::MAX))
 }
 
 /// An agent's bonded stake: free plus locked.
@@ -201,6 +253,7 @@ pub fn slash<CTX: ContextTr>(ctx: &mut CTX, agent: &Address, amount: U256, reque
     let p = Params::load(ctx)?;
     sub(ctx, slots::agent(agent, "locked"), amount)?;
     sub(ctx, slots::total("bonded"), amount)?;
+    checkpoint(ctx, agent)?;
     let reward = amount * U256::from(p.reporter_bps.min(BPS)) / U256::from(BPS);
     let held = amount;
     add(ctx, slots::total("held"), held)?;
@@ -264,6 +317,7 @@ pub fn reverse_slash<CTX: ContextTr>(ctx: &mut CTX, id: U256) -> DbResult<bool> 
     sub(ctx, slots::total("held"), held)?;
     add(ctx, slots::agent(&agent, "free"), held)?;
     add(ctx, slots::total("bonded"), held)?;
+    checkpoint(ctx, &agent)?;
     sstore(ctx, slots::slash(id, "status"), U256::from(SlashStatus::Reversed as u8))?;
     emit(ctx, &IStaking::SlashReversed { slashId: id, agent, amount: held });
     Ok(true)
@@ -312,6 +366,7 @@ fn dispatch<CTX: ContextTr>(ctx: &mut CTX, inputs: &CallInputs, call: IStaking::
             }
             add(ctx, slots::agent(&agent, "free"), value)?;
             add(ctx, slots::total("bonded"), value)?;
+            checkpoint(ctx, &agent)?;
             emit(ctx, &IStaking::Staked { agent, amount: value });
             Ok(Outcome::Ok(Default::default()))
         }
@@ -324,6 +379,7 @@ fn dispatch<CTX: ContextTr>(ctx: &mut CTX, inputs: &CallInputs, call: IStaking::
             let ends = native::now(ctx).saturating_add(p.unbonding_delay);
             sstore(ctx, slots::agent(&agent, "free"), free - c.amount)?;
             sub(ctx, slots::total("bonded"), c.amount)?;
+            checkpoint(ctx, &agent)?;
             add(ctx, slots::agent(&agent, "unbonding"), c.amount)?;
             add(ctx, slots::total("unbonding"), c.amount)?;
             // more unbonding restarts the delay for all of it
