@@ -171,6 +171,14 @@ pub enum CallOutcome {
     Halt { gas_used: u64, reason: String },
 }
 
+/// A call's configuration: no nonce, balance, base-fee or block-gas checks.
+fn call_cfg(c: &mut revm::context::CfgEnv) {
+    c.disable_nonce_check = true;
+    c.disable_balance_check = true;
+    c.disable_base_fee = true;
+    c.disable_block_gas_limit = true;
+}
+
 fn outcome_of(r: ExecutionResult) -> CallOutcome {
     match r {
         ExecutionResult::Success { gas, logs, output, .. } => CallOutcome::Success { gas_used: gas.tx_gas_used(), output: output.into_data(), logs },
@@ -803,12 +811,7 @@ impl Chain {
         let env = self.call_env(req, budget)?;
         let mut cache = CacheDB::new(&self.store);
         let watch = GasWatch { observed: false, steps: 0, deadline: std::time::Instant::now() + IN_PLACE_DEADLINE };
-        let mut evm = lineage_evm!(inspect watch, self, &mut cache, head.number + 1, head.timestamp + 1, head.hash, |c: &mut revm::context::CfgEnv| {
-            c.disable_nonce_check = true;
-            c.disable_balance_check = true;
-            c.disable_base_fee = true;
-            c.disable_block_gas_limit = true;
-        });
+        let mut evm = lineage_evm!(inspect watch, self, &mut cache, head.number + 1, head.timestamp + 1, head.hash, call_cfg);
         use revm::InspectEvm;
         // refused within the budget (e.g. intrinsic gas above it): the full
         // limit decides
@@ -845,12 +848,7 @@ impl Chain {
     fn call_at(&self, head: &HeadInfo, req: &CallRequest, gas: u64) -> Result<CallOutcome> {
         let mut cache = CacheDB::new(&self.store);
         let env = self.call_env(req, gas)?;
-        let mut evm = lineage_evm!(self, &mut cache, head.number + 1, head.timestamp + 1, head.hash, |c: &mut revm::context::CfgEnv| {
-            c.disable_nonce_check = true;
-            c.disable_balance_check = true;
-            c.disable_base_fee = true;
-            c.disable_block_gas_limit = true;
-        });
+        let mut evm = lineage_evm!(self, &mut cache, head.number + 1, head.timestamp + 1, head.hash, call_cfg);
         let out = evm.transact(env).map_err(|e| Error::InvalidTransaction(e.to_string()))?;
         Ok(outcome_of(out.result))
     }

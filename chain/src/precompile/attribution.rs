@@ -47,7 +47,7 @@ use lineage_core::{field::fr_from_be_bytes, payout::Payout};
 use lineage_verifier::{Claim, TableKeyFile, Verifier, VerifyingKeyFile, MAX_PROOF_BYTES, MAX_VK_FILE_BYTES};
 use revm::{
     context_interface::{Block, ContextTr, JournalTr},
-    interpreter::{CallInputs, CallScheme, InterpreterResult},
+    interpreter::{CallInputs, InterpreterResult},
 };
 use std::{
     collections::HashMap,
@@ -296,18 +296,12 @@ pub struct AttributionPrecompile {
 }
 
 pub(super) use super::native::{DbResult, Outcome};
+use super::native::{address_word, word_address as word_to_address};
 
 fn word_to_b256(v: U256) -> B256 {
     B256::from(v.to_be_bytes::<32>())
 }
 
-fn word_to_address(v: U256) -> Address {
-    Address::from_word(word_to_b256(v))
-}
-
-fn address_word(a: &Address) -> U256 {
-    U256::from_be_slice(a.as_slice())
-}
 
 /// Gas of parsing a window key at the chain's `k`.
 pub fn window_key_parse_gas(k: u32) -> u64 {
@@ -352,11 +346,6 @@ fn gas_of(call: &IAttribution::IAttributionCalls) -> u64 {
     }
 }
 
-/// The value actually moved to this account by the call: only a plain
-/// `CALL` targeting [`ADDRESS`] transfers to it.
-fn transferred_value(inputs: &CallInputs) -> Option<U256> {
-    super::native::transferred_value(inputs, ADDRESS)
-}
 
 /// Put a verifying key on the allowlist or take it off (the genesis
 /// governor's `setKeyAllowed`, or an executed governance proposal).
@@ -476,16 +465,8 @@ impl AttributionPrecompile {
                 | C::answerHash(_)
         );
         let payable = matches!(call, C::escrowFee(_) | C::escrowFeeFor(_));
-        if !payable && !inputs.value.get().is_zero() {
-            return revert("function is not payable");
-        }
-        if !is_view {
-            if inputs.is_static {
-                return revert("state change in a static call");
-            }
-            if inputs.scheme != CallScheme::Call || inputs.target_address != ADDRESS {
-                return revert("state-changing calls must be a plain CALL to the precompile (not CALLCODE or DELEGATECALL)");
-            }
+        if let Some(refused) = super::native::guard(inputs, ADDRESS, is_view, payable) {
+            return Ok(refused);
         }
         let caller = inputs.caller;
         match call {
@@ -582,7 +563,7 @@ impl AttributionPrecompile {
                 let out = self.escrow(ctx, inputs, plain)?;
                 if let Outcome::Ok(ret) = &out {
                     let id = IAttribution::escrowFeeCall::abi_decode_returns(ret).map_err(|e| e.to_string())?;
-                    self.sstore(ctx, request(id, "chosen"), super::native::address_word(&c.agent))?;
+                    self.sstore(ctx, request(id, "chosen"), address_word(&c.agent))?;
                 }
                 Ok(out)
             }
@@ -743,7 +724,7 @@ impl AttributionPrecompile {
             return Ok(h);
         }
         // dispatch admits only a plain CALL to this address, so this is what revm moved here
-        let Some(value) = transferred_value(inputs) else {
+        let Some(value) = super::native::transferred_value(inputs, ADDRESS) else {
             return revert("escrow must be a plain CALL that transfers its value");
         };
         if value.is_zero() || value >= U256::from(1u8) << 128 {

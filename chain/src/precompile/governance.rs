@@ -550,7 +550,8 @@ fn vote<CTX: ContextTr>(ctx: &mut CTX, voter: Address, id: U256, support: bool) 
     if sload(ctx, slots::proposal(id, "status"))? != U256::from(ProposalStatus::Active as u8) {
         return Ok(Outcome::Revert("no active proposal with this id".into()));
     }
-    if native::now(ctx) >= sload(ctx, slots::proposal(id, "ends"))?.saturating_to::<u64>() {
+    let ends = sload(ctx, slots::proposal(id, "ends"))?.saturating_to::<u64>();
+    if native::now(ctx) >= ends {
         return Ok(Outcome::Revert("voting on this proposal has ended".into()));
     }
     let ballot = slots::ballot(id, &voter);
@@ -564,7 +565,6 @@ fn vote<CTX: ContextTr>(ctx: &mut CTX, voter: Address, id: U256, support: bool) 
     }
     // 1 = yes, 2 = no
     sstore(ctx, ballot, U256::from(if support { 1 } else { 2 }))?;
-    let ends = sload(ctx, slots::proposal(id, "ends"))?.saturating_to::<u64>();
     staking::note_vote(ctx, &voter, ends)?;
     let tally = slots::proposal(id, if support { "yes" } else { "no" });
     let t = sload(ctx, tally)?;
