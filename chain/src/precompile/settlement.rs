@@ -303,3 +303,36 @@ impl AttributionPrecompile {
         Ok(Outcome::Ok(IAttribution::answerHashCall::abi_encode_returns(&h).into()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy_signer::SignerSync;
+
+    #[test]
+    fn recover_takes_only_canonical_65_byte_signatures() {
+        let signer = alloy_signer_local::PrivateKeySigner::random();
+        let answer = Answer { requestId: U256::from(3), queryCommitment: B256::repeat_byte(1), predictedClass: 4, payoutDigest: B256::repeat_byte(2) };
+        let h = answer_hash(19534, &answer);
+        let sig = signer.sign_hash_sync(&h).unwrap();
+        let bytes = sig.as_bytes();
+        assert_eq!(recover(&h, &bytes), Some(signer.address()));
+        // v as 0/1 also recovers; any other v, a short or long signature, does not
+        let mut v01 = bytes;
+        v01[64] -= 27;
+        assert_eq!(recover(&h, &v01), Some(signer.address()));
+        for v in [2u8, 26, 29, 35, 255] {
+            let mut b = bytes;
+            b[64] = v;
+            assert_eq!(recover(&h, &b), None, "v = {v}");
+        }
+        assert_eq!(recover(&h, &bytes[..64]), None);
+        assert_eq!(recover(&h, &[bytes.as_slice(), &[0]].concat()), None);
+        // the high-s twin of a valid signature is refused (no malleability)
+        let n = U256::from_str_radix("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141", 16).unwrap();
+        let high = Signature::new(sig.r(), n - sig.s(), !sig.v());
+        assert_eq!(recover(&h, &high.as_bytes()), None);
+        // another chain's hash recovers someone else
+        assert_ne!(recover(&answer_hash(1, &answer), &bytes), Some(signer.address()));
+    }
+}
