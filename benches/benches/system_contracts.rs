@@ -83,7 +83,11 @@ fn bench(c: &mut Criterion) {
     run("setKeyAllowed (attribution, governor)", s[0].address(), ATTRIBUTION, IAttribution::setKeyAllowedCall { vkHash: B256::repeat_byte(9), allowed: true }.abi_encode(), U256::ZERO);
     run("registerDatanet (registry)", a, REGISTRY, IRegistry::registerDatanetCall { root: B256::repeat_byte(2), contributions: 5, licence: "MIT".into(), metadataUri: "x".repeat(512) }.abi_encode(), U256::ZERO);
     run("datanetOf (registry)", a, REGISTRY, IRegistry::datanetOfCall { datanetId: U256::ZERO }.abi_encode(), U256::ZERO);
+    // the commitment is computed before the model is looked up: the refusal includes it
+    let pixels: Vec<u8> = (0..64u8).map(|i| i % 17).collect();
+    run("escrowQuery (refused: unknown model)", a, ATTRIBUTION, IAttribution::escrowQueryCall { modelOwner: a, modelCommitment: B256::repeat_byte(1), query: pixels.clone().into(), deadline: u64::MAX }.abi_encode(), U256::from(OPEN));
     drop(run);
+    g.bench_function("query commitment (Poseidon)", |bch| bch.iter(|| lineage_core::datanet::query_commitment(&pixels).unwrap()));
     // what reportAnswer adds to the storage work: the EIP-712 hash and the recovery
     let answer = Answer { requestId: U256::from(1), queryCommitment: B256::repeat_byte(3), predictedClass: 4, payoutDigest: B256::repeat_byte(5) };
     let h = answer_hash(chain.chain_id(), &answer);

@@ -9,7 +9,7 @@
 mod common;
 
 use alloy_primitives::{Address, B256, U256};
-use alloy_sol_types::SolCall;
+use alloy_sol_types::{SolCall, SolEvent};
 use common::*;
 use lineage_chain::{
     genesis::OPEN,
@@ -464,7 +464,7 @@ fn stake_that_voted_waits_for_the_vote_even_when_delays_are_shortened() {
     let t0 = now(&chain) + 10;
     let day = 24 * 3600;
     // each step in its own block at an exact time
-    let mut at = |chain: &mut Chain, ts: u64, who: usize, to: Address, input: Vec<u8>| {
+    let at = |chain: &mut Chain, ts: u64, who: usize, to: Address, input: Vec<u8>| {
         let r = call_at(chain, &s[who], to, input, U256::ZERO, 1_000_000, ts);
         assert!(r.status, "at {ts}: {r:?} {}", reason(&r));
         r
@@ -503,4 +503,31 @@ fn stake_that_voted_waits_for_the_vote_even_when_delays_are_shortened() {
     assert_reverts(&r, "voted on a proposal whose vote ends at");
     at(&mut chain, a_ends, 3, STAKING, IStaking::withdrawCall {}.abi_encode());
     chain.staking_invariant().unwrap();
+}
+
+#[test]
+fn a_public_query_is_committed_by_the_chain_and_posted_for_every_agent() {
+    let (_dir, mut chain, s) = fresh(vec![keys().vk.hash]);
+    let (_, model) = register_model(&mut chain, &s[0]);
+    let pixels: Vec<u8> = (0..64u8).map(|i| i % 17).collect();
+    let deadline = now(&chain) + 3600;
+    let input = |q: Vec<u8>| IAttribution::escrowQueryCall { modelOwner: s[0].address(), modelCommitment: model, query: q.into(), deadline }.abi_encode();
+    let r = call(&mut chain, &s[2], input(pixels.clone()), open(3), 400_000);
+    assert!(r.status, "{r:?} {}", reason(&r));
+    let id = IAttribution::escrowQueryCall::abi_decode_returns(&r.output).unwrap();
+    // the request commits to exactly the posted pixels, as a client computes it
+    let want = B256::from(lineage_core::field::fr_to_be_bytes(&lineage_core::datanet::query_commitment(&pixels).unwrap()));
+    let req = view(&chain, IAttribution::requestOfCall { requestId: id });
+    assert_eq!((req.queryCommitment, req.fee, req.payer), (want, open(3), s[2].address()));
+    let posted: Vec<_> = r.logs.iter().filter_map(|l| IAttribution::QueryPosted::decode_log_data(&l.data).ok()).collect();
+    assert_eq!(posted.len(), 1);
+    assert_eq!((posted[0].requestId, posted[0].query.to_vec()), (id, pixels.clone()));
+    // a pixel above 16, or a query of another length, is refused and escrows nothing
+    let before = chain.balance(ADDRESS).unwrap();
+    let mut hot = pixels.clone();
+    hot[5] = 17;
+    assert_reverts(&call(&mut chain, &s[2], input(hot), open(1), 400_000), "at most 16");
+    assert_reverts(&call(&mut chain, &s[2], input(pixels[..63].to_vec()), open(1), 400_000), "64 pixels");
+    assert_eq!(chain.balance(ADDRESS).unwrap(), before);
+    chain.escrow_invariant().unwrap();
 }

@@ -6,6 +6,8 @@ pub mod datanet;
 pub mod demo;
 pub mod node;
 pub mod progress;
+pub mod prover;
+pub mod register;
 pub mod rpc_chain;
 pub mod verify;
 pub mod verify_whole;
@@ -39,6 +41,10 @@ pub enum Command {
     VerifyWhole(verify_whole::VerifyWholeArgs),
     /// Re-verify every paid claim and list every slash on a chain, over JSON-RPC.
     Audit(audit::AuditArgs),
+    /// Run a proving node: accept a model's public queries, prove, claim the fee.
+    Prover(prover::ProverArgs),
+    /// Register the digits model's whole-datanet key on a chain (as its owner).
+    Register(register::RegisterArgs),
 }
 
 impl Cli {
@@ -51,6 +57,8 @@ impl Cli {
             Command::Verify(a) => verify::run(a),
             Command::VerifyWhole(a) => verify_whole::run(a),
             Command::Audit(a) => audit::run(a),
+            Command::Prover(a) => prover::run(a),
+            Command::Register(a) => register::run(a),
         }
     }
 }

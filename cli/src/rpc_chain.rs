@@ -25,6 +25,14 @@ pub const MAX_FEE: u128 = 2_000_000_000;
 /// How long to wait for a receipt.
 const RECEIPT_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// A signed transaction not yet sent: its bytes, hash and nonce.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct SignedTx {
+    pub raw: Bytes,
+    pub hash: B256,
+    pub nonce: u64,
+}
+
 /// A mined transaction, with what its execution returned.
 #[derive(Clone, Debug)]
 pub struct TxReceipt {
@@ -133,40 +141,103 @@ impl RpcChain {
     pub fn transact(&self, signer: &PrivateKeySigner, to: Address, input: Vec<u8>, value: U256, gas: u64) -> Result<TxReceipt> {
         let input = Bytes::from(input);
         let (_, output, outcome) = self.simulate(signer.address(), to, &input, value, gas)?;
-        let nonce: U64 = self.request("eth_getTransactionCount", rpc_params![signer.address(), "pending"])?;
-        let raw = sign_call(signer, self.chain_id, nonce.to(), to, value, input, gas, MAX_FEE)?;
-        let hash: B256 = self.request("eth_sendRawTransaction", rpc_params![raw])?;
+        let signed = self.sign(signer, to, input, value, gas)?;
+        self.send_raw(&signed.raw)?;
+        let mut r = self.wait_receipt(signed.hash)?;
+        // a simulation that disagrees with the block (state moved in
+        // between) keeps the block's verdict
+        r.outcome = match (r.status, outcome.as_str()) {
+            (true, _) => "success".to_string(),
+            (false, "success") => "failed in its block".to_string(),
+            (false, o) => o.to_string(),
+        };
+        r.output = output;
+        Ok(r)
+    }
+
+    /// What a call from `from` would do now, without sending it:
+    /// `Ok(output)` or `Err(reason)` (a revert's reason, or the halt).
+    pub fn dry_run(&self, from: Address, to: Address, input: &[u8], value: U256, gas: u64) -> Result<std::result::Result<Bytes, String>> {
+        let (ok, out, outcome) = self.simulate(from, to, &Bytes::copy_from_slice(input), value, gas)?;
+        Ok(if ok {
+            Ok(out)
+        } else {
+            Err(<alloy_sol_types::Revert as alloy_sol_types::SolError>::abi_decode(&out).map(|e| e.reason).unwrap_or(outcome))
+        })
+    }
+
+    /// The next nonce of `a` (counting its transactions in the pool).
+    pub fn pending_nonce(&self, a: Address) -> Result<u64> {
+        let n: U64 = self.request("eth_getTransactionCount", rpc_params![a, "pending"])?;
+        Ok(n.to())
+    }
+
+    /// The nonce of `a` after the head block (mined transactions only).
+    pub fn mined_nonce(&self, a: Address) -> Result<u64> {
+        let n: U64 = self.request("eth_getTransactionCount", rpc_params![a, "latest"])?;
+        Ok(n.to())
+    }
+
+    /// Sign a call at `signer`'s next nonce, without sending it.
+    pub fn sign(&self, signer: &PrivateKeySigner, to: Address, input: Bytes, value: U256, gas: u64) -> Result<SignedTx> {
+        let nonce = self.pending_nonce(signer.address())?;
+        let raw = sign_call(signer, self.chain_id, nonce, to, value, input, gas, MAX_FEE)?;
+        Ok(SignedTx { hash: alloy_primitives::keccak256(&raw), nonce, raw })
+    }
+
+    /// Send signed bytes (sending the same bytes twice is one transaction).
+    pub fn send_raw(&self, raw: &Bytes) -> Result<B256> {
+        self.request("eth_sendRawTransaction", rpc_params![raw])
+    }
+
+    /// A mined transaction's receipt, if it is mined.
+    pub fn receipt(&self, hash: B256) -> Result<Option<TxReceipt>> {
+        let r: Option<Value> = self.request("eth_getTransactionReceipt", rpc_params![hash])?;
+        let Some(r) = r else { return Ok(None) };
+        let status = quantity(&r, "status")? == 1;
+        let logs = r["logs"]
+            .as_array()
+            .map(|ls| ls.iter().filter_map(|l| serde_json::from_value::<alloy_rpc_log::RpcLog>(l.clone()).ok()).map(|l| l.into()).collect())
+            .unwrap_or_default();
+        Ok(Some(TxReceipt {
+            hash,
+            block_number: quantity(&r, "blockNumber")?,
+            status,
+            gas_used: quantity(&r, "gasUsed")?,
+            output: Bytes::new(),
+            outcome: if status { "success" } else { "failed" }.to_string(),
+            logs,
+        }))
+    }
+
+    /// Wait for a sent transaction's receipt.
+    pub fn wait_receipt(&self, hash: B256) -> Result<TxReceipt> {
         let start = Instant::now();
         loop {
-            let r: Option<Value> = self.request("eth_getTransactionReceipt", rpc_params![hash])?;
-            if let Some(r) = r {
-                let status = quantity(&r, "status")? == 1;
-                let logs = r["logs"]
-                    .as_array()
-                    .map(|ls| ls.iter().filter_map(|l| serde_json::from_value::<alloy_rpc_log::RpcLog>(l.clone()).ok()).map(|l| l.into()).collect())
-                    .unwrap_or_default();
-                // a simulation that disagrees with the block (state moved in
-                // between) keeps the block's verdict
-                let outcome = match (status, outcome.as_str()) {
-                    (true, _) => "success".to_string(),
-                    (false, "success") => "failed in its block".to_string(),
-                    (false, o) => o.to_string(),
-                };
-                return Ok(TxReceipt {
-                    hash,
-                    block_number: quantity(&r, "blockNumber")?,
-                    status,
-                    gas_used: quantity(&r, "gasUsed")?,
-                    output,
-                    outcome,
-                    logs,
-                });
+            if let Some(r) = self.receipt(hash)? {
+                return Ok(r);
             }
             if start.elapsed() > RECEIPT_TIMEOUT {
                 bail!("transaction {hash} was not mined within {} s", RECEIPT_TIMEOUT.as_secs());
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// The hashes, senders, targets and inputs of every transaction in block `n`.
+    pub fn block_transactions(&self, n: u64) -> Result<Vec<(B256, Address, Option<Address>, Bytes)>> {
+        let b: Value = self.request("eth_getBlockByNumber", rpc_params![format!("0x{n:x}"), true])?;
+        let txs = b["transactions"].as_array().cloned().unwrap_or_default();
+        txs.into_iter()
+            .map(|t| {
+                Ok((
+                    serde_json::from_value(t["hash"].clone())?,
+                    serde_json::from_value(t["from"].clone())?,
+                    serde_json::from_value(t["to"].clone())?,
+                    serde_json::from_value(t["input"].clone())?,
+                ))
+            })
+            .collect()
     }
 
     /// The logs of `address` with first topic `topic0`, in blocks `from..=to`,

@@ -20,7 +20,10 @@
 //!   pending request's fee. `submitClaim(requestId, …)` verifies a halo2
 //!   proof natively against the model's key and pays every contributor's
 //!   share of exactly that fee, up to the deadline; after the deadline
-//!   `refund(requestId)` returns the fee to the payer.
+//!   `refund(requestId)` returns the fee to the payer. `escrowQuery(owner,
+//!   model, pixels, deadline)` does the same for a public query: the chain
+//!   computes its commitment and publishes the pixels in `QueryPosted`, so
+//!   any prover node can answer it.
 //!
 //! Value: only a plain `CALL` whose target is this address may change
 //! state. Under `CALLCODE` the caller pays itself and under `DELEGATECALL`
@@ -80,6 +83,11 @@ pub const REGISTER_GAS: u64 = 45_000;
 /// Gas of opening an escrowed request (ten new storage words, the split
 /// read from governance).
 pub const ESCROW_GAS: u64 = 205_000;
+/// Extra gas of `escrowQuery`: the query's Poseidon commitment (measured
+/// with the escrow in `benches/benches/system_contracts.rs`) and its
+/// `QueryPosted` log (two topics, 128 bytes of data: 1,774 gas by
+/// Ethereum's log prices).
+pub const QUERY_POST_GAS: u64 = 4_000;
 /// Gas of a refund.
 pub const REFUND_GAS: u64 = 30_000;
 /// Gas of a read (the least a view costs).
@@ -190,6 +198,10 @@ sol! {
         /// `escrowFee` with the only agent that may accept the request.
         function escrowFeeFor(address modelOwner, bytes32 modelCommitment, bytes32 queryCommitment, uint64 deadline, address agent)
             external payable returns (uint256 requestId);
+        /// `escrowFee` for a public query: the chain commits to its 64
+        /// pixels itself and publishes them (`QueryPosted`) for any agent.
+        function escrowQuery(address modelOwner, bytes32 modelCommitment, bytes query, uint64 deadline)
+            external payable returns (uint256 requestId);
         function splitOf(uint256 requestId) external view returns (uint256 contributors, uint256 owner, uint256 prover, uint256 protocol);
         function settlementOf(uint256 requestId) external view returns (
             address agent,
@@ -205,6 +217,7 @@ sol! {
         function releaseStake(uint256 requestId) external;
         event RequestAccepted(uint256 indexed requestId, address indexed agent, uint256 stake);
         event FeeSplit(uint256 indexed requestId, uint256 contributors, uint256 owner, uint256 prover, uint256 protocol);
+        event QueryPosted(uint256 indexed requestId, bytes query);
     }
 }
 
@@ -339,6 +352,7 @@ fn gas_of(call: &IAttribution::IAttributionCalls) -> u64 {
         }
         C::escrowFee(_) => ESCROW_GAS,
         C::escrowFeeFor(_) => ESCROW_GAS + STORE_WORD_GAS,
+        C::escrowQuery(_) => ESCROW_GAS + QUERY_POST_GAS,
         C::refund(_) => REFUND_GAS,
         C::submitClaim(c) => VERIFY_BASE_GAS
             .saturating_add(PER_PAYOUT_GAS.saturating_mul(c.contributors.len() as u64))
@@ -464,7 +478,7 @@ impl AttributionPrecompile {
                 | C::settlementOf(_)
                 | C::answerHash(_)
         );
-        let payable = matches!(call, C::escrowFee(_) | C::escrowFeeFor(_));
+        let payable = matches!(call, C::escrowFee(_) | C::escrowFeeFor(_) | C::escrowQuery(_));
         if let Some(refused) = super::native::guard(inputs, ADDRESS, is_view, payable) {
             return Ok(refused);
         }
@@ -564,6 +578,22 @@ impl AttributionPrecompile {
                 if let Outcome::Ok(ret) = &out {
                     let id = IAttribution::escrowFeeCall::abi_decode_returns(ret).map_err(|e| e.to_string())?;
                     self.sstore(ctx, request(id, "chosen"), address_word(&c.agent))?;
+                }
+                Ok(out)
+            }
+            C::escrowQuery(c) => {
+                if c.query.len() != lineage_core::datanet::PIXELS {
+                    return revert(&format!("a query is {} pixels, one byte each", lineage_core::datanet::PIXELS));
+                }
+                let commitment = match lineage_core::datanet::query_commitment(&c.query) {
+                    Ok(q) => B256::from(lineage_core::field::fr_to_be_bytes(&q)),
+                    Err(_) => return revert(&format!("a query's pixels are at most {}", lineage_core::fixed::PIXEL_MAX)),
+                };
+                let plain = IAttribution::escrowFeeCall { modelOwner: c.modelOwner, modelCommitment: c.modelCommitment, queryCommitment: commitment, deadline: c.deadline };
+                let out = self.escrow(ctx, inputs, plain)?;
+                if let Outcome::Ok(ret) = &out {
+                    let id = IAttribution::escrowFeeCall::abi_decode_returns(ret).map_err(|e| e.to_string())?;
+                    Self::emit(ctx, &IAttribution::QueryPosted { requestId: id, query: c.query.clone() });
                 }
                 Ok(out)
             }

@@ -109,6 +109,7 @@ interface IGovernance {
 interface IAttributionSettlement {
     function escrowFee(address modelOwner, bytes32 modelCommitment, bytes32 queryCommitment, uint64 deadline) external payable returns (uint256 requestId);
     function escrowFeeFor(address modelOwner, bytes32 modelCommitment, bytes32 queryCommitment, uint64 deadline, address agent) external payable returns (uint256 requestId);
+    function escrowQuery(address modelOwner, bytes32 modelCommitment, bytes query, uint64 deadline) external payable returns (uint256 requestId);
     function requestOf(uint256 requestId) external view returns (
         address payer,
         address modelOwner,

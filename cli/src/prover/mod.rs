@@ -1,0 +1,615 @@
+//! `lineage prover`: a proving node for an agent that answers a model's
+//! public queries for fees.
+//!
+//! ```text
+//!  chain ── QueryPosted (escrowQuery) ──► Seen ──acceptRequest──► Accepted ──prove──► Proven
+//!                                          │ another agent first: Lost        (thread, rayon inside halo2)
+//!  Proven ──submitWholeClaim──► Claimed ──releasePayouts──► Released ──releaseStake (after the window)──► Done
+//! ```
+//!
+//! * **One sender.** Every transaction is sent from the main loop, one at a
+//!   time: signed, stored in its job (RocksDB, synced), then sent, then
+//!   awaited. A node killed anywhere resumes from its queue: a stored
+//!   transaction is looked up by hash and, if never mined, the same bytes
+//!   are sent again; so no claim is ever submitted twice.
+//! * **Sharing.** Acceptance on chain decides who proves: the node accepts a
+//!   request only while it has a free proving slot (the memory budget over
+//!   the per-proof estimate), and only after a dry run shows the accept
+//!   would succeed; an agent that loses the race marks the job lost.
+//! * **Answers.** On taking a job the node computes the prediction and the
+//!   payout split natively and signs the EIP-712 answer its user fetches
+//!   at `/v1/answers/{id}`; the proof follows.
+
+pub mod http;
+pub mod queue;
+
+use crate::{
+    register::{b32, digits_model, read_key},
+    rpc_chain::{RpcChain, TxReceipt},
+};
+use alloy_primitives::{Address, Bytes, B256, U256};
+use alloy_signer::SignerSync;
+use alloy_signer_local::PrivateKeySigner;
+use alloy_sol_types::{SolCall, SolEvent};
+use clap::Args;
+use eyre::{bail, eyre, WrapErr};
+use lineage_chain::precompile::{
+    attribution::{IAttribution, RequestStatus, ADDRESS},
+    governance::{IGovernance, ADDRESS as GOVERNANCE},
+    settlement::{answer_hash, Answer, MIN_ANSWER_TIME},
+    staking::{IStaking, ADDRESS as STAKING},
+};
+use lineage_circuits::query::QueryInput;
+use lineage_core::model::QuantizedModel;
+use lineage_prover::{srs, ProverClient};
+use queue::{Job, PendingTx, Queue, SignedAnswer, Stage, TxKind};
+use std::{
+    collections::HashSet,
+    path::PathBuf,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        mpsc, Arc,
+    },
+    time::Duration,
+};
+
+/// Peak memory of one per-query proof per row of its circuit: 6.8 GiB at
+/// k = 20, 222 MiB at k = 15, 60 MiB at k = 13 (BENCHMARKS.md, "whole
+/// datanet"): about 7 KiB a row.
+pub const PROVE_BYTES_PER_ROW: u64 = 7 * 1024;
+/// A node takes a request only with this much time left beyond the
+/// chain's least answer time: for its proof and the claim.
+pub const SAFETY_SECS: u64 = 120;
+/// Most blocks read in one `eth_getLogs`.
+const SCAN_SPAN: u64 = 5_000;
+
+#[derive(Debug, Args, Clone)]
+pub struct ProverArgs {
+    /// JSON-RPC URL of the node to watch and send to.
+    #[arg(long)]
+    pub rpc: String,
+    /// File holding the agent's private key (hex, one line): it stakes,
+    /// accepts, claims and collects the prover's share of each fee.
+    #[arg(long)]
+    pub key: PathBuf,
+    /// The model's owner (default: the agent itself). The model is the
+    /// digits model with its whole-datanet key on chain (`lineage register`).
+    #[arg(long)]
+    pub owner: Option<Address>,
+    /// Examples the model's whole-datanet key covers: the digits datanet's
+    /// first N (default: all 1,438); must match the key on chain.
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=lineage_circuits::query::MAX_CAPACITY as u64))]
+    pub examples: Option<usize>,
+    /// Training epochs of the digits model (as registered; 1 to 100,000).
+    #[arg(long, default_value_t = 400, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
+    pub epochs: usize,
+    /// The job queue lives here (RocksDB; default ~/.lineage/prover).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Where the SRS, feature proofs and proving keys are cached (default: $LINEAGE_CACHE or ~/.cache/lineage).
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
+    /// Health, metrics and answers are served here (port 0 picks one; the
+    /// address is printed).
+    #[arg(long, default_value = "127.0.0.1:9100")]
+    pub listen: std::net::SocketAddr,
+    /// Memory the node may use for proofs running at once, MiB: it proves
+    /// (and accepts) as many requests at a time as fit, at least one.
+    #[arg(long, default_value_t = 2048, value_parser = clap::value_parser!(u64).range(1..=1 << 24))]
+    pub memory_budget_mib: u64,
+    /// How often to poll the chain, milliseconds (50 to 60,000).
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(50..=60_000))]
+    pub poll_ms: u64,
+    /// First block to read when the queue is new (default: 0, the whole chain).
+    #[arg(long, default_value_t = 0)]
+    pub from_block: u64,
+    /// How long to wait for the model's key to appear on chain, seconds.
+    #[arg(long, default_value_t = 600)]
+    pub wait_key_secs: u64,
+    /// Prove on a CUDA GPU (needs a binary built with the `gpu` feature).
+    #[arg(long)]
+    pub gpu: bool,
+    /// The most OPEN this node keeps bonded as stake. Each accepted request
+    /// locks the chain's `acceptStake` until its challenge window ends (a
+    /// day on a dev chain), so this bounds the requests taken per window.
+    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
+    pub stake_budget_open: u64,
+    /// Stop after this many requests are settled by this node (for
+    /// measurements and tests; default: run until interrupted).
+    #[arg(long)]
+    pub exit_after: Option<usize>,
+}
+
+/// Everything fixed for a node's life.
+struct Node {
+    chain: RpcChain,
+    signer: PrivateKeySigner,
+    owner: Address,
+    model: QuantizedModel,
+    model_c: B256,
+    setup: Arc<crate::whole::WholeSetup>,
+    client: Arc<ProverClient>,
+    queue: Arc<Queue>,
+    shared: Arc<http::Shared>,
+    capacity: usize,
+    accept_stake: U256,
+    stake_budget: U256,
+    proving: HashSet<U256>,
+    done_tx: mpsc::Sender<(U256, Result<(Vec<u8>, u64), String>)>,
+    done_rx: mpsc::Receiver<(U256, Result<(Vec<u8>, u64), String>)>,
+}
+
+fn home() -> PathBuf {
+    std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir)
+}
+
+/// The request ids whose claim this node's transactions paid.
+fn settled(jobs: &[Job]) -> usize {
+    jobs.iter().filter(|j| j.stage >= Stage::Claimed && j.stage <= Stage::Done).count()
+}
+
+pub fn run(args: ProverArgs) -> eyre::Result<()> {
+    let signer = read_key(&args.key)?;
+    let chain = RpcChain::connect(&args.rpc)?;
+    let owner = args.owner.unwrap_or(signer.address());
+    let cache = args.cache_dir.clone().unwrap_or_else(srs::default_cache_dir);
+    let builder = ProverClient::builder();
+    let client = Arc::new(if args.gpu { builder.gpu() } else { builder.cpu() }.build()?);
+    eprintln!("agent {} for the model of {owner}; training the digits model ({} epochs)…", signer.address(), args.epochs);
+    let (datanet, model) = digits_model(args.examples, args.epochs)?;
+    let model_c = b32(&model.commitment());
+    let shape = lineage_circuits::query::QueryShape::new(datanet.contributions.len())?;
+    let params = srs::cached_dev_srs(&cache, shape.k)?;
+    eprintln!("loading (or proving once) the feature table of {} examples and the per-query keys (k = {})…", datanet.contributions.len(), shape.k);
+    let setup = Arc::new(crate::whole::prepare(&client, &params, &datanet, &model, None, &cache)?);
+
+    // the key this node proves for must be the one the chain holds
+    let waited = std::time::Instant::now();
+    loop {
+        let held = IAttribution::wholeKeyOfCall::abi_decode_returns(
+            &chain.call(ADDRESS, &IAttribution::wholeKeyOfCall { owner, modelCommitment: model_c }.abi_encode())?,
+        )?;
+        if held.keyHash == setup.query_file.hash {
+            break;
+        }
+        if held.keyHash != B256::ZERO {
+            bail!("the chain holds key {} for model {model_c} of {owner}, this node's is {} (other --examples or --epochs?)", held.keyHash, setup.query_file.hash);
+        }
+        if waited.elapsed().as_secs() >= args.wait_key_secs {
+            bail!("model {model_c} of {owner} has no whole-datanet key on chain after {} s: run `lineage register` as its owner", args.wait_key_secs);
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+
+    let per_proof = PROVE_BYTES_PER_ROW << shape.k;
+    let capacity = ((args.memory_budget_mib << 20) / per_proof).max(1) as usize;
+    let data_dir = args.data_dir.clone().unwrap_or_else(|| home().join(".lineage").join("prover"));
+    std::fs::create_dir_all(&data_dir)?;
+    let queue = Arc::new(Queue::open(&data_dir.join("jobs")).wrap_err_with(|| format!("opening the job queue in {}", data_dir.display()))?);
+    let accept_stake = IGovernance::paramsCall::abi_decode_returns(&chain.call(GOVERNANCE, &IGovernance::paramsCall {}.abi_encode())?)?.acceptStake;
+
+    let shared = Arc::new(http::Shared {
+        metrics: http::Metrics::new(),
+        queue: queue.clone(),
+        agent: signer.address(),
+        capacity,
+        // the chain just answered every setup call
+        last_poll_ms: http::now_ms().into(),
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    let addr = serve(shared.clone(), args.listen, stop.clone())?;
+    println!(
+        "prover node: agent {} · model {model_c} · {} examples (k = {}) · {capacity} proof(s) at a time (~{} MiB each) · http://{addr}/health",
+        signer.address(),
+        datanet.contributions.len(),
+        shape.k,
+        per_proof >> 20
+    );
+    let (done_tx, done_rx) = mpsc::channel();
+    let mut node = Node {
+        chain,
+        signer,
+        owner,
+        model,
+        model_c,
+        setup,
+        client,
+        queue,
+        shared,
+        capacity,
+        accept_stake,
+        stake_budget: U256::from(args.stake_budget_open) * U256::from(lineage_chain::genesis::OPEN),
+        proving: HashSet::new(),
+        done_tx,
+        done_rx,
+    };
+    node.top_up_stake()?;
+    if node.queue.scanned()?.is_none() && args.from_block > 0 {
+        node.queue.set_scanned(args.from_block - 1)?;
+    }
+    node.run_loop(&args, &stop)
+}
+
+/// Start the HTTP server on its own tokio runtime; returns its address.
+fn serve(shared: Arc<http::Shared>, listen: std::net::SocketAddr, stop: Arc<AtomicBool>) -> eyre::Result<std::net::SocketAddr> {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    let listener = rt.block_on(tokio::net::TcpListener::bind(listen)).wrap_err_with(|| format!("listening on {listen}"))?;
+    let addr = listener.local_addr()?;
+    std::thread::Builder::new().name("prover-http".into()).spawn(move || {
+        rt.block_on(async move {
+            let stop2 = stop.clone();
+            tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    stop2.store(true, Ordering::SeqCst);
+                }
+            });
+            if let Err(e) = axum::serve(listener, http::router(shared)).await {
+                tracing::error!("the HTTP server stopped: {e}");
+            }
+        })
+    })?;
+    Ok(addr)
+}
+
+impl Node {
+    fn me(&self) -> Address {
+        self.signer.address()
+    }
+
+    /// Bond more stake when too little is free to accept `capacity`
+    /// requests, within the stake budget. True if `acceptStake` is free.
+    fn top_up_stake(&self) -> eyre::Result<bool> {
+        let st = IStaking::stakeOfCall::abi_decode_returns(&self.chain.call(STAKING, &IStaking::stakeOfCall { agent: self.me() }.abi_encode())?)?;
+        let want = self.accept_stake * U256::from(self.capacity);
+        if st.free < want {
+            let add = (want - st.free).min(self.stake_budget.saturating_sub(st.free + st.locked));
+            if !add.is_zero() {
+                let r = self.chain.transact(&self.signer, STAKING, IStaking::stakeCall {}.abi_encode(), add, 200_000)?;
+                if !r.status {
+                    bail!("staking {add} wei failed: {}", crate::register::describe(&r));
+                }
+                return Ok(st.free + add >= self.accept_stake);
+            }
+        }
+        Ok(st.free >= self.accept_stake)
+    }
+
+    fn run_loop(&mut self, args: &ProverArgs, stop: &AtomicBool) -> eyre::Result<()> {
+        loop {
+            if stop.load(Ordering::SeqCst) {
+                eprintln!("interrupted: the queue keeps every job; a restart resumes them");
+                return Ok(());
+            }
+            self.collect_proofs()?;
+            let busy = match self.step() {
+                Ok(b) => {
+                    self.shared.last_poll_ms.store(http::now_ms(), Ordering::Relaxed);
+                    b
+                }
+                Err(e) => {
+                    // the chain or the network: keep the queue and try again
+                    tracing::warn!("{e:#}");
+                    self.shared.metrics.fail("chain");
+                    false
+                }
+            };
+            let jobs = self.queue.jobs()?;
+            self.gauges(&jobs);
+            if let Some(n) = args.exit_after {
+                if settled(&jobs) >= n && self.proving.is_empty() && jobs.iter().all(|j| j.stage != Stage::Claimed) {
+                    println!("settled {} request(s); exiting", settled(&jobs));
+                    return Ok(());
+                }
+            }
+            if !busy {
+                std::thread::sleep(Duration::from_millis(args.poll_ms));
+            }
+        }
+    }
+
+    fn gauges(&self, jobs: &[Job]) {
+        let m = &self.shared.metrics;
+        for st in Stage::ALL {
+            m.jobs.get_or_create(&http::StageLabel { stage: st.name() }).set(jobs.iter().filter(|j| j.stage == st).count() as i64);
+        }
+        m.queue_depth.set(jobs.iter().filter(|j| j.stage <= Stage::Proven).count() as i64);
+        m.proving.set(self.proving.len() as i64);
+    }
+
+    /// Record the proofs that finished.
+    fn collect_proofs(&mut self) -> eyre::Result<()> {
+        while let Ok((id, res)) = self.done_rx.try_recv() {
+            self.proving.remove(&id);
+            let Some(mut job) = self.queue.get(id)? else { continue };
+            match res {
+                Ok((proof, ms)) => {
+                    job.proof = Some(proof.into());
+                    job.prove_ms = Some(ms);
+                    job.stage = Stage::Proven;
+                    self.shared.metrics.proofs.inc();
+                    self.shared.metrics.prove_seconds.observe(ms as f64 / 1000.0);
+                }
+                Err(e) => {
+                    job.stage = Stage::Failed;
+                    job.note = format!("proving failed: {e}");
+                    self.shared.metrics.fail("prove");
+                }
+            }
+            self.queue.put(&job)?;
+        }
+        Ok(())
+    }
+
+    /// Read new events, then move every open job one step. True if anything moved.
+    fn step(&mut self) -> eyre::Result<bool> {
+        let mut moved = self.scan()?;
+        for job in self.queue.jobs()? {
+            if !job.stage.is_final() {
+                moved |= self.advance(job)?;
+            }
+        }
+        Ok(moved)
+    }
+
+    /// New `QueryPosted` events for this model become `Seen` jobs.
+    fn scan(&mut self) -> eyre::Result<bool> {
+        let (head, _) = self.chain.head()?;
+        let mut from = self.queue.scanned()?.map_or(0, |b| b + 1);
+        let mut found = false;
+        while from <= head {
+            let to = head.min(from + SCAN_SPAN - 1);
+            for (log, _, _) in self.chain.logs(ADDRESS, IAttribution::QueryPosted::SIGNATURE_HASH, from, to)? {
+                let Ok(ev) = IAttribution::QueryPosted::decode_log_data(&log.data) else { continue };
+                if self.queue.get(ev.requestId)?.is_some() {
+                    continue;
+                }
+                let r = IAttribution::requestOfCall::abi_decode_returns(
+                    &self.chain.call(ADDRESS, &IAttribution::requestOfCall { requestId: ev.requestId }.abi_encode())?,
+                )?;
+                if r.modelOwner != self.owner || r.modelCommitment != self.model_c || r.status != RequestStatus::Open as u8 {
+                    continue;
+                }
+                found = true;
+                self.queue.put(&Job {
+                    request_id: ev.requestId,
+                    query: ev.query.to_vec(),
+                    query_commitment: r.queryCommitment,
+                    fee: r.fee,
+                    deadline: r.deadline,
+                    stage: Stage::Seen,
+                    pending: None,
+                    answer: None,
+                    proof: None,
+                    prove_ms: None,
+                    txs: vec![],
+                    note: String::new(),
+                    seen_ms: http::now_ms(),
+                    claimed_ms: None,
+                })?;
+            }
+            self.queue.set_scanned(to)?;
+            self.shared.metrics.scanned_block.set(to as i64);
+            from = to + 1;
+        }
+        Ok(found)
+    }
+
+    fn advance(&mut self, mut job: Job) -> eyre::Result<bool> {
+        if let Some(p) = job.pending.clone() {
+            self.resume(job, p)?;
+            return Ok(true);
+        }
+        let id = job.request_id;
+        match job.stage {
+            Stage::Seen => {
+                let (_, now) = self.chain.head()?;
+                if job.deadline < now + MIN_ANSWER_TIME + SAFETY_SECS {
+                    return self.lose(job, "too little time left before its deadline");
+                }
+                let taken = self.queue.jobs()?.iter().filter(|j| matches!(j.stage, Stage::Accepted)).count();
+                if taken >= self.capacity {
+                    return Ok(false);
+                }
+                if !self.top_up_stake()? {
+                    return Ok(false);
+                }
+                let input = IAttribution::acceptRequestCall { requestId: id }.abi_encode();
+                match self.chain.dry_run(self.me(), ADDRESS, &input, U256::ZERO, 400_000)? {
+                    Err(reason) => self.lose(job, &format!("not accepted: {reason}")),
+                    Ok(_) => self.send(job, TxKind::Accept, input, 400_000).map(|_| true),
+                }
+            }
+            Stage::Accepted => {
+                if self.proving.contains(&id) || self.proving.len() >= self.capacity {
+                    return Ok(false);
+                }
+                let input = self.input(&job)?;
+                if job.answer.is_none() {
+                    job.answer = Some(self.sign_answer(&job, input.predicted as u64, payout_digest(&input)?)?);
+                    self.queue.put(&job)?;
+                }
+                self.proving.insert(id);
+                self.shared.metrics.proving.set(self.proving.len() as i64);
+                let (client, setup, done) = (self.client.clone(), self.setup.clone(), self.done_tx.clone());
+                std::thread::Builder::new().name(format!("prove-{id}")).spawn(move || {
+                    let res = client
+                        .prove_query(&setup.query_keys, &setup.table, &input)
+                        .map(|p| (p.bytes, p.prove_time.as_millis() as u64))
+                        .map_err(|e| e.to_string());
+                    let _ = done.send((id, res));
+                })?;
+                Ok(true)
+            }
+            Stage::Proven => {
+                let input = self.input(&job)?;
+                let segments = lineage_core::features::claim_segments(&input.attribution);
+                let proof = job.proof.clone().ok_or_else(|| eyre!("request {id} is proven but its proof is missing"))?;
+                let call = IAttribution::submitWholeClaimCall::new(id, input.predicted as u64, &segments, &proof);
+                let gas = lineage_chain::precompile::whole::claim_gas(&call) + 40 * call.abi_encode().len() as u64 + 100_000;
+                let input = call.abi_encode();
+                match self.chain.dry_run(self.me(), ADDRESS, &input, U256::ZERO, gas)? {
+                    Err(reason) => self.fail(job, "claim", &format!("the claim would be refused: {reason}")),
+                    Ok(_) => self.send(job, TxKind::Claim, input, gas).map(|_| true),
+                }
+            }
+            Stage::Claimed => {
+                let input = self.input(&job)?;
+                let payouts = lineage_core::payout::split_positive(input.pool, &input.attribution.segments)?;
+                let call = IAttribution::releasePayoutsCall {
+                    requestId: id,
+                    contributors: payouts.iter().map(|p| p.contributor).collect(),
+                    amounts: payouts.iter().map(|p| p.amount_wei).collect(),
+                };
+                let gas = lineage_chain::precompile::whole::release_gas(payouts.len()) + 40 * call.abi_encode().len() as u64 + 100_000;
+                let input = call.abi_encode();
+                match self.chain.dry_run(self.me(), ADDRESS, &input, U256::ZERO, gas)? {
+                    Err(reason) => {
+                        // somebody else may have released them: anyone can
+                        let left = IAttribution::payoutsOfCall::abi_decode_returns(
+                            &self.chain.call(ADDRESS, &IAttribution::payoutsOfCall { requestId: id }.abi_encode())?,
+                        )?;
+                        if left.unreleased.is_zero() {
+                            job.stage = Stage::Released;
+                            self.queue.put(&job)?;
+                            Ok(true)
+                        } else {
+                            self.fail(job, "release", &format!("releasing the payouts would be refused: {reason}"))
+                        }
+                    }
+                    Ok(_) => self.send(job, TxKind::Release, input, gas).map(|_| true),
+                }
+            }
+            Stage::Released => {
+                let s = IAttribution::settlementOfCall::abi_decode_returns(
+                    &self.chain.call(ADDRESS, &IAttribution::settlementOfCall { requestId: id }.abi_encode())?,
+                )?;
+                let (_, now) = self.chain.head()?;
+                if s.stake.is_zero() {
+                    // released (or slashed) by a call of somebody else
+                    job.stage = Stage::Done;
+                    self.queue.put(&job)?;
+                    return Ok(true);
+                }
+                if now <= s.challengeEnds {
+                    return Ok(false);
+                }
+                let input = IAttribution::releaseStakeCall { requestId: id }.abi_encode();
+                match self.chain.dry_run(self.me(), ADDRESS, &input, U256::ZERO, 300_000)? {
+                    Err(reason) => self.fail(job, "release", &format!("releasing the stake would be refused: {reason}")),
+                    Ok(_) => self.send(job, TxKind::ReleaseStake, input, 300_000).map(|_| true),
+                }
+            }
+            Stage::Done | Stage::Lost | Stage::Failed => Ok(false),
+        }
+    }
+
+    /// The witness of a job: the native attribution of its query over the
+    /// whole table, for the contributors' share its request fixed.
+    fn input(&self, job: &Job) -> eyre::Result<QueryInput> {
+        let split = IAttribution::splitOfCall::abi_decode_returns(
+            &self.chain.call(ADDRESS, &IAttribution::splitOfCall { requestId: job.request_id }.abi_encode())?,
+        )?;
+        let pool: u128 = split.contributors.try_into().map_err(|_| eyre!("request {}: pool above 2^128", job.request_id))?;
+        Ok(QueryInput::new(&self.model, &self.setup.table, &job.query, pool, job.request_id)?)
+    }
+
+    fn sign_answer(&self, job: &Job, class: u64, digest: B256) -> eyre::Result<SignedAnswer> {
+        sign_answer(&self.signer, self.chain.chain_id(), job.request_id, job.query_commitment, class, digest)
+    }
+
+    fn lose(&self, mut job: Job, why: &str) -> eyre::Result<bool> {
+        job.stage = Stage::Lost;
+        job.note = why.to_string();
+        self.shared.metrics.lost.inc();
+        self.queue.put(&job)?;
+        Ok(true)
+    }
+
+    fn fail(&self, mut job: Job, step: &'static str, why: &str) -> eyre::Result<bool> {
+        tracing::warn!("request {}: {why}", job.request_id);
+        job.stage = Stage::Failed;
+        job.note = why.to_string();
+        self.shared.metrics.fail(step);
+        self.queue.put(&job)?;
+        Ok(true)
+    }
+
+    /// Sign, store, send and await one transaction of `job`.
+    fn send(&self, mut job: Job, kind: TxKind, input: Vec<u8>, gas: u64) -> eyre::Result<()> {
+        let tx = self.chain.sign(&self.signer, ADDRESS, Bytes::from(input), U256::ZERO, gas)?;
+        job.pending = Some(PendingTx { kind, tx: tx.clone() });
+        self.queue.put(&job)?;
+        self.chain.send_raw(&tx.raw)?;
+        let r = self.chain.wait_receipt(tx.hash)?;
+        self.apply(job, kind, r)
+    }
+
+    /// After a restart (or a lost connection): finish a stored transaction.
+    fn resume(&self, mut job: Job, p: PendingTx) -> eyre::Result<()> {
+        if let Some(r) = self.chain.receipt(p.tx.hash)? {
+            return self.apply(job, p.kind, r);
+        }
+        if self.chain.mined_nonce(self.me())? > p.tx.nonce {
+            // its nonce went to another transaction of this key: it will never be mined
+            job.pending = None;
+            self.queue.put(&job)?;
+            return Ok(());
+        }
+        // the same signed bytes: at most one of them can ever be mined
+        if let Err(e) = self.chain.send_raw(&p.tx.raw) {
+            tracing::info!("resending {}: {e:#}", p.tx.hash);
+        }
+        let r = self.chain.wait_receipt(p.tx.hash)?;
+        self.apply(job, p.kind, r)
+    }
+
+    fn apply(&self, mut job: Job, kind: TxKind, r: TxReceipt) -> eyre::Result<()> {
+        job.pending = None;
+        job.txs.push((kind, r.hash));
+        match (kind, r.status) {
+            (TxKind::Accept, true) => job.stage = Stage::Accepted,
+            (TxKind::Accept, false) => {
+                job.stage = Stage::Lost;
+                job.note = "another agent accepted it first".into();
+                self.shared.metrics.lost.inc();
+            }
+            (TxKind::Claim, true) => {
+                job.stage = Stage::Claimed;
+                job.claimed_ms = Some(http::now_ms());
+                self.shared.metrics.claims_paid.inc();
+            }
+            (TxKind::Release, true) => job.stage = Stage::Released,
+            (TxKind::ReleaseStake, true) => job.stage = Stage::Done,
+            (k, false) => {
+                job.stage = Stage::Failed;
+                job.note = format!("{k:?} transaction {} failed in its block", r.hash);
+                self.shared.metrics.fail(match k {
+                    TxKind::Claim => "claim",
+                    _ => "release",
+                });
+            }
+        }
+        self.queue.put(&job)?;
+        Ok(())
+    }
+}
+
+/// The payout digest a whole-datanet claim proves: the root of its payout tree.
+pub fn payout_digest(input: &QueryInput) -> eyre::Result<B256> {
+    let payouts = lineage_core::payout::split_positive(input.pool, &input.attribution.segments)?;
+    Ok(lineage_core::payout::PayoutTree::new(&payouts)?.root())
+}
+
+/// An agent's EIP-712 answer to a request.
+pub fn sign_answer(signer: &PrivateKeySigner, chain_id: u64, request_id: U256, query_commitment: B256, class: u64, digest: B256) -> eyre::Result<SignedAnswer> {
+    let answer = Answer { requestId: request_id, queryCommitment: query_commitment, predictedClass: class, payoutDigest: digest };
+    let sig = signer.sign_hash_sync(&answer_hash(chain_id, &answer))?;
+    Ok(SignedAnswer {
+        request_id,
+        query_commitment,
+        predicted_class: class,
+        payout_digest: digest,
+        signature: Bytes::from(sig.as_bytes().to_vec()),
+        agent: signer.address(),
+    })
+}

@@ -1,0 +1,257 @@
+//! The prover node end to end: a dev node, the model owner's `lineage
+//! register`, two `lineage prover` nodes and a client that posts 20 public
+//! queries. All settle; one prover is killed with SIGKILL mid-proof and
+//! restarted, and no claim is ever sent twice; a misbehaving agent (it
+//! answers one class and proves another) is reported and slashed; `lineage
+//! audit` re-verifies every paid claim and lists the slash.
+
+use alloy_primitives::{Address, U256};
+use alloy_sol_types::SolCall;
+use lineage::rpc_chain::RpcChain;
+use lineage_chain::{
+    dev_signers,
+    genesis::OPEN,
+    precompile::{
+        attribution::{IAttribution, ADDRESS},
+        settlement::{answer_hash, recover, Answer},
+        staking::{IStaking, ADDRESS as STAKING},
+    },
+};
+use serde_json::Value;
+use std::{
+    collections::HashMap,
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_lineage");
+const EXAMPLES: &str = "64";
+
+/// A child process, killed on drop; its first stdout line that names an
+/// `http://` address gives its URL.
+struct Proc {
+    child: Child,
+    url: String,
+}
+
+impl Proc {
+    fn start(cmd: &mut Command) -> Proc {
+        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("spawn lineage");
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        let url = loop {
+            line.clear();
+            assert!(out.read_line(&mut line).unwrap() > 0, "the process exited before printing its address");
+            if let Some(w) = line.split_whitespace().find(|w| w.starts_with("http://")) {
+                break w.trim_end_matches("/health").to_string();
+            }
+        };
+        // keep draining its output so it never blocks on a full pipe
+        std::thread::spawn(move || for _ in out.lines() {});
+        Proc { child, url }
+    }
+
+    fn kill9(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn get(url: &str) -> Option<(u16, String)> {
+    // a tiny HTTP/1.0 GET: the node's health and answers are small JSON
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://")?;
+    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let mut s = std::net::TcpStream::connect(host).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").ok()?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).ok()?;
+    let status = buf.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, buf.split_once("\r\n\r\n")?.1.to_string()))
+}
+
+fn prover_cmd(node: &str, key: &Path, owner: Address, data: &Path) -> Command {
+    let mut c = Command::new(BIN);
+    c.args(["prover", "--rpc", node, "--key"])
+        .arg(key)
+        .args(["--owner", &owner.to_string(), "--examples", EXAMPLES, "--listen", "127.0.0.1:0", "--poll-ms", "100", "--memory-budget-mib", "40", "--stake-budget-open", "3000", "--data-dir"])
+        .arg(data);
+    c
+}
+
+fn call<C: SolCall>(chain: &RpcChain, c: C) -> C::Return {
+    C::abi_decode_returns(&chain.call(ADDRESS, &c.abi_encode()).unwrap()).unwrap()
+}
+
+#[test]
+fn two_prover_nodes_settle_twenty_requests_through_a_kill_and_a_lying_agent_is_slashed() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = dev_signers(6).unwrap();
+    let (owner, client, a, b, liar, reporter) = (&s[0], &s[1], &s[2], &s[3], &s[4], &s[5]);
+    let key = |i: usize| {
+        let p = dir.path().join(format!("key{i}"));
+        std::fs::write(&p, format!("0x{}\n", hex::encode(s[i].to_bytes()))).unwrap();
+        p
+    };
+    let node = Proc::start(Command::new(BIN).args(["node", "--dev", "--http-addr", "127.0.0.1:0", "--block-time-ms", "200", "--datadir"]).arg(dir.path().join("chain")));
+    let chain = RpcChain::connect(&node.url).unwrap();
+
+    // the model owner (the dev governor) registers the model's whole-datanet key
+    let out = Command::new(BIN).args(["register", "--rpc", &node.url, "--examples", EXAMPLES, "--key"]).arg(key(0)).output().unwrap();
+    assert!(out.status.success(), "register failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+
+    let (a_data, b_data) = (dir.path().join("prover-a"), dir.path().join("prover-b"));
+    let mut pa = Proc::start(&mut prover_cmd(&node.url, &key(2), owner.address(), &a_data));
+    let pb = Proc::start(&mut prover_cmd(&node.url, &key(3), owner.address(), &b_data));
+    for p in [&pa, &pb] {
+        let (status, body) = get(&format!("{}/health", p.url)).expect("health answers");
+        assert_eq!(status, 200, "{body}");
+    }
+
+    // the client posts 20 held-out queries, all at once
+    let (datanet, model) = lineage::register::digits_model(Some(64), 400).unwrap();
+    let model_c = lineage::register::b32(&model.commitment());
+    let heldout = lineage_inference::digits_heldout().unwrap();
+    let deadline = chain.head().unwrap().1 + 3600;
+    let mut sent = vec![];
+    for q in heldout.queries.iter().take(20) {
+        let input = IAttribution::escrowQueryCall { modelOwner: owner.address(), modelCommitment: model_c, query: q.pixels.clone().into(), deadline }.abi_encode();
+        let tx = chain.sign(client, ADDRESS, input.into(), U256::from(2 * OPEN), 500_000).unwrap();
+        chain.send_raw(&tx.raw).unwrap();
+        sent.push(tx.hash);
+    }
+    let mut ids = vec![];
+    for h in sent {
+        let r = chain.wait_receipt(h).unwrap();
+        assert!(r.status, "escrowQuery failed: {r:?}");
+        let opened = r.logs.iter().find_map(|l| <IAttribution::RequestOpened as alloy_sol_types::SolEvent>::decode_log_data(&l.data).ok()).unwrap();
+        ids.push(opened.requestId);
+    }
+
+    // kill prover A while it proves, then restart it on the same queue
+    let start = Instant::now();
+    loop {
+        let h: Value = serde_json::from_str(&get(&format!("{}/health", pa.url)).unwrap().1).unwrap();
+        if h["proving"].as_i64().unwrap_or(0) > 0 {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(120), "prover A never started a proof: {h}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    pa.kill9();
+    let pa = Proc::start(&mut prover_cmd(&node.url, &key(2), owner.address(), &a_data));
+
+    // every request settles
+    let start = Instant::now();
+    loop {
+        let open = ids.iter().filter(|id| call(&chain, IAttribution::requestOfCall { requestId: **id }).status != 2).count();
+        if open == 0 {
+            break;
+        }
+        if start.elapsed() > Duration::from_secs(300) {
+            let jobs = |u: &str| get(&format!("{u}/v1/jobs")).map(|r| r.1).unwrap_or_default();
+            panic!("{open} request(s) not settled after 300 s\nA: {}\nB: {}", jobs(&pa.url), jobs(&pb.url));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // the two agents shared the work; each request's claim came from its agent, once
+    let mut by_agent: HashMap<Address, usize> = HashMap::new();
+    for id in &ids {
+        let st = call(&chain, IAttribution::settlementOfCall { requestId: *id });
+        assert!(st.agent == a.address() || st.agent == b.address(), "request {id} accepted by {}", st.agent);
+        assert_eq!(st.prover, st.agent);
+        *by_agent.entry(st.agent).or_default() += 1;
+        // the agent's signed answer matches what it proved
+        let url = if st.agent == a.address() { &pa.url } else { &pb.url };
+        let (status, body) = get(&format!("{url}/v1/answers/{id}")).unwrap();
+        assert_eq!(status, 200, "{body}");
+        let ans: lineage::prover::queue::SignedAnswer = serde_json::from_str(&body).unwrap();
+        assert_eq!((ans.predicted_class, ans.payout_digest), (st.provenClass, st.payoutDigest), "request {id}");
+        let q = call(&chain, IAttribution::requestOfCall { requestId: *id }).queryCommitment;
+        let h = answer_hash(chain.chain_id(), &Answer { requestId: *id, queryCommitment: q, predictedClass: ans.predicted_class, payoutDigest: ans.payout_digest });
+        assert_eq!(recover(&h, &ans.signature), Some(st.agent));
+    }
+    assert_eq!(by_agent.len(), 2, "both agents proved some requests: {by_agent:?}");
+    let head = chain.head().unwrap().0;
+    let mut claims: HashMap<U256, usize> = HashMap::new();
+    for n in 0..=head {
+        for (_, from, to, input) in chain.block_transactions(n).unwrap() {
+            if to == Some(ADDRESS) && input.starts_with(&IAttribution::submitWholeClaimCall::SELECTOR) {
+                let c = IAttribution::submitWholeClaimCall::abi_decode(&input).unwrap();
+                assert!(from == a.address() || from == b.address());
+                *claims.entry(c.requestId).or_default() += 1;
+            }
+        }
+    }
+    for id in &ids {
+        assert_eq!(claims.get(id), Some(&1), "request {id}: claims sent {:?}", claims.get(id));
+        // and its contributors' payouts were released
+        assert!(call(&chain, IAttribution::payoutsOfCall { requestId: *id }).unreleased.is_zero(), "request {id}");
+    }
+
+    // a misbehaving agent: its user names it at escrow; it answers one class and proves the other
+    assert!(chain.transact(liar, STAKING, IStaking::stakeCall {}.abi_encode(), U256::from(100 * OPEN), 200_000).unwrap().status);
+    let q = &heldout.queries[25];
+    let qc = lineage::register::b32(&lineage_core::datanet::query_commitment(&q.pixels).unwrap());
+    let deadline = chain.head().unwrap().1 + 3600;
+    let r = chain
+        .transact(client, ADDRESS, IAttribution::escrowFeeForCall { modelOwner: owner.address(), modelCommitment: model_c, queryCommitment: qc, deadline, agent: liar.address() }.abi_encode(), U256::from(2 * OPEN), 500_000)
+        .unwrap();
+    assert!(r.status);
+    let lie_id = IAttribution::escrowFeeForCall::abi_decode_returns(&r.output).unwrap();
+    assert!(chain.transact(liar, ADDRESS, IAttribution::acceptRequestCall { requestId: lie_id }.abi_encode(), U256::ZERO, 400_000).unwrap().status);
+    let cache = lineage_prover::srs::default_cache_dir();
+    let shape = lineage_circuits::query::QueryShape::new(datanet.contributions.len()).unwrap();
+    let params = lineage_prover::srs::cached_dev_srs(&cache, shape.k).unwrap();
+    let prover = lineage_prover::ProverClient::builder().cpu().build().unwrap();
+    let setup = lineage::whole::prepare(&prover, &params, &datanet, &model, None, &cache).unwrap();
+    let pool: u128 = call(&chain, IAttribution::splitOfCall { requestId: lie_id }).contributors.to();
+    let input = lineage_circuits::query::QueryInput::new(&model, &setup.table, &q.pixels, pool, lie_id).unwrap();
+    let digest = lineage::prover::payout_digest(&input).unwrap();
+    let lie = lineage::prover::sign_answer(liar, chain.chain_id(), lie_id, qc, (input.predicted as u64 + 1) % 10, digest).unwrap();
+    let proof = prover.prove_query(&setup.query_keys, &setup.table, &input).unwrap();
+    let segments = lineage_core::features::claim_segments(&input.attribution);
+    let claim = IAttribution::submitWholeClaimCall::new(lie_id, input.predicted as u64, &segments, &proof.bytes);
+    let r = chain.transact(liar, ADDRESS, claim.abi_encode(), U256::ZERO, 3_000_000).unwrap();
+    assert!(r.status, "{}", lineage::register::describe(&r));
+    // its user reports the signed answer: the agent's lock is slashed
+    let report = IAttribution::reportAnswerCall { requestId: lie_id, predictedClass: lie.predicted_class, payoutDigest: lie.payout_digest, signature: lie.signature.clone() };
+    let r = chain.transact(reporter, ADDRESS, report.abi_encode(), U256::ZERO, 1_000_000).unwrap();
+    assert!(r.status, "{}", lineage::register::describe(&r));
+    assert_ne!(call(&chain, IAttribution::settlementOfCall { requestId: lie_id }).fault, 0);
+
+    // the auditor: every paid claim backed by a valid proof, the slash listed
+    let params_file = dir.path().join("verifier-params.bin");
+    let dev = lineage_prover::srs::cached_dev_srs(&cache, lineage::node::DEV_NODE_K).unwrap();
+    std::fs::write(&params_file, lineage_verifier::VerifierParams::from_srs(&dev).to_bytes()).unwrap();
+    let out = Command::new(BIN).args(["audit", "--json", "--rpc", &node.url, "--params"]).arg(&params_file).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "audit failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let audit: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let claims = audit["claims"].as_array().unwrap();
+    assert_eq!(claims.len(), 21, "{audit}");
+    assert!(claims.iter().all(|c| c["proof_valid"] == true), "{audit}");
+    assert_eq!(audit["findings"].as_array().unwrap().len(), 0, "{audit}");
+    let slashes = audit["slashes"].as_array().unwrap();
+    assert_eq!(slashes.len(), 1, "{audit}");
+    assert_eq!(slashes[0]["request_id"], lie_id.to_string());
+    assert!(slashes[0]["fault"].as_str().unwrap().starts_with("contradicted answer"), "{audit}");
+
+    // the metrics count what happened
+    let (status, metrics) = get(&format!("{}/metrics", pb.url)).unwrap();
+    assert_eq!(status, 200);
+    for name in ["lineage_prover_proofs_total", "lineage_prover_claims_paid_total", "lineage_prover_prove_seconds_bucket", "lineage_prover_queue_depth"] {
+        assert!(metrics.contains(name), "{name} missing:\n{metrics}");
+    }
+}
