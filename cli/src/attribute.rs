@@ -59,6 +59,11 @@ pub struct AttributeArgs {
     /// refused unless it matches.
     #[arg(long, requires = "srs")]
     pub srs_hash: Option<alloy_primitives::B256>,
+    /// Then prove the first N held-out queries back to back, as a prover
+    /// node would, and report their rate (proving alone: the baseline a
+    /// node's settled-requests rate is compared with; 0 to 10,000).
+    #[arg(long, default_value_t = 0, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=10_000))]
+    pub repeat: usize,
 }
 
 /// The machine-readable result.
@@ -87,6 +92,9 @@ pub struct AttributeReport {
     pub feature_proof_hash: String,
     /// keccak256 of the per-query verifying-key file.
     pub query_key_hash: String,
+    /// `--repeat N`: proofs made back to back, and their wall time.
+    pub repeat_proofs: usize,
+    pub repeat_ms: u128,
 }
 
 /// What an auditor needs to re-check the claim (`lineage verify-whole`):
@@ -204,7 +212,24 @@ pub fn execute(args: &AttributeArgs) -> eyre::Result<AttributeReport> {
         println!("    {}  {:>24} wei", p.contributor, p.amount_wei);
     }
     let contributors_paid = payouts.len();
+    // proving alone, back to back: what a prover node's rate is measured against
+    let t = Instant::now();
+    for (i, q) in heldout.queries.iter().take(args.repeat).enumerate() {
+        let input = QueryInput::new(&model, table, &q.pixels, pool, U256::from(i))?;
+        client.prove_query(&whole.query_keys, table, &input)?;
+    }
+    let repeat_ms = t.elapsed().as_millis();
+    let repeat_proofs = args.repeat.min(heldout.queries.len());
+    if repeat_proofs > 0 {
+        println!(
+            "repeat   {repeat_proofs} per-query proofs back to back in {:.1} s: {:.2} per minute",
+            repeat_ms as f64 / 1000.0,
+            repeat_proofs as f64 * 60_000.0 / repeat_ms.max(1) as f64
+        );
+    }
     Ok(AttributeReport {
+        repeat_proofs,
+        repeat_ms,
         verified,
         examples_covered: input.attribution.scores.len(),
         contributors_paid,

@@ -7,6 +7,7 @@ pub mod demo;
 pub mod node;
 pub mod progress;
 pub mod prover;
+pub mod query;
 pub mod register;
 pub mod rpc_chain;
 pub mod verify;
@@ -45,6 +46,8 @@ pub enum Command {
     Prover(prover::ProverArgs),
     /// Register the digits model's whole-datanet key on a chain (as its owner).
     Register(register::RegisterArgs),
+    /// Post public queries (held-out digits images) with their fees, and wait for them to settle.
+    Query(query::QueryArgs),
 }
 
 impl Cli {
@@ -59,6 +62,7 @@ impl Cli {
             Command::Audit(a) => audit::run(a),
             Command::Prover(a) => prover::run(a),
             Command::Register(a) => register::run(a),
+            Command::Query(a) => query::run(a),
         }
     }
 }

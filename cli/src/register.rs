@@ -19,7 +19,8 @@ pub struct RegisterArgs {
     /// JSON-RPC URL of the node.
     #[arg(long)]
     pub rpc: String,
-    /// File holding the model owner's private key (hex, one line).
+    /// File holding the model owner's private key (hex, one line), or
+    /// `dev:N` for a development account.
     #[arg(long)]
     pub key: PathBuf,
     /// Examples of the datanet the key covers: its first N (default: all 1,438).
@@ -33,8 +34,17 @@ pub struct RegisterArgs {
     pub cache_dir: Option<PathBuf>,
 }
 
-/// Read a private key file: hex, with or without `0x`, surrounding whitespace ignored.
+/// Read a private key file: hex, with or without `0x`, surrounding
+/// whitespace ignored. `dev:N` names the development mnemonic's account N
+/// instead (`lineage node --dev` prefunds accounts 0 to 9; account 0 governs).
 pub fn read_key(path: &Path) -> eyre::Result<PrivateKeySigner> {
+    if let Some(n) = path.to_str().and_then(|s| s.strip_prefix("dev:")) {
+        let n: u32 = n.parse().map_err(|_| eyre::eyre!("dev:N names a development account by its number, not {n:?}"))?;
+        if n >= 100 {
+            bail!("dev:N takes N below 100");
+        }
+        return Ok(lineage_chain::dev_signers(n + 1)?.pop().expect("n + 1 signers"));
+    }
     let text = std::fs::read_to_string(path).wrap_err_with(|| format!("reading the key file {}", path.display()))?;
     text.trim().parse::<PrivateKeySigner>().map_err(|_| eyre::eyre!("{} does not hold a hex secp256k1 private key", path.display()))
 }
@@ -147,7 +157,7 @@ pub fn run(args: RegisterArgs) -> eyre::Result<()> {
     let params = srs::cached_dev_srs(&cache, shape.k)?;
     println!("feature proof and per-query key for {} examples (k = {}; cached under {})…", datanet.contributions.len(), shape.k, cache.display());
     let whole = crate::whole::prepare(&ProverClient::builder().cpu().build()?, &params, &datanet, &model, None, &cache)?;
-    let governor = Address::from_slice(&chain.call(ADDRESS, &IAttribution::governorCall {}.abi_encode())?[12..32]);
+    let governor: Address = IAttribution::governorCall::abi_decode_returns(&chain.call(ADDRESS, &IAttribution::governorCall {}.abi_encode())?)?;
     if governor == owner.address() {
         allowlist(&chain, &owner, &whole_templates(&whole))?;
     }

@@ -131,7 +131,8 @@ impl RpcChain {
                 let data = e.data().and_then(|d| serde_json::from_str::<Bytes>(d.get()).ok()).unwrap_or_default();
                 Ok((false, data, "revert".into()))
             }
-            Err(ClientError::Call(e)) => Ok((false, Bytes::new(), format!("halt: {}", e.message()))),
+            // a halt; any other error object (a limit, an internal error) is not the call's outcome
+            Err(ClientError::Call(e)) if e.code() == lineage_chain::rpc::codes::SERVER => Ok((false, Bytes::new(), format!("halt: {}", e.message()))),
             Err(e) => Err(e).wrap_err("eth_call"),
         }
     }

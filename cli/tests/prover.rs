@@ -1,7 +1,9 @@
 //! The prover node end to end: a dev node, the model owner's `lineage
 //! register`, two `lineage prover` nodes and a client that posts 20 public
-//! queries. All settle; one prover is killed with SIGKILL mid-proof and
-//! restarted, and no claim is ever sent twice; a misbehaving agent (it
+//! queries. All settle; one prover dies right after sending a claim, the
+//! other right after storing an accept it has not sent, and one is killed
+//! with SIGKILL mid-proof; each is restarted, and no claim is ever sent
+//! twice; a misbehaving agent (it
 //! answers one class and proves another) is reported and slashed; `lineage
 //! audit` re-verifies every paid claim and lists the slash.
 
@@ -111,8 +113,10 @@ fn two_prover_nodes_settle_twenty_requests_through_a_kill_and_a_lying_agent_is_s
     assert!(out.status.success(), "register failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
 
     let (a_data, b_data) = (dir.path().join("prover-a"), dir.path().join("prover-b"));
-    let mut pa = Proc::start(&mut prover_cmd(&node.url, &key(2), owner.address(), &a_data));
-    let pb = Proc::start(&mut prover_cmd(&node.url, &key(3), owner.address(), &b_data));
+    // A dies right after sending its first claim, B right after storing its first accept
+    // (before sending it): each is restarted on its queue and must finish what it started
+    let mut pa = Proc::start(prover_cmd(&node.url, &key(2), owner.address(), &a_data).env("LINEAGE_PROVER_CRASH_AT", "claim-sent"));
+    let mut pb = Proc::start(prover_cmd(&node.url, &key(3), owner.address(), &b_data).env("LINEAGE_PROVER_CRASH_AT", "accept-stored"));
     for p in [&pa, &pb] {
         let (status, body) = get(&format!("{}/health", p.url)).expect("health answers");
         assert_eq!(status, 200, "{body}");
@@ -138,6 +142,15 @@ fn two_prover_nodes_settle_twenty_requests_through_a_kill_and_a_lying_agent_is_s
         ids.push(opened.requestId);
     }
 
+    for (p, data, k) in [(&mut pa, &a_data, 2), (&mut pb, &b_data, 3)] {
+        let start = Instant::now();
+        while p.child.try_wait().unwrap().is_none() {
+            assert!(start.elapsed() < Duration::from_secs(120), "the crash point was never reached");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        *p = Proc::start(&mut prover_cmd(&node.url, &key(k), owner.address(), data));
+    }
+
     // kill prover A while it proves, then restart it on the same queue
     let start = Instant::now();
     loop {
@@ -154,7 +167,14 @@ fn two_prover_nodes_settle_twenty_requests_through_a_kill_and_a_lying_agent_is_s
     // every request settles
     let start = Instant::now();
     loop {
-        let open = ids.iter().filter(|id| call(&chain, IAttribution::requestOfCall { requestId: **id }).status != 2).count();
+        // paid, and its contributors' payouts released
+        let open = ids
+            .iter()
+            .filter(|id| {
+                call(&chain, IAttribution::requestOfCall { requestId: **id }).status != 2
+                    || !call(&chain, IAttribution::payoutsOfCall { requestId: **id }).unreleased.is_zero()
+            })
+            .count();
         if open == 0 {
             break;
         }
@@ -196,8 +216,6 @@ fn two_prover_nodes_settle_twenty_requests_through_a_kill_and_a_lying_agent_is_s
     }
     for id in &ids {
         assert_eq!(claims.get(id), Some(&1), "request {id}: claims sent {:?}", claims.get(id));
-        // and its contributors' payouts were released
-        assert!(call(&chain, IAttribution::payoutsOfCall { requestId: *id }).unreleased.is_zero(), "request {id}");
     }
 
     // a misbehaving agent: its user names it at escrow; it answers one class and proves the other

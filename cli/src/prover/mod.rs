@@ -58,8 +58,13 @@ use std::{
 /// datanet"): about 7 KiB a row.
 pub const PROVE_BYTES_PER_ROW: u64 = 7 * 1024;
 /// A node takes a request only with this much time left beyond the
-/// chain's least answer time: for its proof and the claim.
+/// chain's least answer time and its proofs' time: for the transactions.
 pub const SAFETY_SECS: u64 = 120;
+/// One per-query proof at k = 15 on two cores (3.49 s, BENCHMARKS.md),
+/// scaled by rows until the node has timed its own.
+pub const PROVE_MS_AT_K15: u64 = 3_500;
+/// OPEN a node keeps unstaked to pay for its transactions.
+pub const GAS_RESERVE_OPEN: u64 = 5;
 /// Most blocks read in one `eth_getLogs`.
 const SCAN_SPAN: u64 = 5_000;
 
@@ -68,7 +73,8 @@ pub struct ProverArgs {
     /// JSON-RPC URL of the node to watch and send to.
     #[arg(long)]
     pub rpc: String,
-    /// File holding the agent's private key (hex, one line): it stakes,
+    /// File holding the agent's private key (hex, one line), or `dev:N` for a
+    /// development account: it stakes,
     /// accepts, claims and collects the prover's share of each fee.
     #[arg(long)]
     pub key: PathBuf,
@@ -134,6 +140,10 @@ struct Node {
     capacity: usize,
     accept_stake: U256,
     stake_budget: U256,
+    /// Jobs accepted and not yet proven.
+    taken: usize,
+    slowest_prove_ms: u64,
+    estimate_prove_ms: u64,
     proving: HashSet<U256>,
     done_tx: mpsc::Sender<(U256, Result<(Vec<u8>, u64), String>)>,
     done_rx: mpsc::Receiver<(U256, Result<(Vec<u8>, u64), String>)>,
@@ -219,6 +229,9 @@ pub fn run(args: ProverArgs) -> eyre::Result<()> {
         capacity,
         accept_stake,
         stake_budget: U256::from(args.stake_budget_open) * U256::from(lineage_chain::genesis::OPEN),
+        taken: 0,
+        slowest_prove_ms: 0,
+        estimate_prove_ms: PROVE_MS_AT_K15.saturating_mul(1u64 << shape.k) >> 15,
         proving: HashSet::new(),
         done_tx,
         done_rx,
@@ -262,7 +275,9 @@ impl Node {
         let st = IStaking::stakeOfCall::abi_decode_returns(&self.chain.call(STAKING, &IStaking::stakeOfCall { agent: self.me() }.abi_encode())?)?;
         let want = self.accept_stake * U256::from(self.capacity);
         if st.free < want {
-            let add = (want - st.free).min(self.stake_budget.saturating_sub(st.free + st.locked));
+            // never the gas money: keep GAS_RESERVE_OPEN for the claims and releases
+            let spendable = self.chain.balance(self.me())?.saturating_sub(U256::from(GAS_RESERVE_OPEN) * U256::from(lineage_chain::genesis::OPEN));
+            let add = (want - st.free).min(self.stake_budget.saturating_sub(st.free + st.locked)).min(spendable);
             if !add.is_zero() {
                 let r = self.chain.transact(&self.signer, STAKING, IStaking::stakeCall {}.abi_encode(), add, 200_000)?;
                 if !r.status {
@@ -326,6 +341,7 @@ impl Node {
                     job.proof = Some(proof.into());
                     job.prove_ms = Some(ms);
                     job.stage = Stage::Proven;
+                    self.slowest_prove_ms = self.slowest_prove_ms.max(ms);
                     self.shared.metrics.proofs.inc();
                     self.shared.metrics.prove_seconds.observe(ms as f64 / 1000.0);
                 }
@@ -342,10 +358,29 @@ impl Node {
 
     /// Read new events, then move every open job one step. True if anything moved.
     fn step(&mut self) -> eyre::Result<bool> {
-        let mut moved = self.scan()?;
-        for job in self.queue.jobs()? {
-            if !job.stage.is_final() {
-                moved |= self.advance(job)?;
+        // a failed scan (the endpoint, a huge log range) never holds up the jobs already taken
+        let mut moved = match self.scan() {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!("reading events: {e:#}");
+                self.shared.metrics.fail("chain");
+                false
+            }
+        };
+        let jobs = self.queue.jobs()?;
+        self.taken = jobs.iter().filter(|j| j.stage == Stage::Accepted || (j.stage == Stage::Seen && j.pending.is_some())).count();
+        for job in jobs {
+            if job.stage.is_final() {
+                continue;
+            }
+            let id = job.request_id;
+            // one job's trouble never stops the others
+            match self.advance(job) {
+                Ok(m) => moved |= m,
+                Err(e) => {
+                    tracing::warn!("request {id}: {e:#}");
+                    self.shared.metrics.fail("chain");
+                }
             }
         }
         Ok(moved)
@@ -357,7 +392,7 @@ impl Node {
         let mut from = self.queue.scanned()?.map_or(0, |b| b + 1);
         let mut found = false;
         while from <= head {
-            let to = head.min(from + SCAN_SPAN - 1);
+            let to = head.min(from.saturating_add(SCAN_SPAN - 1));
             for (log, _, _) in self.chain.logs(ADDRESS, IAttribution::QueryPosted::SIGNATURE_HASH, from, to)? {
                 let Ok(ev) = IAttribution::QueryPosted::decode_log_data(&log.data) else { continue };
                 if self.queue.get(ev.requestId)?.is_some() {
@@ -388,8 +423,9 @@ impl Node {
                 })?;
             }
             self.queue.set_scanned(to)?;
-            self.shared.metrics.scanned_block.set(to as i64);
-            from = to + 1;
+            self.shared.metrics.scanned_block.set(to.min(i64::MAX as u64) as i64);
+            let Some(next) = to.checked_add(1) else { break };
+            from = next;
         }
         Ok(found)
     }
@@ -403,20 +439,45 @@ impl Node {
         match job.stage {
             Stage::Seen => {
                 let (_, now) = self.chain.head()?;
-                if job.deadline < now + MIN_ANSWER_TIME + SAFETY_SECS {
+                if job.deadline < now.saturating_add(MIN_ANSWER_TIME + self.margin_secs()) {
                     return self.lose(job, "too little time left before its deadline");
                 }
-                let taken = self.queue.jobs()?.iter().filter(|j| matches!(j.stage, Stage::Accepted)).count();
-                if taken >= self.capacity {
+                if self.taken >= self.capacity {
                     return Ok(false);
+                }
+                // what it would prove: a request that cannot be paid (a contributors' share
+                // too small to split, another query than its commitment) is never accepted
+                let checked = self.input(&job).and_then(|i| {
+                    let q = b32(&lineage_core::datanet::query_commitment(&job.query)?);
+                    if q != job.query_commitment {
+                        bail!("its posted pixels do not hash to its commitment");
+                    }
+                    payout_digest(&i)
+                });
+                if let Err(e) = checked {
+                    return self.lose(job, &format!("not payable: {e:#}"));
                 }
                 if !self.top_up_stake()? {
                     return Ok(false);
                 }
                 let input = IAttribution::acceptRequestCall { requestId: id }.abi_encode();
                 match self.chain.dry_run(self.me(), ADDRESS, &input, U256::ZERO, 400_000)? {
-                    Err(reason) => self.lose(job, &format!("not accepted: {reason}")),
-                    Ok(_) => self.send(job, TxKind::Accept, input, 400_000).map(|_| true),
+                    Err(reason) => {
+                        // ours already (an accept mined while this node was down)?
+                        let st = self.settlement(id)?;
+                        if st.agent == self.me() {
+                            job.stage = Stage::Accepted;
+                            self.queue.put(&job)?;
+                            self.taken += 1;
+                            Ok(true)
+                        } else {
+                            self.lose(job, &format!("not accepted: {reason}"))
+                        }
+                    }
+                    Ok(_) => {
+                        self.taken += 1;
+                        self.send(job, TxKind::Accept, input, 400_000).map(|_| true)
+                    }
                 }
             }
             Stage::Accepted => {
@@ -432,10 +493,10 @@ impl Node {
                 self.shared.metrics.proving.set(self.proving.len() as i64);
                 let (client, setup, done) = (self.client.clone(), self.setup.clone(), self.done_tx.clone());
                 std::thread::Builder::new().name(format!("prove-{id}")).spawn(move || {
-                    let res = client
-                        .prove_query(&setup.query_keys, &setup.table, &input)
-                        .map(|p| (p.bytes, p.prove_time.as_millis() as u64))
-                        .map_err(|e| e.to_string());
+                    // a panic inside the prover fails this job, never the slot
+                    let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| client.prove_query(&setup.query_keys, &setup.table, &input)))
+                        .map_err(|_| "the prover panicked".to_string())
+                        .and_then(|r| r.map(|p| (p.bytes, p.prove_time.as_millis() as u64)).map_err(|e| e.to_string()));
                     let _ = done.send((id, res));
                 })?;
                 Ok(true)
@@ -448,7 +509,17 @@ impl Node {
                 let gas = lineage_chain::precompile::whole::claim_gas(&call) + 40 * call.abi_encode().len() as u64 + 100_000;
                 let input = call.abi_encode();
                 match self.chain.dry_run(self.me(), ADDRESS, &input, U256::ZERO, gas)? {
-                    Err(reason) => self.fail(job, "claim", &format!("the claim would be refused: {reason}")),
+                    Err(reason) => {
+                        // paid by this node's own claim already (mined while it was down)?
+                        let st = self.settlement(id)?;
+                        if st.prover == self.me() {
+                            job.stage = Stage::Claimed;
+                            self.queue.put(&job)?;
+                            Ok(true)
+                        } else {
+                            self.fail(job, "claim", &format!("the claim would be refused: {reason}"))
+                        }
+                    }
                     Ok(_) => self.send(job, TxKind::Claim, input, gas).map(|_| true),
                 }
             }
@@ -480,9 +551,7 @@ impl Node {
                 }
             }
             Stage::Released => {
-                let s = IAttribution::settlementOfCall::abi_decode_returns(
-                    &self.chain.call(ADDRESS, &IAttribution::settlementOfCall { requestId: id }.abi_encode())?,
-                )?;
+                let s = self.settlement(id)?;
                 let (_, now) = self.chain.head()?;
                 if s.stake.is_zero() {
                     // released (or slashed) by a call of somebody else
@@ -513,6 +582,18 @@ impl Node {
         Ok(QueryInput::new(&self.model, &self.setup.table, &job.query, pool, job.request_id)?)
     }
 
+    fn settlement(&self, id: U256) -> eyre::Result<IAttribution::settlementOfReturn> {
+        Ok(IAttribution::settlementOfCall::abi_decode_returns(&self.chain.call(ADDRESS, &IAttribution::settlementOfCall { requestId: id }.abi_encode())?)?)
+    }
+
+    /// Seconds a new job needs beyond the chain's least answer time: the
+    /// slowest proof seen so far (or the k-scaled estimate) for every proof
+    /// that may run ahead of it, plus time for its transactions.
+    fn margin_secs(&self) -> u64 {
+        let slowest = self.slowest_prove_ms.max(self.estimate_prove_ms);
+        SAFETY_SECS + (slowest.saturating_mul(self.capacity as u64 + 1) / 1000)
+    }
+
     fn sign_answer(&self, job: &Job, class: u64, digest: B256) -> eyre::Result<SignedAnswer> {
         sign_answer(&self.signer, self.chain.chain_id(), job.request_id, job.query_commitment, class, digest)
     }
@@ -539,17 +620,21 @@ impl Node {
         let tx = self.chain.sign(&self.signer, ADDRESS, Bytes::from(input), U256::ZERO, gas)?;
         job.pending = Some(PendingTx { kind, tx: tx.clone() });
         self.queue.put(&job)?;
+        crash_point(kind, "stored");
         self.chain.send_raw(&tx.raw)?;
+        crash_point(kind, "sent");
         let r = self.chain.wait_receipt(tx.hash)?;
         self.apply(job, kind, r)
     }
 
     /// After a restart (or a lost connection): finish a stored transaction.
     fn resume(&self, mut job: Job, p: PendingTx) -> eyre::Result<()> {
+        // the nonce before the receipt: a transaction mined in between is then still found
+        let mined = self.chain.mined_nonce(self.me())?;
         if let Some(r) = self.chain.receipt(p.tx.hash)? {
             return self.apply(job, p.kind, r);
         }
-        if self.chain.mined_nonce(self.me())? > p.tx.nonce {
+        if mined > p.tx.nonce {
             // its nonce went to another transaction of this key: it will never be mined
             job.pending = None;
             self.queue.put(&job)?;
@@ -591,6 +676,19 @@ impl Node {
         }
         self.queue.put(&job)?;
         Ok(())
+    }
+}
+
+/// The crash test's hook: with `LINEAGE_PROVER_CRASH_AT=accept-stored`
+/// (or `-sent`, or `claim-…`) the node aborts right after it stored (or
+/// sent) that kind of transaction, as a kill -9 there would. Unset, it
+/// does nothing.
+fn crash_point(kind: TxKind, when: &str) {
+    if let Ok(at) = std::env::var("LINEAGE_PROVER_CRASH_AT") {
+        if at == format!("{}-{when}", format!("{kind:?}").to_lowercase()) {
+            eprintln!("LINEAGE_PROVER_CRASH_AT={at}: aborting");
+            std::process::abort();
+        }
     }
 }
 
