@@ -55,6 +55,22 @@ pub struct AuditedClaim {
     pub proof_valid: bool,
     pub contributors_wei: String,
     pub payouts: usize,
+    /// The request: its model (owner, commitment), query commitment and fee.
+    pub model_owner: Address,
+    pub model_commitment: B256,
+    pub query_commitment: B256,
+    pub fee_wei: String,
+    /// The class the claim proved.
+    pub predicted_class: u64,
+    /// What the proof pays each contributor (empty when it did not verify).
+    pub payout_list: Vec<AuditedPayout>,
+}
+
+/// One contributor's payout, as the proof fixes it.
+#[derive(Debug, Serialize, Clone)]
+pub struct AuditedPayout {
+    pub contributor: Address,
+    pub amount_wei: String,
 }
 
 /// One slash, with its evidence.
@@ -191,13 +207,14 @@ pub fn audit(args: &AuditArgs) -> eyre::Result<AuditReport> {
             (e.requestId, e.prover)
         };
         let outcome = audit_claim(&chain, &keys, &verifier, id, *tx, is_window, log);
-        let (valid, contributors, payouts) = match outcome {
+        let (valid, contributors, paid_list, class) = match outcome {
             Ok(x) => x,
             Err(e) => {
                 report.findings.push(format!("request {id} (tx {tx}): payout not backed by a checked proof: {e:#}"));
-                (false, U256::ZERO, 0)
+                (false, U256::ZERO, vec![], 0)
             }
         };
+        let payouts = paid_list.iter().filter(|p| p.amount_wei > 0).count();
         // the fee split the claim paid must be the one its request fixed
         let req = call(&chain, IAttribution::requestOfCall { requestId: id })?;
         let fixed = call(&chain, IAttribution::splitOfCall { requestId: id })?;
@@ -223,6 +240,16 @@ pub fn audit(args: &AuditArgs) -> eyre::Result<AuditReport> {
             proof_valid: valid,
             contributors_wei: contributors.to_string(),
             payouts,
+            model_owner: req.modelOwner,
+            model_commitment: req.modelCommitment,
+            query_commitment: req.queryCommitment,
+            fee_wei: req.fee.to_string(),
+            predicted_class: class,
+            payout_list: paid_list
+                .iter()
+                .filter(|p| p.amount_wei > 0)
+                .map(|p| AuditedPayout { contributor: p.contributor, amount_wei: p.amount_wei.to_string() })
+                .collect(),
         });
     }
     for (log, tx, block) in &slashed {
@@ -248,8 +275,8 @@ pub fn audit(args: &AuditArgs) -> eyre::Result<AuditReport> {
 }
 
 /// Re-verify one paid claim from its transaction: (proof valid, wei the
-/// proof pays contributors, payouts).
-fn audit_claim(chain: &RpcChain, keys: &KeyFiles, verifier: &Verifier, id: U256, tx: B256, is_window: bool, log: &alloy_primitives::Log) -> eyre::Result<(bool, U256, usize)> {
+/// proof pays contributors, the payouts, the proven class).
+fn audit_claim(chain: &RpcChain, keys: &KeyFiles, verifier: &Verifier, id: U256, tx: B256, is_window: bool, log: &alloy_primitives::Log) -> eyre::Result<(bool, U256, Vec<Payout>, u64)> {
     let (to, input) = chain.transaction_input(tx)?;
     if to != Some(ADDRESS) {
         bail!("the claim was submitted through a contract; its calldata is not the transaction's input");
@@ -291,7 +318,7 @@ fn audit_claim(chain: &RpcChain, keys: &KeyFiles, verifier: &Verifier, id: U256,
         };
         verifier.verify(&claim, &vk).wrap_err("the proof does not verify")?;
         let paid: u128 = payouts.iter().map(|p| p.amount_wei).sum();
-        Ok((true, U256::from(paid), payouts.iter().filter(|p| p.amount_wei > 0).count()))
+        Ok((true, U256::from(paid), payouts, c.predictedClass))
     } else {
         let c = IAttribution::submitWholeClaimCall::abi_decode(&input).wrap_err("decoding the claim transaction")?;
         if c.requestId != id {
@@ -319,6 +346,6 @@ fn audit_claim(chain: &RpcChain, keys: &KeyFiles, verifier: &Verifier, id: U256,
             bail!("the recorded payout root {} is not the proof's {root}", event.payoutRoot);
         }
         let paid: u128 = payouts.iter().map(|p| p.amount_wei).sum();
-        Ok((true, U256::from(paid), payouts.len()))
+        Ok((true, U256::from(paid), payouts, c.predictedClass))
     }
 }

@@ -9,6 +9,8 @@ pub mod progress;
 pub mod prover;
 pub mod query;
 pub mod register;
+pub mod report;
+pub mod report_html;
 pub mod rpc_chain;
 pub mod verify;
 pub mod verify_whole;
@@ -46,6 +48,8 @@ pub enum Command {
     Prover(prover::ProverArgs),
     /// Register the digits model's whole-datanet key on a chain (as its owner).
     Register(register::RegisterArgs),
+    /// Write a regulator's provenance report (HTML) for a model or a query.
+    Report(report::ReportArgs),
     /// Post public queries (held-out digits images) with their fees, and wait for them to settle.
     Query(query::QueryArgs),
 }
@@ -63,6 +67,7 @@ impl Cli {
             Command::Prover(a) => prover::run(a),
             Command::Register(a) => register::run(a),
             Command::Query(a) => query::run(a),
+            Command::Report(a) => report::run(a),
         }
     }
 }

@@ -138,6 +138,71 @@ pub fn register_whole_key(
     Ok(r.gas_used)
 }
 
+/// The metadata URI the digits datanet's first `n` examples are registered under.
+pub fn digits_uri(n: usize) -> String {
+    format!("lineage:data/digits-datanet.json#first={n}")
+}
+
+/// Record the datanet version (root, count, licences) and the model that
+/// was trained on it in the registry (`0x…4c4e0002`), where regulators
+/// read provenance; returns (datanet id, version, model id). What the
+/// owner registered before is reused.
+pub fn register_provenance(chain: &RpcChain, owner: &PrivateKeySigner, model: &QuantizedModel, datanet: &Datanet) -> eyre::Result<(U256, u32, U256)> {
+    use lineage_chain::precompile::registry::{IRegistry, ADDRESS as REGISTRY};
+    let rcall = |input: Vec<u8>| chain.call(REGISTRY, &input);
+    let root = b32(&datanet.root());
+    let model_c = b32(&model.commitment());
+    let mut found = None;
+    let count = IRegistry::datanetCountCall::abi_decode_returns(&rcall(IRegistry::datanetCountCall {}.abi_encode())?)?;
+    let mut i = U256::ZERO;
+    while i < count && found.is_none() {
+        let d = IRegistry::datanetOfCall::abi_decode_returns(&rcall(IRegistry::datanetOfCall { datanetId: i }.abi_encode())?)?;
+        if d.owner == owner.address() {
+            for v in 0..d.versions {
+                let ver = IRegistry::versionOfCall::abi_decode_returns(&rcall(IRegistry::versionOfCall { datanetId: i, version: v }.abi_encode())?)?;
+                if ver.root == root {
+                    found = Some((i, v));
+                }
+            }
+        }
+        i += U256::from(1);
+    }
+    let (id, version) = match found {
+        Some(x) => x,
+        None => {
+            let mut licences: Vec<&str> = datanet.contributions.iter().map(|c| c.licence.as_str()).collect();
+            licences.sort_unstable();
+            licences.dedup();
+            let call = IRegistry::registerDatanetCall {
+                root,
+                contributions: datanet.contributions.len() as u64,
+                licence: format!("{} (per contribution)", licences.join(", ")),
+                metadataUri: digits_uri(datanet.contributions.len()),
+            };
+            let r = chain.transact(owner, REGISTRY, call.abi_encode(), U256::ZERO, 1_000_000)?;
+            if !r.status {
+                bail!("registering the datanet in the registry failed: {}", describe(&r));
+            }
+            (IRegistry::registerDatanetCall::abi_decode_returns(&r.output)?, 0)
+        }
+    };
+    let models = IRegistry::modelCountCall::abi_decode_returns(&rcall(IRegistry::modelCountCall {}.abi_encode())?)?;
+    let mut i = U256::ZERO;
+    while i < models {
+        let m = IRegistry::modelOfCall::abi_decode_returns(&rcall(IRegistry::modelOfCall { modelId: i }.abi_encode())?)?;
+        if m.owner == owner.address() && m.commitment == model_c {
+            return Ok((id, version, i));
+        }
+        i += U256::from(1);
+    }
+    let call = IRegistry::registerModelCall { commitment: model_c, datanetIds: vec![id], versions: vec![version], metadataUri: "lineage:digits MLP 64-16-10, fixed point".into() };
+    let r = chain.transact(owner, REGISTRY, call.abi_encode(), U256::ZERO, 1_000_000)?;
+    if !r.status {
+        bail!("registering the model in the registry failed: {}", describe(&r));
+    }
+    Ok((id, version, IRegistry::registerModelCall::abi_decode_returns(&r.output)?))
+}
+
 /// The key hashes a whole-datanet key needs allowlisted: the per-query
 /// template and every chunk's.
 pub fn whole_templates(whole: &crate::whole::WholeSetup) -> Vec<B256> {
@@ -162,6 +227,8 @@ pub fn run(args: RegisterArgs) -> eyre::Result<()> {
         allowlist(&chain, &owner, &whole_templates(&whole))?;
     }
     let gas = register_whole_key(&chain, &owner, &model, &datanet, &whole)?;
+    let (datanet_id, version, model_id) = register_provenance(&chain, &owner, &model, &datanet)?;
+    println!("registry: datanet #{datanet_id} version {version}, model #{model_id}");
     println!(
         "registered: owner {} model {} datanet root {} ({} examples) per-query key {}{}",
         owner.address(),

@@ -112,6 +112,12 @@ impl RpcChain {
         Ok((quantity(&b, "number")?, quantity(&b, "timestamp")?))
     }
 
+    /// A block's timestamp.
+    pub fn block_timestamp(&self, n: u64) -> Result<u64> {
+        let b: Value = self.request("eth_getBlockByNumber", rpc_params![format!("0x{n:x}"), false])?;
+        quantity(&b, "timestamp")
+    }
+
     pub fn genesis_hash(&self) -> Result<B256> {
         let b: Value = self.request("eth_getBlockByNumber", rpc_params!["0x0", false])?;
         Ok(serde_json::from_value(b["hash"].clone())?)

@@ -29,7 +29,8 @@ use std::{
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_lineage");
-const EXAMPLES: &str = "64";
+/// The digits datanet's first 256 examples: 7 contributors, 3 licences (k = 13).
+const EXAMPLES: &str = "256";
 
 /// A child process, killed on drop; its first stdout line that names an
 /// `http://` address gives its URL.
@@ -86,7 +87,7 @@ fn prover_cmd(node: &str, key: &Path, owner: Address, data: &Path) -> Command {
     let mut c = Command::new(BIN);
     c.args(["prover", "--rpc", node, "--key"])
         .arg(key)
-        .args(["--owner", &owner.to_string(), "--examples", EXAMPLES, "--listen", "127.0.0.1:0", "--poll-ms", "100", "--memory-budget-mib", "40", "--stake-budget-open", "3000", "--data-dir"])
+        .args(["--owner", &owner.to_string(), "--examples", EXAMPLES, "--listen", "127.0.0.1:0", "--poll-ms", "100", "--memory-budget-mib", "120", "--stake-budget-open", "3000", "--data-dir"])
         .arg(data);
     c
 }
@@ -123,7 +124,7 @@ fn two_prover_nodes_settle_twenty_requests_through_a_kill_and_a_lying_agent_is_s
     }
 
     // the client posts 20 held-out queries, all at once
-    let (datanet, model) = lineage::register::digits_model(Some(64), 400).unwrap();
+    let (datanet, model) = lineage::register::digits_model(Some(256), 400).unwrap();
     let model_c = lineage::register::b32(&model.commitment());
     let heldout = lineage_inference::digits_heldout().unwrap();
     let deadline = chain.head().unwrap().1 + 3600;
@@ -266,10 +267,83 @@ fn two_prover_nodes_settle_twenty_requests_through_a_kill_and_a_lying_agent_is_s
     assert_eq!(slashes[0]["request_id"], lie_id.to_string());
     assert!(slashes[0]["fault"].as_str().unwrap().starts_with("contradicted answer"), "{audit}");
 
+    // the regulator's report: its numbers are the auditor's, and it renders in Chromium
+    let page = dir.path().join("report.html");
+    let out = Command::new(BIN)
+        .args(["report", "--json", "--rpc", &node.url, "--owner", &owner.address().to_string(), "--model", &model_c.to_string(), "--params"])
+        .arg(&params_file)
+        .arg("--out")
+        .arg(&page)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "report failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    check_report(&report, &audit, &page, dir.path());
+
     // the metrics count what happened
     let (status, metrics) = get(&format!("{}/metrics", pb.url)).unwrap();
     assert_eq!(status, 200);
     for name in ["lineage_prover_proofs_total", "lineage_prover_claims_paid_total", "lineage_prover_prove_seconds_bucket", "lineage_prover_queue_depth"] {
         assert!(metrics.contains(name), "{name} missing:\n{metrics}");
+    }
+}
+
+/// The report's data and its rendered page agree with the audit: the same
+/// 21 requests, each with the audit's contributors' total, payouts and
+/// class; the datanet version with its licences and 7 contributors; the
+/// slash. Headless Chromium renders the page with no console message and a
+/// non-empty screenshot, and its DOM carries the same numbers.
+fn check_report(report: &Value, audit: &Value, page: &Path, dir: &Path) {
+    let claims: HashMap<String, &Value> = audit["claims"].as_array().unwrap().iter().map(|c| (c["request_id"].as_str().unwrap().to_string(), c)).collect();
+    let queries = report["queries"].as_array().unwrap();
+    assert_eq!(queries.len(), 21, "{report}");
+    for q in queries {
+        let c = claims[q["request_id"].as_str().unwrap()];
+        assert_eq!(q["contributors_wei"], c["contributors_wei"]);
+        assert_eq!(q["predicted_class"], c["predicted_class"]);
+        assert_eq!(q["proof_valid"], true);
+        let mut mine: Vec<(String, String)> = q["payouts"].as_array().unwrap().iter().map(|p| (p["contributor"].as_str().unwrap().to_lowercase(), p["amount_wei"].as_str().unwrap().to_string())).collect();
+        let mut theirs: Vec<(String, String)> = c["payout_list"].as_array().unwrap().iter().map(|p| (p["contributor"].as_str().unwrap().to_lowercase(), p["amount_wei"].as_str().unwrap().to_string())).collect();
+        mine.sort();
+        theirs.sort();
+        assert_eq!(mine, theirs, "request {}", q["request_id"]);
+    }
+    let d = &report["datanets"].as_array().unwrap()[0];
+    assert_eq!((d["contributions"].as_u64(), d["contributors"].as_u64()), (Some(256), Some(7)), "{report}");
+    assert!(d["licence"].as_str().unwrap().contains("CC0-1.0"), "{report}");
+    let licences = report["licences"].as_array().unwrap();
+    assert!(licences.len() >= 2 && licences.iter().all(|l| !l["licence"].as_str().unwrap().starts_with("unknown")), "{report}");
+    let total: u128 = queries.iter().map(|q| q["contributors_wei"].as_str().unwrap().parse::<u128>().unwrap()).sum();
+    assert_eq!(licences.iter().map(|l| l["amount_wei"].as_str().unwrap().parse::<u128>().unwrap()).sum::<u128>(), total);
+    assert_eq!(report["slashes"].as_array().unwrap().len(), 1);
+
+    let chromium = ["chromium", "chromium-browser"].into_iter().find(|c| Command::new(c).arg("--version").output().map(|o| o.status.success()).unwrap_or(false));
+    let chromium = chromium.expect("Chromium is needed (Debian: apt-get install chromium; scripts/setup.sh installs it)");
+    let url = format!("file://{}", page.display());
+    let shot = dir.join("report.png");
+    let profile = dir.join("chromium-profile");
+    let base = |c: &mut Command| {
+        c.args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--enable-logging=stderr", "--v=0", "--window-size=1280,4000"]).arg(format!("--user-data-dir={}", profile.display()));
+    };
+    let mut cmd = Command::new(chromium);
+    base(&mut cmd);
+    let out = cmd.arg(format!("--screenshot={}", shot.display())).arg(&url).output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    let console: Vec<&str> = log.lines().filter(|l| l.contains("CONSOLE")).collect();
+    assert!(console.is_empty(), "the page logged to the console: {console:?}");
+    let png = std::fs::read(&shot).expect("a screenshot");
+    assert!(png.len() > 20_000 && png.starts_with(b"\x89PNG"), "screenshot of {} bytes", png.len());
+    let mut cmd = Command::new(chromium);
+    base(&mut cmd);
+    let out = cmd.arg("--dump-dom").arg(&url).output().unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    for q in queries {
+        let row = format!(r#"data-request-id="{}" data-contributors-wei="{}""#, q["request_id"].as_str().unwrap(), q["contributors_wei"].as_str().unwrap());
+        assert!(dom.contains(&row), "the rendered page lacks {row}");
+    }
+    for l in licences {
+        assert!(dom.contains(&format!(r#"data-amount-wei="{}""#, l["amount_wei"].as_str().unwrap())), "licence {l}");
     }
 }
