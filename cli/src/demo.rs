@@ -7,7 +7,7 @@ use alloy_primitives::{Address, Bytes, B256, U256};
 use alloy_sol_types::SolCall;
 use clap::Args;
 use eyre::{bail, WrapErr};
-use crate::rpc_chain::{RpcChain, TxReceipt};
+use crate::{register::describe, rpc_chain::{RpcChain, TxReceipt}};
 use alloy_sol_types::SolEvent;
 use lineage_chain::{
     dev_signers,
@@ -310,15 +310,7 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
             Some(url) => RpcChain::connect(url)?,
         };
         // a running node allowlists through its governor (dev account 0)
-        for h in &allowed {
-            let on = IAttribution::isKeyAllowedCall::abi_decode_returns(&chain.call(ADDRESS, &IAttribution::isKeyAllowedCall { vkHash: *h }.abi_encode())?)?;
-            if !on {
-                let r = chain.transact(operator, ADDRESS, IAttribution::setKeyAllowedCall { vkHash: *h, allowed: true }.abi_encode(), U256::ZERO, 100_000)?;
-                if !r.status {
-                    bail!("allowlisting key {h} failed (is dev account 0 this node's governor?): {}", describe(&r));
-                }
-            }
-        }
+        crate::register::allowlist(&chain, operator, &allowed)?;
         // what a node used before already holds is not registered again
         let datanet_known = IAttribution::isDatanetRegisteredCall::abi_decode_returns(&chain.call(
             ADDRESS,
@@ -363,54 +355,8 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
         Ok((chain, request_opened(&mine)?))
     })?;
     // the whole datanet: its example count, the per-query key with every chunk, a request
-    let whole_root = b32(&whole_datanet.root());
     let (whole_register_gas, whole_request) = steps.run("register the whole datanet's per-query key (every chunk checked) and open a request", || {
-        if whole_root != b32(&public.datanet_root) {
-            let known = IAttribution::isDatanetRegisteredCall::abi_decode_returns(
-                &chain.call(ADDRESS, &IAttribution::isDatanetRegisteredCall { owner: operator.address(), root: whole_root }.abi_encode())?,
-            )?;
-            if !known {
-                chain.transact(operator, ADDRESS, IAttribution::registerDatanetCall { root: whole_root }.abi_encode(), U256::ZERO, 200_000)?;
-            }
-        }
-        let n = u64::try_from(n_whole)?;
-        let (key_hash, examples) = IAttribution::wholeKeyOfCall::abi_decode_returns(
-            &chain.call(ADDRESS, &IAttribution::wholeKeyOfCall { owner: operator.address(), modelCommitment: model_c }.abi_encode())?,
-        )
-        .map(|r| (r.keyHash, r.examples))?;
-        let register_gas = if key_hash == B256::ZERO {
-            // a first run on this node: set the count (once per root) and register
-            let r = chain.transact(operator, ADDRESS, IAttribution::setDatanetExamplesCall { root: whole_root, examples: n }.abi_encode(), U256::ZERO, 200_000)?;
-            if !r.status && !describe(&r).contains("already set") {
-                bail!("setting the example count failed: {}", describe(&r));
-            }
-            let call = IAttribution::registerWholeKeyCall {
-                modelCommitment: model_c,
-                datanetOwner: operator.address(),
-                datanetRoot: whole_root,
-                k: whole_shape.k,
-                queryKey: whole.query_file.to_bytes().into(),
-                chunkKeys: whole.features.chunks.iter().map(|c| Bytes::from(c.0.to_bytes())).collect(),
-                chunkPublics: whole
-                    .features
-                    .chunks
-                    .iter()
-                    .map(|c| c.1.to_instances().iter().map(b32).collect::<Vec<_>>().try_into().expect("five public inputs"))
-                    .collect(),
-                chunkProofs: whole.features.chunks.iter().map(|c| Bytes::from(c.2.clone())).collect(),
-            };
-            // calldata costs up to 40 gas a byte under Prague's floor pricing (EIP-7623)
-            let gas = lineage_chain::precompile::whole::register_gas(&call) + 40 * call.abi_encode().len() as u64 + 200_000;
-            let r = chain.transact(operator, ADDRESS, call.abi_encode(), U256::ZERO, gas)?;
-            if !r.status {
-                bail!("the per-query key was refused: {}", describe(&r));
-            }
-            r.gas_used
-        } else if examples != n {
-            bail!("this node already holds a whole-datanet key for the model over {examples} examples, not {n}: use a fresh node");
-        } else {
-            0
-        };
+        let register_gas = crate::register::register_whole_key(&chain, operator, &model, &whole_datanet, &whole)?;
         let deadline = chain.head()?.1 + 3600;
         let escrow = IAttribution::escrowFeeCall { modelOwner: operator.address(), modelCommitment: model_c, queryCommitment: query_c, deadline };
         let e = chain.transact(user, ADDRESS, escrow.abi_encode(), U256::from(fee_wei), 300_000)?;
@@ -596,17 +542,4 @@ fn submit_claim(chain: &RpcChain, signer: &alloy_signer_local::PrivateKeySigner,
         proof: Bytes::from(c.proof.clone()),
     };
     chain.transact(signer, ADDRESS, call.abi_encode(), U256::ZERO, 2_000_000)
-}
-
-fn describe(r: &TxReceipt) -> String {
-    if r.status {
-        format!("PAID (gas {})", r.gas_used)
-    } else {
-        let reason = revert_reason(&r.output).unwrap_or_else(|| r.outcome.clone());
-        format!("REJECTED — {reason} (gas {})", r.gas_used)
-    }
-}
-
-fn revert_reason(out: &[u8]) -> Option<String> {
-    <alloy_sol_types::Revert as alloy_sol_types::SolError>::abi_decode(out).ok().map(|e| e.reason)
 }

@@ -202,6 +202,12 @@ fn two_prover_nodes_settle_twenty_requests_through_a_kill_and_a_lying_agent_is_s
         let q = call(&chain, IAttribution::requestOfCall { requestId: *id }).queryCommitment;
         let h = answer_hash(chain.chain_id(), &Answer { requestId: *id, queryCommitment: q, predictedClass: ans.predicted_class, payoutDigest: ans.payout_digest });
         assert_eq!(recover(&h, &ans.signature), Some(st.agent));
+        if *id == ids[0] {
+            // an honest answer reported is refused, and slashes nothing
+            let report = IAttribution::reportAnswerCall { requestId: *id, predictedClass: ans.predicted_class, payoutDigest: ans.payout_digest, signature: ans.signature.clone() };
+            let r = chain.transact(reporter, ADDRESS, report.abi_encode(), U256::ZERO, 1_000_000).unwrap();
+            assert!(!r.status, "an honest answer was slashed");
+        }
     }
     assert_eq!(by_agent.len(), 2, "both agents proved some requests: {by_agent:?}");
     let head = chain.head().unwrap().0;

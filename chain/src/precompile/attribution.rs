@@ -85,8 +85,8 @@ pub const REGISTER_GAS: u64 = 45_000;
 pub const ESCROW_GAS: u64 = 205_000;
 /// Extra gas of `escrowQuery`: the query's Poseidon commitment (measured
 /// with the escrow in `benches/benches/system_contracts.rs`) and its
-/// `QueryPosted` log (two topics, 128 bytes of data: 1,774 gas by
-/// Ethereum's log prices).
+/// `QueryPosted` log (two topics, 128 bytes of data: 375 + 2 × 375 +
+/// 128 × 8 = 2,149 gas at Ethereum's log prices).
 pub const QUERY_POST_GAS: u64 = 4_000;
 /// Gas of a refund.
 pub const REFUND_GAS: u64 = 30_000;

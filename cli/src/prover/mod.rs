@@ -145,6 +145,8 @@ struct Node {
     slowest_prove_ms: u64,
     estimate_prove_ms: u64,
     proving: HashSet<U256>,
+    /// Transactions this process sent, and when.
+    sent: std::collections::HashMap<B256, std::time::Instant>,
     done_tx: mpsc::Sender<(U256, Result<(Vec<u8>, u64), String>)>,
     done_rx: mpsc::Receiver<(U256, Result<(Vec<u8>, u64), String>)>,
 }
@@ -233,6 +235,7 @@ pub fn run(args: ProverArgs) -> eyre::Result<()> {
         slowest_prove_ms: 0,
         estimate_prove_ms: PROVE_MS_AT_K15.saturating_mul(1u64 << shape.k) >> 15,
         proving: HashSet::new(),
+        sent: Default::default(),
         done_tx,
         done_rx,
     };
@@ -420,6 +423,7 @@ impl Node {
                     note: String::new(),
                     seen_ms: http::now_ms(),
                     claimed_ms: None,
+                    challenge_ends: 0,
                 })?;
             }
             self.queue.set_scanned(to)?;
@@ -432,8 +436,7 @@ impl Node {
 
     fn advance(&mut self, mut job: Job) -> eyre::Result<bool> {
         if let Some(p) = job.pending.clone() {
-            self.resume(job, p)?;
-            return Ok(true);
+            return self.poll_pending(job, p);
         }
         let id = job.request_id;
         match job.stage {
@@ -458,6 +461,13 @@ impl Node {
                     return self.lose(job, &format!("not payable: {e:#}"));
                 }
                 if !self.top_up_stake()? {
+                    // say why it waits (once): stake comes back as challenge windows end
+                    let why = "waiting: the stake budget is locked in accepted requests (raise --stake-budget-open, or wait for their challenge windows)";
+                    if job.note != why {
+                        tracing::warn!("request {id}: {why}");
+                        job.note = why.into();
+                        self.queue.put(&job)?;
+                    }
                     return Ok(false);
                 }
                 let input = IAttribution::acceptRequestCall { requestId: id }.abi_encode();
@@ -551,8 +561,15 @@ impl Node {
                 }
             }
             Stage::Released => {
-                let s = self.settlement(id)?;
                 let (_, now) = self.chain.head()?;
+                if now <= job.challenge_ends {
+                    return Ok(false);
+                }
+                let s = self.settlement(id)?;
+                if job.challenge_ends != s.challengeEnds {
+                    job.challenge_ends = s.challengeEnds;
+                    self.queue.put(&job)?;
+                }
                 if s.stake.is_zero() {
                     // released (or slashed) by a call of somebody else
                     job.stage = Stage::Done;
@@ -615,37 +632,46 @@ impl Node {
         Ok(true)
     }
 
-    /// Sign, store, send and await one transaction of `job`.
-    fn send(&self, mut job: Job, kind: TxKind, input: Vec<u8>, gas: u64) -> eyre::Result<()> {
+    /// Sign, store and send one transaction of `job`; its receipt is
+    /// picked up by a later step ([`Self::poll_pending`]), so the
+    /// transactions of many jobs share a block.
+    fn send(&mut self, mut job: Job, kind: TxKind, input: Vec<u8>, gas: u64) -> eyre::Result<()> {
         let tx = self.chain.sign(&self.signer, ADDRESS, Bytes::from(input), U256::ZERO, gas)?;
         job.pending = Some(PendingTx { kind, tx: tx.clone() });
         self.queue.put(&job)?;
         crash_point(kind, "stored");
         self.chain.send_raw(&tx.raw)?;
+        self.sent.insert(tx.hash, std::time::Instant::now());
         crash_point(kind, "sent");
-        let r = self.chain.wait_receipt(tx.hash)?;
-        self.apply(job, kind, r)
+        Ok(())
     }
 
-    /// After a restart (or a lost connection): finish a stored transaction.
-    fn resume(&self, mut job: Job, p: PendingTx) -> eyre::Result<()> {
+    /// A stored transaction: apply its receipt once mined. After a restart
+    /// (this process never sent it), or when it has waited a minute, the
+    /// same signed bytes are sent again: at most one of them is ever mined.
+    fn poll_pending(&mut self, mut job: Job, p: PendingTx) -> eyre::Result<bool> {
         // the nonce before the receipt: a transaction mined in between is then still found
         let mined = self.chain.mined_nonce(self.me())?;
         if let Some(r) = self.chain.receipt(p.tx.hash)? {
-            return self.apply(job, p.kind, r);
+            self.sent.remove(&p.tx.hash);
+            self.apply(job, p.kind, r)?;
+            return Ok(true);
         }
         if mined > p.tx.nonce {
             // its nonce went to another transaction of this key: it will never be mined
+            self.sent.remove(&p.tx.hash);
             job.pending = None;
             self.queue.put(&job)?;
-            return Ok(());
+            return Ok(true);
         }
-        // the same signed bytes: at most one of them can ever be mined
-        if let Err(e) = self.chain.send_raw(&p.tx.raw) {
-            tracing::info!("resending {}: {e:#}", p.tx.hash);
+        let stale = self.sent.get(&p.tx.hash).is_none_or(|t| t.elapsed() > Duration::from_secs(60));
+        if stale {
+            if let Err(e) = self.chain.send_raw(&p.tx.raw) {
+                tracing::info!("resending {}: {e:#}", p.tx.hash);
+            }
+            self.sent.insert(p.tx.hash, std::time::Instant::now());
         }
-        let r = self.chain.wait_receipt(p.tx.hash)?;
-        self.apply(job, p.kind, r)
+        Ok(false)
     }
 
     fn apply(&self, mut job: Job, kind: TxKind, r: TxReceipt) -> eyre::Result<()> {
@@ -655,7 +681,7 @@ impl Node {
             (TxKind::Accept, true) => job.stage = Stage::Accepted,
             (TxKind::Accept, false) => {
                 job.stage = Stage::Lost;
-                job.note = "another agent accepted it first".into();
+                job.note = "the accept failed in its block (another agent was first, or the stake ran short)".into();
                 self.shared.metrics.lost.inc();
             }
             (TxKind::Claim, true) => {

@@ -120,6 +120,10 @@ pub struct Job {
     /// Unix milliseconds when this node first saw it, and when its claim paid.
     pub seen_ms: u64,
     pub claimed_ms: Option<u64>,
+    /// When the challenge window of a paid claim ends (chain time): the
+    /// stake is not asked for before.
+    #[serde(default)]
+    pub challenge_ends: u64,
 }
 
 pub struct Queue {
@@ -206,6 +210,7 @@ mod tests {
             note: String::new(),
             seen_ms: 0,
             claimed_ms: None,
+            challenge_ends: 0,
         }
     }
 
