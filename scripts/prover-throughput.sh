@@ -27,7 +27,7 @@ URL=$(grep -o 'http://[0-9.:]*' "$dir/node.log" | head -1)
 "$BIN" register --rpc "$URL" --key dev:0 --examples "$EXAMPLES" > "$dir/register.log"
 "$BIN" prover --rpc "$URL" --key dev:2 --owner "$OWNER" --examples "$EXAMPLES" --data-dir "$dir/prover" \
   --listen 127.0.0.1:0 --memory-budget-mib "$BUDGET" --stake-budget-open "$STAKE" > "$dir/prover.log" 2>&1 &
-for _ in $(seq 600); do grep -q "prover node:" "$dir/prover.log" && break; sleep 0.5; done
+for _ in $(seq 600); do grep -q "prover node:" "$dir/prover.log" 2>/dev/null && break; sleep 0.5; done
 grep "prover node:" "$dir/prover.log"
 "$BIN" query --rpc "$URL" --key dev:1 --owner "$OWNER" --count "$N" --wait-secs 3600 --json > "$dir/query.out"
 settled_s=$(tail -1 "$dir/query.out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["settled_s"])')

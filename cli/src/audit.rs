@@ -31,8 +31,13 @@ pub struct AuditArgs {
     #[arg(long)]
     pub rpc: String,
     /// Verifier parameters (`LNVPARAM` file) the chain's genesis pins.
-    #[arg(long)]
-    pub params: PathBuf,
+    #[arg(long, required_unless_present = "dev_params")]
+    pub params: Option<PathBuf>,
+    /// A development chain's parameters instead (`lineage node --dev`:
+    /// the insecure dev SRS at k = 17, made and cached under
+    /// $LINEAGE_CACHE or ~/.cache/lineage).
+    #[arg(long, conflicts_with = "params")]
+    pub dev_params: bool,
     /// keccak256 of the verifier parameters you trust; any other file is refused.
     #[arg(long)]
     pub params_hash: Option<B256>,
@@ -170,7 +175,13 @@ fn call<C: SolCall>(chain: &RpcChain, c: C) -> eyre::Result<C::Return> {
 }
 
 pub fn audit(args: &AuditArgs) -> eyre::Result<AuditReport> {
-    let bytes = crate::verify::read_bounded(&args.params, PARAMS_BYTES, "verifier parameters")?;
+    let bytes = match &args.params {
+        Some(p) => crate::verify::read_bounded(p, PARAMS_BYTES, "verifier parameters")?,
+        None => {
+            let srs = lineage_prover::srs::cached_dev_srs(&lineage_prover::srs::default_cache_dir(), crate::node::DEV_NODE_K)?;
+            lineage_verifier::VerifierParams::from_srs(&srs).to_bytes()
+        }
+    };
     let found = keccak256(&bytes);
     if let Some(h) = args.params_hash {
         if h != found {

@@ -17,6 +17,10 @@ use std::{
     time::{Duration, Instant},
 };
 
+/// Transactions sent before waiting for the last one's receipt (below the
+/// pool's per-sender gap limit of 64).
+const IN_FLIGHT: usize = 32;
+
 #[derive(Debug, Args, Clone)]
 pub struct QueryArgs {
     /// JSON-RPC URL of the node.
@@ -71,7 +75,11 @@ pub fn run(args: QueryArgs) -> eyre::Result<()> {
     // sign and send every query at once, then collect the receipts
     let start = Instant::now();
     let mut sent = Vec::with_capacity(images.len());
-    for q in &images {
+    for (i, q) in images.iter().enumerate() {
+        // a node holds at most 64 pending transactions of one sender ahead of its nonce
+        if i > 0 && i % IN_FLIGHT == 0 {
+            chain.wait_receipt(sent[i - 1])?;
+        }
         let input = IAttribution::escrowQueryCall { modelOwner: args.owner, modelCommitment: model, query: q.pixels.clone().into(), deadline }.abi_encode();
         if let Err(reason) = chain.dry_run(payer.address(), ADDRESS, &input, fee, 500_000)? {
             bail!("escrowQuery would be refused: {reason}");

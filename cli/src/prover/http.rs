@@ -110,7 +110,14 @@ pub fn router(shared: Arc<Shared>) -> Router {
 async fn health(State(s): State<Arc<Shared>>) -> Response {
     let age = now_ms().saturating_sub(s.last_poll_ms.load(Ordering::Relaxed));
     let mut counts = serde_json::Map::new();
-    match s.queue.jobs() {
+    // RocksDB reads block: off the async workers
+    let q = s.queue.clone();
+    let jobs = tokio::task::spawn_blocking(move || q.jobs()).await;
+    let jobs = match jobs {
+        Ok(j) => j,
+        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    };
+    match jobs {
         Ok(jobs) => {
             for st in Stage::ALL {
                 counts.insert(st.name().into(), jobs.iter().filter(|j| j.stage == st).count().into());
@@ -143,7 +150,11 @@ async fn answer(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> Respons
     let Ok(id) = id.parse::<U256>() else {
         return (StatusCode::BAD_REQUEST, "a request id is a decimal or 0x-hex integer below 2^256").into_response();
     };
-    match s.queue.get(id) {
+    let q = s.queue.clone();
+    let Ok(job) = tokio::task::spawn_blocking(move || q.get(id)).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    match job {
         Ok(Some(job)) => match job.answer {
             Some(a) => Json(a).into_response(),
             None => (StatusCode::NOT_FOUND, format!("request {id} has no answer from this agent ({})", job.stage.name())).into_response(),
@@ -154,7 +165,11 @@ async fn answer(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> Respons
 }
 
 async fn jobs(State(s): State<Arc<Shared>>) -> Response {
-    match s.queue.jobs() {
+    let q = s.queue.clone();
+    let Ok(jobs) = tokio::task::spawn_blocking(move || q.jobs()).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    match jobs {
         Ok(jobs) => Json(
             jobs.iter()
                 .map(|j| {

@@ -63,6 +63,9 @@ pub const SAFETY_SECS: u64 = 120;
 /// One per-query proof at k = 15 on two cores (3.49 s, BENCHMARKS.md),
 /// scaled by rows until the node has timed its own.
 pub const PROVE_MS_AT_K15: u64 = 3_500;
+/// Most transactions of the node awaiting their receipts (a node's pool
+/// holds at most 64 of one sender ahead of its nonce).
+pub const MAX_IN_FLIGHT: usize = 32;
 /// OPEN a node keeps unstaked to pay for its transactions.
 pub const GAS_RESERVE_OPEN: u64 = 5;
 /// Most blocks read in one `eth_getLogs`.
@@ -142,6 +145,8 @@ struct Node {
     stake_budget: U256,
     /// Jobs accepted and not yet proven.
     taken: usize,
+    /// Jobs with a transaction awaiting its receipt.
+    in_flight: usize,
     slowest_prove_ms: u64,
     estimate_prove_ms: u64,
     proving: HashSet<U256>,
@@ -232,6 +237,7 @@ pub fn run(args: ProverArgs) -> eyre::Result<()> {
         accept_stake,
         stake_budget: U256::from(args.stake_budget_open) * U256::from(lineage_chain::genesis::OPEN),
         taken: 0,
+        in_flight: 0,
         slowest_prove_ms: 0,
         estimate_prove_ms: PROVE_MS_AT_K15.saturating_mul(1u64 << shape.k) >> 15,
         proving: HashSet::new(),
@@ -371,6 +377,7 @@ impl Node {
             }
         };
         let jobs = self.queue.jobs()?;
+        self.in_flight = jobs.iter().filter(|j| j.pending.is_some()).count();
         self.taken = jobs.iter().filter(|j| j.stage == Stage::Accepted || (j.stage == Stage::Seen && j.pending.is_some())).count();
         for job in jobs {
             if job.stage.is_final() {
@@ -603,12 +610,14 @@ impl Node {
         Ok(IAttribution::settlementOfCall::abi_decode_returns(&self.chain.call(ADDRESS, &IAttribution::settlementOfCall { requestId: id }.abi_encode())?)?)
     }
 
-    /// Seconds a new job needs beyond the chain's least answer time: the
-    /// slowest proof seen so far (or the k-scaled estimate) for every proof
-    /// that may run ahead of it, plus time for its transactions.
+    /// Seconds a new job needs beyond the chain's least answer time: two
+    /// rounds of proofs (the one running, its own) at the slowest proof
+    /// seen so far — timed with the others running beside it — or, before
+    /// any, the k-scaled estimate of `capacity` proofs sharing the cores;
+    /// plus time for its transactions.
     fn margin_secs(&self) -> u64 {
-        let slowest = self.slowest_prove_ms.max(self.estimate_prove_ms);
-        SAFETY_SECS + (slowest.saturating_mul(self.capacity as u64 + 1) / 1000)
+        let round = self.slowest_prove_ms.max(self.estimate_prove_ms.saturating_mul(self.capacity as u64));
+        SAFETY_SECS + round.saturating_mul(2) / 1000
     }
 
     fn sign_answer(&self, job: &Job, class: u64, digest: B256) -> eyre::Result<SignedAnswer> {
@@ -636,6 +645,11 @@ impl Node {
     /// picked up by a later step ([`Self::poll_pending`]), so the
     /// transactions of many jobs share a block.
     fn send(&mut self, mut job: Job, kind: TxKind, input: Vec<u8>, gas: u64) -> eyre::Result<()> {
+        if self.in_flight >= MAX_IN_FLIGHT {
+            // later: receipts first
+            return Ok(());
+        }
+        self.in_flight += 1;
         let tx = self.chain.sign(&self.signer, ADDRESS, Bytes::from(input), U256::ZERO, gas)?;
         job.pending = Some(PendingTx { kind, tx: tx.clone() });
         self.queue.put(&job)?;
