@@ -107,6 +107,20 @@ pub struct AuditReport {
 /// Most blocks one `eth_getLogs` asks for (the node's default limit).
 const LOG_CHUNK: u64 = 10_000;
 
+/// The logs of `address` with first topic `topic` in blocks `from..=head`,
+/// read in spans the node accepts.
+pub fn logs_between(chain: &RpcChain, address: Address, topic: B256, from: u64, head: u64) -> eyre::Result<Vec<(alloy_primitives::Log, B256, u64)>> {
+    let mut out = Vec::new();
+    let mut from = from;
+    while from <= head {
+        let to = from.saturating_add(LOG_CHUNK - 1).min(head);
+        out.extend(chain.logs(address, topic, from, to)?);
+        let Some(next) = to.checked_add(1) else { break };
+        from = next;
+    }
+    Ok(out)
+}
+
 pub fn run(args: AuditArgs) -> eyre::Result<()> {
     let report = audit(&args)?;
     for c in &report.claims {
@@ -192,16 +206,7 @@ pub fn audit(args: &AuditArgs) -> eyre::Result<AuditReport> {
     let chain = RpcChain::connect(&args.rpc)?;
     let (head, _) = chain.head()?;
     let mut report = AuditReport { params_hash: found, from_block: args.from_block, to_block: head, claims: vec![], slashes: vec![], findings: vec![] };
-    let logs = |address: Address, topic: B256| -> eyre::Result<Vec<_>> {
-        let mut out = Vec::new();
-        let mut from = args.from_block;
-        while from <= head {
-            let to = (from + LOG_CHUNK - 1).min(head);
-            out.extend(chain.logs(address, topic, from, to)?);
-            from = to + 1;
-        }
-        Ok(out)
-    };
+    let logs = |address: Address, topic: B256| logs_between(&chain, address, topic, args.from_block, head);
     let window = logs(ADDRESS, IAttribution::ClaimPaid::SIGNATURE_HASH)?;
     let whole = logs(ADDRESS, IAttribution::WholeClaimPaid::SIGNATURE_HASH)?;
     let splits = logs(ADDRESS, IAttribution::FeeSplit::SIGNATURE_HASH)?;
@@ -348,6 +353,9 @@ fn audit_claim(chain: &RpcChain, keys: &KeyFiles, verifier: &Verifier, id: U256,
                 key
             }
         };
+        if c.totals.len() != c.contributors.len() || c.endRows.len() != c.contributors.len() {
+            bail!("the claim's contributor, total and end-row lists differ in length");
+        }
         let segments = (0..c.contributors.len()).map(|i| (c.contributors[i], c.totals[i], c.endRows[i])).collect();
         let claim = WholeClaim { request_id: id, pool_wei: pool, query_commitment: query, predicted_class: c.predictedClass, segments, proof: c.proof.to_vec() };
         let payouts = verifier.verify_whole_claim(&key, &claim).wrap_err("the proof does not verify")?;

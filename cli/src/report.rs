@@ -60,6 +60,18 @@ pub struct ReportArgs {
     pub json: bool,
 }
 
+/// Most registry entries (datanets, models) and versions a report reads:
+/// an endpoint that claims more is refused rather than followed.
+pub const MAX_REGISTRY_ENTRIES: u64 = 100_000;
+pub const MAX_VERSIONS: u32 = 10_000;
+
+fn bounded(count: U256, what: &str) -> eyre::Result<u64> {
+    match u64::try_from(count) {
+        Ok(n) if n <= MAX_REGISTRY_ENTRIES => Ok(n),
+        _ => bail!("the registry reports {count} {what}; a report reads at most {MAX_REGISTRY_ENTRIES}"),
+    }
+}
+
 fn call<C: SolCall>(chain: &RpcChain, to: Address, c: C) -> eyre::Result<C::Return> {
     Ok(C::abi_decode_returns(&chain.call(to, &c.abi_encode())?)?)
 }
@@ -121,6 +133,7 @@ fn collect(args: &ReportArgs, chain: &RpcChain, audit: &AuditReport) -> eyre::Re
         datanet_root: String::new(),
     };
     let mut root = None;
+    let mut datanet_owner = None;
     if let Some((owner, m)) = subject {
         model.owner = owner.to_string();
         model.commitment = m.to_string();
@@ -129,7 +142,7 @@ fn collect(args: &ReportArgs, chain: &RpcChain, audit: &AuditReport) -> eyre::Re
         model.examples = key.examples;
         model.k = chain.storage(ADDRESS, lineage_chain::precompile::whole::whole_slots::whole_k(&owner, &m))?.saturating_to();
         // the registration transaction names the datanet (owner, root)
-        for (log, tx, _) in chain.logs(ADDRESS, IAttribution::WholeKeyRegistered::SIGNATURE_HASH, 0, head)? {
+        for (log, tx, _) in audit::logs_between(chain, ADDRESS, IAttribution::WholeKeyRegistered::SIGNATURE_HASH, 0, head)? {
             let Ok(e) = IAttribution::WholeKeyRegistered::decode_log_data(&log.data) else { continue };
             if e.owner == owner && e.modelCommitment == m {
                 let (_, input) = chain.transaction_input(tx)?;
@@ -137,6 +150,7 @@ fn collect(args: &ReportArgs, chain: &RpcChain, audit: &AuditReport) -> eyre::Re
                     model.datanet_owner = c.datanetOwner.to_string();
                     model.datanet_root = c.datanetRoot.to_string();
                     root = Some(c.datanetRoot);
+                    datanet_owner = Some(c.datanetOwner);
                 }
             }
         }
@@ -147,6 +161,7 @@ fn collect(args: &ReportArgs, chain: &RpcChain, audit: &AuditReport) -> eyre::Re
                 model.datanet_owner = w.datanetOwner.to_string();
                 model.datanet_root = w.datanetRoot.to_string();
                 root = Some(w.datanetRoot);
+                datanet_owner = Some(w.datanetOwner);
             }
         }
     }
@@ -175,24 +190,27 @@ fn collect(args: &ReportArgs, chain: &RpcChain, audit: &AuditReport) -> eyre::Re
     let mut datanets = vec![];
     let mut named: Vec<(U256, u32)> = vec![];
     if let Some((owner, m)) = subject {
-        let n = call(chain, REGISTRY, IRegistry::modelCountCall {})?;
-        let mut i = U256::ZERO;
-        while i < n {
-            let r = call(chain, REGISTRY, IRegistry::modelOfCall { modelId: i })?;
+        let n = bounded(call(chain, REGISTRY, IRegistry::modelCountCall {})?, "models")?;
+        for i in 0..n {
+            let r = call(chain, REGISTRY, IRegistry::modelOfCall { modelId: U256::from(i) })?;
             if r.owner == owner && r.commitment == m {
                 named.extend(r.datanetIds.iter().copied().zip(r.versions.iter().copied()));
             }
-            i += U256::from(1);
         }
     }
-    let n = call(chain, REGISTRY, IRegistry::datanetCountCall {})?;
-    let mut i = U256::ZERO;
-    while i < n {
+    let n = bounded(call(chain, REGISTRY, IRegistry::datanetCountCall {})?, "datanets")?;
+    for i in 0..n {
+        let i = U256::from(i);
         let d = call(chain, REGISTRY, IRegistry::datanetOfCall { datanetId: i })?;
+        if d.versions > MAX_VERSIONS {
+            bail!("registry datanet #{i} reports {} versions; a report reads at most {MAX_VERSIONS}", d.versions);
+        }
         for v in 0..d.versions {
             let ver = call(chain, REGISTRY, IRegistry::versionOfCall { datanetId: i, version: v })?;
             let is_named = named.contains(&(i, v));
-            if is_named || Some(ver.root) == root {
+            // anyone may register any root: a version counts as the key's datanet only
+            // when the key's own datanet owner registered it
+            if is_named || (Some(ver.root) == root && Some(d.owner) == datanet_owner) {
                 let contributors = match &file {
                     Some(f) if Some(ver.root) == root => f.contributors().len() as u64,
                     _ => 0,
@@ -212,7 +230,6 @@ fn collect(args: &ReportArgs, chain: &RpcChain, audit: &AuditReport) -> eyre::Re
                 });
             }
         }
-        i += U256::from(1);
     }
 
     // every answered query, with its payouts as the audit re-derived them
@@ -225,7 +242,8 @@ fn collect(args: &ReportArgs, chain: &RpcChain, audit: &AuditReport) -> eyre::Re
             .iter()
             .map(|p| {
                 let w: u128 = p.amount_wei.parse().unwrap_or(0);
-                *by_licence.entry(licence_of.get(&p.contributor).cloned().unwrap_or_else(|| "unknown (no datanet file)".into())).or_default() += w;
+                let e = by_licence.entry(licence_of.get(&p.contributor).cloned().unwrap_or_else(|| "unknown (no datanet file)".into())).or_default();
+                *e = e.saturating_add(w);
                 PayoutRow { contributor: p.contributor.to_string(), amount_wei: p.amount_wei.clone(), share: if total == 0 { 0.0 } else { w as f64 / total as f64 } }
             })
             .collect();
@@ -246,16 +264,28 @@ fn collect(args: &ReportArgs, chain: &RpcChain, audit: &AuditReport) -> eyre::Re
             released,
         });
     }
-    let all: u128 = by_licence.values().sum();
+    let all: u128 = by_licence.values().fold(0u128, |a, w| a.saturating_add(*w));
     let licences = by_licence
         .into_iter()
         .map(|(licence, w)| LicenceShare { licence, amount_wei: w.to_string(), share: if all == 0 { 0.0 } else { w as f64 / all as f64 } })
         .collect();
     let ids: Vec<&str> = claims.iter().map(|c| c.request_id.as_str()).collect();
-    let slashes = audit
-        .slashes
-        .iter()
-        .filter(|s| ids.contains(&s.request_id.as_str()))
+    // a slash is about the subject when its request is (an unanswered request has no paid claim)
+    let mut slashes_of = vec![];
+    for sl in &audit.slashes {
+        let ours = ids.contains(&sl.request_id.as_str()) || {
+            let r = call(chain, ADDRESS, IAttribution::requestOfCall { requestId: sl.request_id.parse()? })?;
+            match args.query {
+                Some(q) => r.queryCommitment == q,
+                None => Some((r.modelOwner, r.modelCommitment)) == subject,
+            }
+        };
+        if ours {
+            slashes_of.push(sl);
+        }
+    }
+    let slashes = slashes_of
+        .into_iter()
         .map(|s| SlashInfo {
             slash_id: s.slash_id.clone(),
             agent: s.agent.to_string(),
@@ -274,7 +304,7 @@ fn collect(args: &ReportArgs, chain: &RpcChain, audit: &AuditReport) -> eyre::Re
     Ok(ReportData {
         title,
         generated_at: format!("{} UTC", crate::report_html::utc_time(secs)),
-        rpc: args.rpc.clone(),
+        rpc: public_url(&args.rpc),
         chain_id: chain.chain_id(),
         head_block: head,
         params_hash: audit.params_hash.to_string(),
@@ -284,6 +314,44 @@ fn collect(args: &ReportArgs, chain: &RpcChain, audit: &AuditReport) -> eyre::Re
         slashes,
         licences,
         // the audit's findings about these requests (each names its request first)
-        findings: audit.findings.iter().filter(|f| ids.iter().any(|id| f.starts_with(&format!("request {id} ")))).cloned().collect(),
+        findings: findings_about(&audit.findings, &ids),
     })
+}
+
+/// The audit's findings about these requests: each names its request
+/// first (`request 7 (tx …)`, `request 7: …`).
+fn findings_about(findings: &[String], ids: &[&str]) -> Vec<String> {
+    findings
+        .iter()
+        .filter(|f| ids.iter().any(|id| f.strip_prefix(&format!("request {id}")).is_some_and(|rest| rest.starts_with([' ', ':']))))
+        .cloned()
+        .collect()
+}
+
+/// The endpoint as a page may show it: no user information, query or
+/// fragment (they can carry API keys).
+fn public_url(url: &str) -> String {
+    let cut = url.find(['?', '#']).map_or(url, |i| &url[..i]);
+    match cut.split_once("://") {
+        Some((scheme, rest)) => {
+            let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+            format!("{scheme}://{host}")
+        }
+        None => cut.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_report_keeps_every_finding_about_its_requests_and_no_other() {
+        let f: Vec<String> = ["request 7 (tx 0x1): payout not backed", "request 7: split paid", "request 70: other", "request 8: other"].map(String::from).into();
+        assert_eq!(super::findings_about(&f, &["7"]), f[..2].to_vec());
+    }
+
+    #[test]
+    fn an_endpoint_is_shown_without_its_secrets() {
+        assert_eq!(super::public_url("https://user:key@rpc.example/v1?apikey=9#x"), "https://rpc.example/v1");
+        assert_eq!(super::public_url("http://127.0.0.1:8545"), "http://127.0.0.1:8545");
+    }
 }

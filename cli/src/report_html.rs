@@ -589,7 +589,8 @@ fn queries_section(out: &mut String, queries: &[AnsweredQuery]) {
             escape(&q.query_commitment),
             q.block,
             utc_time(q.timestamp),
-            q.predicted_class,
+            // a claim whose proof did not verify proved no class
+            if q.proof_valid { q.predicted_class.to_string() } else { "—".to_string() },
             mono_cell(&q.prover),
         ));
         out.push_str(&format!(

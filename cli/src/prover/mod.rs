@@ -145,8 +145,9 @@ struct Node {
     stake_budget: U256,
     /// Jobs accepted and not yet proven.
     taken: usize,
-    /// Jobs with a transaction awaiting its receipt.
+    /// Jobs with a transaction awaiting its receipt, and those that are accepts.
     in_flight: usize,
+    pending_accepts: usize,
     slowest_prove_ms: u64,
     estimate_prove_ms: u64,
     proving: HashSet<U256>,
@@ -238,6 +239,7 @@ pub fn run(args: ProverArgs) -> eyre::Result<()> {
         stake_budget: U256::from(args.stake_budget_open) * U256::from(lineage_chain::genesis::OPEN),
         taken: 0,
         in_flight: 0,
+        pending_accepts: 0,
         slowest_prove_ms: 0,
         estimate_prove_ms: PROVE_MS_AT_K15.saturating_mul(1u64 << shape.k) >> 15,
         proving: HashSet::new(),
@@ -282,20 +284,22 @@ impl Node {
     /// requests, within the stake budget. True if `acceptStake` is free.
     fn top_up_stake(&self) -> eyre::Result<bool> {
         let st = IStaking::stakeOfCall::abi_decode_returns(&self.chain.call(STAKING, &IStaking::stakeOfCall { agent: self.me() }.abi_encode())?)?;
+        // accepts sent and not yet mined will lock stake the block above still shows free
+        let free = st.free.saturating_sub(self.accept_stake * U256::from(self.pending_accepts));
         let want = self.accept_stake * U256::from(self.capacity);
-        if st.free < want {
+        if free < want {
             // never the gas money: keep GAS_RESERVE_OPEN for the claims and releases
             let spendable = self.chain.balance(self.me())?.saturating_sub(U256::from(GAS_RESERVE_OPEN) * U256::from(lineage_chain::genesis::OPEN));
-            let add = (want - st.free).min(self.stake_budget.saturating_sub(st.free + st.locked)).min(spendable);
+            let add = (want - free).min(self.stake_budget.saturating_sub(st.free + st.locked)).min(spendable);
             if !add.is_zero() {
                 let r = self.chain.transact(&self.signer, STAKING, IStaking::stakeCall {}.abi_encode(), add, 200_000)?;
                 if !r.status {
                     bail!("staking {add} wei failed: {}", crate::register::describe(&r));
                 }
-                return Ok(st.free + add >= self.accept_stake);
+                return Ok(free + add >= self.accept_stake);
             }
         }
-        Ok(st.free >= self.accept_stake)
+        Ok(free >= self.accept_stake)
     }
 
     fn run_loop(&mut self, args: &ProverArgs, stop: &AtomicBool) -> eyre::Result<()> {
@@ -378,6 +382,7 @@ impl Node {
         };
         let jobs = self.queue.jobs()?;
         self.in_flight = jobs.iter().filter(|j| j.pending.is_some()).count();
+        self.pending_accepts = jobs.iter().filter(|j| j.pending.as_ref().is_some_and(|p| p.kind == TxKind::Accept)).count();
         self.taken = jobs.iter().filter(|j| j.stage == Stage::Accepted || (j.stage == Stage::Seen && j.pending.is_some())).count();
         for job in jobs {
             if job.stage.is_final() {
@@ -446,6 +451,10 @@ impl Node {
             return self.poll_pending(job, p);
         }
         let id = job.request_id;
+        if self.in_flight >= MAX_IN_FLIGHT && matches!(job.stage, Stage::Seen | Stage::Proven | Stage::Claimed | Stage::Released) {
+            // receipts first: no dry run, no work, until a slot frees
+            return Ok(false);
+        }
         match job.stage {
             Stage::Seen => {
                 let (_, now) = self.chain.head()?;
@@ -493,6 +502,7 @@ impl Node {
                     }
                     Ok(_) => {
                         self.taken += 1;
+                        self.pending_accepts += 1;
                         self.send(job, TxKind::Accept, input, 400_000).map(|_| true)
                     }
                 }
@@ -611,10 +621,10 @@ impl Node {
     }
 
     /// Seconds a new job needs beyond the chain's least answer time: two
-    /// rounds of proofs (the one running, its own) at the slowest proof
-    /// seen so far — timed with the others running beside it — or, before
-    /// any, the k-scaled estimate of `capacity` proofs sharing the cores;
-    /// plus time for its transactions.
+    /// rounds of proofs (the one running, its own), a round being the
+    /// slowest proof seen so far (timed with the others running beside it)
+    /// and at least the k-scaled estimate of `capacity` proofs sharing the
+    /// cores; plus time for its transactions.
     fn margin_secs(&self) -> u64 {
         let round = self.slowest_prove_ms.max(self.estimate_prove_ms.saturating_mul(self.capacity as u64));
         SAFETY_SECS + round.saturating_mul(2) / 1000
