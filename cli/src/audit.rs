@@ -25,11 +25,9 @@ use lineage_verifier::{table_keys::MAX_TABLE_VK_FILE_BYTES, Claim, TableKeyFile,
 use serde::Serialize;
 use std::path::PathBuf;
 
-#[derive(Debug, Args)]
-pub struct AuditArgs {
-    /// The chain's JSON-RPC endpoint.
-    #[arg(long)]
-    pub rpc: String,
+/// The verifier parameters an audit (or a report) pins.
+#[derive(Debug, Args, Clone)]
+pub struct PinnedParams {
     /// Verifier parameters (`LNVPARAM` file) the chain's genesis pins.
     #[arg(long, required_unless_present = "dev_params")]
     pub params: Option<PathBuf>,
@@ -41,6 +39,15 @@ pub struct AuditArgs {
     /// keccak256 of the verifier parameters you trust; any other file is refused.
     #[arg(long)]
     pub params_hash: Option<B256>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The chain's JSON-RPC endpoint.
+    #[arg(long)]
+    pub rpc: String,
+    #[command(flatten)]
+    pub pinned: PinnedParams,
     /// First block to audit.
     #[arg(long, default_value_t = 0)]
     pub from_block: u64,
@@ -189,7 +196,7 @@ fn call<C: SolCall>(chain: &RpcChain, c: C) -> eyre::Result<C::Return> {
 }
 
 pub fn audit(args: &AuditArgs) -> eyre::Result<AuditReport> {
-    let bytes = match &args.params {
+    let bytes = match &args.pinned.params {
         Some(p) => crate::verify::read_bounded(p, PARAMS_BYTES, "verifier parameters")?,
         None => {
             let srs = lineage_prover::srs::cached_dev_srs(&lineage_prover::srs::default_cache_dir(), crate::node::DEV_NODE_K)?;
@@ -197,7 +204,7 @@ pub fn audit(args: &AuditArgs) -> eyre::Result<AuditReport> {
         }
     };
     let found = keccak256(&bytes);
-    if let Some(h) = args.params_hash {
+    if let Some(h) = args.pinned.params_hash {
         if h != found {
             bail!("the verifier parameters hash to {found}, not the pinned {h}; refusing them");
         }

@@ -27,17 +27,8 @@ pub struct ReportArgs {
     /// The chain's JSON-RPC endpoint.
     #[arg(long)]
     pub rpc: String,
-    /// Verifier parameters (`LNVPARAM` file) the chain's genesis pins.
-    #[arg(long, required_unless_present = "dev_params")]
-    pub params: Option<PathBuf>,
-    /// A development chain's parameters instead (`lineage node --dev`:
-    /// the insecure dev SRS at k = 17, made and cached under
-    /// $LINEAGE_CACHE or ~/.cache/lineage).
-    #[arg(long, conflicts_with = "params")]
-    pub dev_params: bool,
-    /// keccak256 of the verifier parameters you trust; any other file is refused.
-    #[arg(long)]
-    pub params_hash: Option<B256>,
+    #[command(flatten)]
+    pub pinned: audit::PinnedParams,
     /// The model's owner (with `--model`).
     #[arg(long, requires = "model")]
     pub owner: Option<Address>,
@@ -80,7 +71,7 @@ pub fn run(args: ReportArgs) -> eyre::Result<()> {
     if args.model.is_none() && args.query.is_none() {
         bail!("name what to report on: --owner ADDR --model COMMITMENT, or --query COMMITMENT");
     }
-    let audit = audit::audit(&AuditArgs { rpc: args.rpc.clone(), params: args.params.clone(), dev_params: args.dev_params, params_hash: args.params_hash, from_block: 0, json: false })?;
+    let audit = audit::audit(&AuditArgs { rpc: args.rpc.clone(), pinned: args.pinned.clone(), from_block: 0, json: false })?;
     let chain = RpcChain::connect(&args.rpc)?;
     let data = collect(&args, &chain, &audit)?;
     let html = crate::report_html::render(&data);

@@ -109,7 +109,7 @@ interface IGovernance {
 interface IAttributionSettlement {
     function escrowFee(address modelOwner, bytes32 modelCommitment, bytes32 queryCommitment, uint64 deadline) external payable returns (uint256 requestId);
     function escrowFeeFor(address modelOwner, bytes32 modelCommitment, bytes32 queryCommitment, uint64 deadline, address agent) external payable returns (uint256 requestId);
-    function escrowQuery(address modelOwner, bytes32 modelCommitment, bytes query, uint64 deadline) external payable returns (uint256 requestId);
+    function escrowQuery(address modelOwner, bytes32 modelCommitment, bytes calldata query, uint64 deadline) external payable returns (uint256 requestId);
     function requestOf(uint256 requestId) external view returns (
         address payer,
         address modelOwner,
@@ -147,4 +147,5 @@ interface IAttributionSettlement {
     event Refunded(uint256 indexed requestId, address indexed payer, uint256 fee);
     event RequestAccepted(uint256 indexed requestId, address indexed agent, uint256 stake);
     event FeeSplit(uint256 indexed requestId, uint256 contributors, uint256 owner, uint256 prover, uint256 protocol);
+    event QueryPosted(uint256 indexed requestId, bytes query);
 }
