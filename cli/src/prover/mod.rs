@@ -68,6 +68,8 @@ pub const PROVE_MS_AT_K15: u64 = 3_500;
 /// Most transactions of the node awaiting their receipts (a node's pool
 /// holds at most 64 of one sender ahead of its nonce).
 pub const MAX_IN_FLIGHT: usize = 32;
+/// Times a failed proof of an accepted job is tried again.
+pub const MAX_PROVE_RETRIES: u32 = 1;
 /// OPEN a node keeps unstaked to pay for its transactions.
 pub const GAS_RESERVE_OPEN: u64 = 5;
 /// Most blocks read in one `eth_getLogs`.
@@ -365,8 +367,12 @@ impl Node {
                     self.shared.metrics.prove_seconds.observe(ms as f64 / 1000.0);
                 }
                 Err(e) => {
-                    job.stage = Stage::Failed;
-                    job.note = format!("proving failed: {e}");
+                    // an accepted job left unproven is slashed at its deadline: one more try
+                    job.prove_failures += 1;
+                    if job.prove_failures > MAX_PROVE_RETRIES {
+                        job.stage = Stage::Failed;
+                    }
+                    job.note = format!("proving failed ({} time(s)): {e}", job.prove_failures);
                     self.shared.metrics.fail("prove");
                 }
             }
@@ -386,7 +392,16 @@ impl Node {
                 false
             }
         };
-        let jobs = self.queue.jobs()?;
+        let mut jobs = self.queue.jobs()?;
+        // what is owed first: claims of proven jobs, then releases, proofs, stake, new accepts
+        let rank = |st: Stage| match st {
+            Stage::Proven => 0,
+            Stage::Claimed => 1,
+            Stage::Accepted => 2,
+            Stage::Released => 3,
+            _ => 4,
+        };
+        jobs.sort_by_key(|j| (j.pending.is_none(), rank(j.stage), j.request_id));
         self.in_flight = jobs.iter().filter(|j| j.pending.is_some()).count();
         self.pending_accepts = jobs.iter().filter(|j| j.pending.as_ref().is_some_and(|p| p.kind == TxKind::Accept)).count();
         self.taken = jobs.iter().filter(|j| j.stage == Stage::Accepted || (j.stage == Stage::Seen && j.pending.is_some())).count();
@@ -442,6 +457,7 @@ impl Node {
                     seen_ms: http::now_ms(),
                     claimed_ms: None,
                     challenge_ends: 0,
+                    prove_failures: 0,
                 })?;
             }
             self.queue.set_scanned(to)?;
@@ -707,7 +723,14 @@ impl Node {
     fn apply(&self, mut job: Job, kind: TxKind, r: TxReceipt) -> eyre::Result<()> {
         job.pending = None;
         job.txs.push((kind, r.hash));
-        match (kind, r.status) {
+        // a failed receipt from a lagging endpoint: the settlement says what really holds
+        let status = r.status
+            || match kind {
+                TxKind::Accept => self.settlement(job.request_id)?.agent == self.me(),
+                TxKind::Claim => self.settlement(job.request_id)?.prover == self.me(),
+                _ => false,
+            };
+        match (kind, status) {
             (TxKind::Accept, true) => job.stage = Stage::Accepted,
             (TxKind::Accept, false) => {
                 job.stage = Stage::Lost;

@@ -124,6 +124,9 @@ pub struct Job {
     /// stake is not asked for before.
     #[serde(default)]
     pub challenge_ends: u64,
+    /// Proofs of this job that failed (one retry, then the job fails).
+    #[serde(default)]
+    pub prove_failures: u32,
 }
 
 pub struct Queue {
@@ -211,6 +214,7 @@ mod tests {
             seen_ms: 0,
             claimed_ms: None,
             challenge_ends: 0,
+            prove_failures: 0,
         }
     }
 
