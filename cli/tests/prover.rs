@@ -142,6 +142,12 @@ fn two_prover_nodes_settle_twenty_requests_through_a_kill_and_a_lying_agent_is_s
         let opened = r.logs.iter().find_map(|l| <IAttribution::RequestOpened as alloy_sol_types::SolEvent>::decode_log_data(&l.data).ok()).unwrap();
         ids.push(opened.requestId);
     }
+    // a griefer's 1-wei query: its contributors' share (80 % of 1 wei) cannot be split, so no
+    // claim could ever pay it; a node that accepted it would be slashed as unanswered
+    let grief = IAttribution::escrowQueryCall { modelOwner: owner.address(), modelCommitment: model_c, query: heldout.queries[30].pixels.clone().into(), deadline }.abi_encode();
+    let r = chain.transact(reporter, ADDRESS, grief, U256::from(1), 500_000).unwrap();
+    assert!(r.status, "{}", lineage::register::describe(&r));
+    let grief_id = IAttribution::escrowQueryCall::abi_decode_returns(&r.output).unwrap();
 
     for (p, data, k) in [(&mut pa, &a_data, 2), (&mut pb, &b_data, 3)] {
         let start = Instant::now();
@@ -210,6 +216,14 @@ fn two_prover_nodes_settle_twenty_requests_through_a_kill_and_a_lying_agent_is_s
         }
     }
     assert_eq!(by_agent.len(), 2, "both agents proved some requests: {by_agent:?}");
+    // neither node took the 1-wei request: both marked it lost as not payable
+    assert_eq!(call(&chain, IAttribution::settlementOfCall { requestId: grief_id }).agent, Address::ZERO);
+    for url in [&pa.url, &pb.url] {
+        let jobs: Value = serde_json::from_str(&get(&format!("{url}/v1/jobs")).unwrap().1).unwrap();
+        let j = jobs.as_array().unwrap().iter().find(|j| j["request_id"] == grief_id.to_string()).expect("the node saw the 1-wei request");
+        assert_eq!(j["stage"], "lost", "{j}");
+        assert!(j["note"].as_str().unwrap().starts_with("not payable"), "{j}");
+    }
     let head = chain.head().unwrap().0;
     let mut claims: HashMap<U256, usize> = HashMap::new();
     for n in 0..=head {
