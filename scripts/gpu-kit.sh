@@ -98,22 +98,25 @@ run() {
   trap 'kill "$KIT_POLLER" 2>/dev/null || true' EXIT
   local dual=failed
   if timeout 120 "$here/prove_verify" cpu_and_gpu_proofs_both_verify --exact --nocapture > "$out/dualhal.log" 2>&1; then dual=passed; fi
+  # the same for the whole-datanet per-query circuit (what `lineage prover --gpu` proves)
+  local dual_query=failed
+  if timeout 150 "$here/prove_verify" cpu_and_gpu_per_query_proofs_both_verify --exact --nocapture > "$out/dualhal-query.log" 2>&1; then dual_query=passed; fi
   timeout 120 "$here/gpu_infer" --reps 5 --copies 8 > "$out/infer.jsonl" 2> "$out/infer.log" || true
   local left=$((BUDGET_S - (SECONDS - t0) - 20))
   timeout $((left + 15)) "$here/gpu_bench" --budget-s "$left" > "$out/bench.jsonl" 2> "$out/bench.log" || true
   kill "$KIT_POLLER" 2>/dev/null || true
   local peak
   peak=$(sort -n "$out/memory.log" | tail -1)
-  python3 - "$out" "$dual" "${peak:-0}" "$((SECONDS - t0))" <<'PY'
+  python3 - "$out" "$dual" "${peak:-0}" "$((SECONDS - t0))" "$dual_query" <<'PY'
 import json, sys, pathlib
-out, dual, peak, secs = pathlib.Path(sys.argv[1]), sys.argv[2], int(sys.argv[3] or 0), int(sys.argv[4])
+out, dual, peak, secs, dual_query = pathlib.Path(sys.argv[1]), sys.argv[2], int(sys.argv[3] or 0), int(sys.argv[4]), sys.argv[5]
 name, mem, driver = [s.strip() for s in (out / "device.txt").read_text().split(",")]
 rows = [json.loads(l) for l in (out / "bench.jsonl").read_text().splitlines() if l.startswith("{")]
 infer = [json.loads(l) for l in (out / "infer.jsonl").read_text().splitlines() if l.startswith("{")]
-doc = {"device": name, "memory": mem, "driver": driver, "dualhal_test": dual,
+doc = {"device": name, "memory": mem, "driver": driver, "dualhal_test": dual, "dualhal_query_test": dual_query,
        "peak_gpu_memory_mib": peak, "seconds": secs, "prove": rows, "inference": infer}
 (out / "gpu-kit.json").write_text(json.dumps(doc, indent=2))
-lines = [f"{name} ({mem}, driver {driver}); DualHal test {dual}; peak GPU memory {peak} MiB; {secs} s"]
+lines = [f"{name} ({mem}, driver {driver}); DualHal test {dual}; per-query DualHal test {dual_query}; peak GPU memory {peak} MiB; {secs} s"]
 for r in rows:
     g = r.get("gpu_prove_ms")
     lines.append(f"k={r['k']:>2} batch={r['batch']:>4}: keygen {r['keygen_ms']/1e3:6.1f} s, CPU prove {r['cpu_prove_ms']/1e3:6.1f} s, "

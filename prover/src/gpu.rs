@@ -16,7 +16,7 @@ use halo2_axiom_gpu::{
     SerdeFormat,
 };
 use halo2_base::halo2_proofs::{plonk::ProvingKey, poly::kzg::commitment::ParamsKZG};
-use lineage_circuits::{BaseCircuitBuilder, Bn256, Fr, G1Affine};
+use lineage_circuits::{Bn256, Fr, G1Affine};
 
 /// KZG parameters in the GPU crate's type.
 pub struct GpuParams(GpuParamsKZG<Bn256>);
@@ -55,11 +55,12 @@ pub fn device_check() -> Result<usize> {
     }
 }
 
-/// Prove on the GPU.
-pub fn prove(
+/// Prove on the GPU: any halo2-axiom circuit (the attribution circuit's
+/// builder, the feature-chunk and per-query table circuits).
+pub fn prove<C: halo2_base::halo2_proofs::plonk::Circuit<Fr>>(
     params: &GpuParams,
     pk: &ProvingKey<G1Affine>,
-    circuit: BaseCircuitBuilder<Fr>,
+    circuit: C,
     instances: &[Fr],
     rng: impl rand::RngCore + Send,
 ) -> Result<Vec<u8>> {

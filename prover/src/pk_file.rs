@@ -148,6 +148,8 @@ impl TableKeys {
             break_points: header.break_points,
             verifier_params,
             keygen_time: Duration::ZERO,
+            #[cfg(feature = "gpu")]
+            gpu_params: std::sync::OnceLock::new(),
         };
         let vk_hash = keys.vk_file(kind).hash;
         if vk_hash != header.vk_file_hash || expected_vk.is_some_and(|e| *e != vk_hash) {

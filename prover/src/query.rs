@@ -39,6 +39,9 @@ pub struct TableKeys {
     pub break_points: MultiPhaseThreadBreakPoints,
     pub verifier_params: VerifierParams,
     pub keygen_time: Duration,
+    /// The parameters in the GPU crate's type, made on the first GPU proof.
+    #[cfg(feature = "gpu")]
+    pub gpu_params: std::sync::OnceLock<crate::gpu::GpuParams>,
 }
 
 impl TableKeys {
@@ -55,6 +58,8 @@ impl TableKeys {
             circuit_params: circuit.builder.config_params.clone(),
             break_points: circuit.builder.break_points(),
             keygen_time: start.elapsed(),
+            #[cfg(feature = "gpu")]
+            gpu_params: std::sync::OnceLock::new(),
         })
     }
 
@@ -68,9 +73,19 @@ impl TableKeys {
         lineage_circuits::table::feature_column_indices(&self.circuit_params)
     }
 
-    /// A SHPLONK proof of a prover-stage circuit.
-    fn prove(&self, circuit: TableCircuit, instances: &[lineage_circuits::Fr]) -> Result<Vec<u8>> {
+    /// A SHPLONK proof of a prover-stage circuit, on `backend`.
+    fn prove(&self, backend: crate::Backend, circuit: TableCircuit, instances: &[lineage_circuits::Fr]) -> Result<Vec<u8>> {
         let rng = rand_chacha::ChaCha20Rng::from_entropy();
+        #[cfg(feature = "gpu")]
+        if backend == crate::Backend::Gpu {
+            if self.gpu_params.get().is_none() {
+                let _ = self.gpu_params.set(crate::gpu::GpuParams::from_cpu(&self.params)?);
+            }
+            let params = self.gpu_params.get().expect("set above");
+            return crate::gpu::prove(params, &self.pk, circuit, instances, rng);
+        }
+        #[cfg(not(feature = "gpu"))]
+        let _ = backend;
         let mut transcript = Blake2bWrite::<_, G1Affine, Challenge255<_>>::init(vec![]);
         create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, Challenge255<_>, _, _, _>(
             &self.params,
@@ -136,13 +151,13 @@ impl ProverClient {
     }
 
     /// Prove one query's attribution over every example of `table` (the
-    /// table the keys were generated for). CPU only for now.
+    /// table the keys were generated for), on this client's backend.
     pub fn prove_query(&self, keys: &QueryKeys, table: &FeatureTable, input: &QueryInput) -> Result<QueryProof> {
         let start = Instant::now();
         let public = input.public()?;
         let (circuit, _) =
             lineage_circuits::query::build(CircuitBuilderStage::Prover, &keys.shape, table, input, keys.keys.prover_config())?;
-        let bytes = keys.keys.prove(circuit, &public.to_instances())?;
+        let bytes = keys.keys.prove(self.backend, circuit, &public.to_instances())?;
         Ok(QueryProof { bytes, public, prove_time: start.elapsed() })
     }
 
@@ -163,7 +178,7 @@ impl ProverClient {
         let public = lineage_circuits::inference::public_inputs(model, query)?;
         let k = keys.params.k();
         let circuit = lineage_circuits::inference::build_with_k(CircuitBuilderStage::Prover, k, model, query, predicted, keys.prover_config())?;
-        Ok((keys.prove(circuit, &public)?, public))
+        Ok((keys.prove(self.backend, circuit, &public)?, public))
     }
 
     /// Generate the keys of chunk `shape.index` of `table` (its share of the
@@ -180,7 +195,7 @@ impl ProverClient {
         let public = input.public(&keys.shape)?;
         let column = chunk::chunk_column(&keys.shape, table)?;
         let circuit = chunk::build(CircuitBuilderStage::Prover, &keys.shape, column, &input, keys.keys.prover_config())?;
-        let bytes = keys.keys.prove(circuit, &public.to_instances())?;
+        let bytes = keys.keys.prove(self.backend, circuit, &public.to_instances())?;
         Ok(ChunkProof { bytes, public, prove_time: start.elapsed() })
     }
 }

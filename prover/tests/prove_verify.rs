@@ -148,3 +148,33 @@ fn cpu_and_gpu_proofs_both_verify() {
         params.verify(&proof.claim(&keys, &prepared.input), vk).unwrap();
     }
 }
+
+/// DualHal for the whole-datanet per-query circuit (what `lineage prover`
+/// makes): one query over a small table proven on the CPU and on the GPU;
+/// both proofs verify with the one verifying key, and both are refused with
+/// a public input changed. Runs only in a `gpu` build on a CUDA machine.
+#[cfg(feature = "gpu")]
+#[test]
+fn cpu_and_gpu_per_query_proofs_both_verify() {
+    use lineage_circuits::query::{QueryInput, QueryShape};
+    let full = lineage_inference::digits_datanet().unwrap();
+    let cfg = lineage_inference::TrainConfig { epochs: 150, ..Default::default() };
+    let model = lineage_inference::train(&full, &cfg, &candle_core::Device::Cpu).unwrap().quantize().unwrap();
+    let datanet = lineage_core::datanet::Datanet::new("subset".into(), full.contributions.iter().step_by(45).cloned().collect()).unwrap();
+    let table = lineage_core::features::FeatureTable::build(&model, &datanet).unwrap();
+    let shape = QueryShape::new(table.len()).unwrap();
+    let query = lineage_inference::digits_heldout().unwrap().get(1794).unwrap().pixels.clone();
+    let input = QueryInput::new(&model, &table, &query, 1_000_000, alloy_primitives::U256::from(3)).unwrap();
+    let cpu = ProverClient::builder().cpu().build().unwrap();
+    let gpu = ProverClient::builder().gpu().build().expect("this test needs a CUDA device");
+    let keys = cpu.keygen_query(&shape, &table, srs::cached_dev_srs(&srs::default_cache_dir(), shape.k).unwrap()).unwrap();
+    let verifier = lineage_verifier::Verifier::new(keys.keys.verifier_params.clone());
+    for client in [&cpu, &gpu] {
+        let proof = client.prove_query(&keys, &table, &input).unwrap();
+        let inst = proof.public.to_instances();
+        verifier.verify_with_key(&keys.keys.vk, &inst, &proof.bytes).unwrap();
+        let mut bad = inst.clone();
+        bad[0] += lineage_core::field::Fr::one();
+        assert!(verifier.verify_with_key(&keys.keys.vk, &bad, &proof.bytes).is_err());
+    }
+}

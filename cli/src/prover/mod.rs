@@ -19,8 +19,9 @@
 //! * **Answers.** On taking a job the node computes the prediction and the
 //!   payout split natively and signs the EIP-712 answer its user fetches
 //!   at `/v1/answers/{id}`; the proof follows.
-//! * **CPU.** Whole-datanet proofs run on the CPU; `--gpu` is refused
-//!   until the GPU prover covers them.
+//! * **GPU.** `--gpu` proves on CUDA (halo2-axiom-gpu) in a binary built
+//!   with the `gpu` feature; without it, or without a device, the node
+//!   refuses to start.
 
 pub mod http;
 pub mod queue;
@@ -119,8 +120,8 @@ pub struct ProverArgs {
     /// How long to wait for the model's key to appear on chain, seconds.
     #[arg(long, default_value_t = 600)]
     pub wait_key_secs: u64,
-    /// Prove on a CUDA GPU. Not yet: the GPU prover covers window proofs
-    /// only, and this node makes whole-datanet proofs; refused until it does.
+    /// Prove on a CUDA GPU (needs a binary built with the `gpu` feature and
+    /// a CUDA device; refused before any work otherwise).
     #[arg(long)]
     pub gpu: bool,
     /// The most OPEN this node keeps bonded as stake. Each accepted request
@@ -172,15 +173,13 @@ fn settled(jobs: &[Job]) -> usize {
 }
 
 pub fn run(args: ProverArgs) -> eyre::Result<()> {
-    if args.gpu {
-        // never a CPU proof under a GPU flag: say so before any work
-        bail!("--gpu: whole-datanet (per-query) proofs run on the CPU only so far; the GPU prover covers window proofs (lineage demo --gpu). Run without --gpu");
-    }
+    // a GPU that cannot be had fails here, before any work (never a CPU proof under --gpu)
+    let builder = ProverClient::builder();
+    let client = Arc::new(if args.gpu { builder.gpu() } else { builder.cpu() }.build()?);
     let signer = read_key(&args.key)?;
     let chain = RpcChain::connect(&args.rpc)?;
     let owner = args.owner.unwrap_or(signer.address());
     let cache = args.cache_dir.clone().unwrap_or_else(srs::default_cache_dir);
-    let client = Arc::new(ProverClient::builder().cpu().build()?);
     eprintln!("agent {} for the model of {owner}; training the digits model ({} epochs)…", signer.address(), args.epochs);
     let (datanet, model) = digits_model(args.examples, args.epochs)?;
     let model_c = b32(&model.commitment());
