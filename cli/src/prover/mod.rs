@@ -440,24 +440,7 @@ impl Node {
                     continue;
                 }
                 found = true;
-                self.queue.put(&Job {
-                    request_id: ev.requestId,
-                    query: ev.query.to_vec(),
-                    query_commitment: r.queryCommitment,
-                    fee: r.fee,
-                    deadline: r.deadline,
-                    stage: Stage::Seen,
-                    pending: None,
-                    answer: None,
-                    proof: None,
-                    prove_ms: None,
-                    txs: vec![],
-                    note: String::new(),
-                    seen_ms: http::now_ms(),
-                    claimed_ms: None,
-                    challenge_ends: 0,
-                    prove_failures: 0,
-                })?;
+                self.queue.put(&Job::seen(ev.requestId, ev.query.to_vec(), r.queryCommitment, r.fee, r.deadline, http::now_ms()))?;
             }
             self.queue.set_scanned(to)?;
             self.shared.metrics.scanned_block.set(to.min(i64::MAX as u64) as i64);

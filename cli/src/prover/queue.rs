@@ -129,6 +129,30 @@ pub struct Job {
     pub prove_failures: u32,
 }
 
+impl Job {
+    /// A request just seen: its query, commitment, fee and deadline.
+    pub fn seen(request_id: U256, query: Vec<u8>, query_commitment: B256, fee: U256, deadline: u64, seen_ms: u64) -> Self {
+        Self {
+            request_id,
+            query,
+            query_commitment,
+            fee,
+            deadline,
+            stage: Stage::Seen,
+            pending: None,
+            answer: None,
+            proof: None,
+            prove_ms: None,
+            txs: vec![],
+            note: String::new(),
+            seen_ms,
+            claimed_ms: None,
+            challenge_ends: 0,
+            prove_failures: 0,
+        }
+    }
+}
+
 pub struct Queue {
     db: rocksdb::DB,
 }
@@ -198,24 +222,7 @@ mod tests {
     use super::*;
 
     fn job(id: u64) -> Job {
-        Job {
-            request_id: U256::from(id),
-            query: vec![1; 64],
-            query_commitment: B256::repeat_byte(2),
-            fee: U256::from(5),
-            deadline: 10,
-            stage: Stage::Seen,
-            pending: None,
-            answer: None,
-            proof: None,
-            prove_ms: None,
-            txs: vec![],
-            note: String::new(),
-            seen_ms: 0,
-            claimed_ms: None,
-            challenge_ends: 0,
-            prove_failures: 0,
-        }
+        Job::seen(U256::from(id), vec![1; 64], B256::repeat_byte(2), U256::from(5), 10, 0)
     }
 
     #[test]
