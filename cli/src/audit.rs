@@ -191,9 +191,6 @@ fn stored_key(chain: &RpcChain, hash: &B256, max: usize) -> eyre::Result<Vec<u8>
     Ok(out)
 }
 
-fn call<C: SolCall>(chain: &RpcChain, c: C) -> eyre::Result<C::Return> {
-    Ok(C::abi_decode_returns(&chain.call(ADDRESS, &c.abi_encode())?)?)
-}
 
 pub fn audit(args: &AuditArgs) -> eyre::Result<AuditReport> {
     let bytes = match &args.pinned.params {
@@ -239,8 +236,8 @@ pub fn audit(args: &AuditArgs) -> eyre::Result<AuditReport> {
         };
         let payouts = paid_list.iter().filter(|p| p.amount_wei > 0).count();
         // the fee split the claim paid must be the one its request fixed
-        let req = call(&chain, IAttribution::requestOfCall { requestId: id })?;
-        let fixed = call(&chain, IAttribution::splitOfCall { requestId: id })?;
+        let req = chain.view(ADDRESS, IAttribution::requestOfCall { requestId: id })?;
+        let fixed = chain.view(ADDRESS, IAttribution::splitOfCall { requestId: id })?;
         match splits.iter().find(|(l, t, _)| t == tx && IAttribution::FeeSplit::decode_log_data(&l.data).map(|e| e.requestId == id).unwrap_or(false)) {
             Some((l, _, _)) => {
                 let e = IAttribution::FeeSplit::decode_log_data(&l.data)?;
@@ -304,15 +301,15 @@ fn audit_claim(chain: &RpcChain, keys: &KeyFiles, verifier: &Verifier, id: U256,
     if to != Some(ADDRESS) {
         bail!("the claim was submitted through a contract; its calldata is not the transaction's input");
     }
-    let req = call(chain, IAttribution::requestOfCall { requestId: id })?;
-    let pool: u128 = call(chain, IAttribution::splitOfCall { requestId: id })?.contributors.try_into().map_err(|_| eyre!("pool above 2^128"))?;
+    let req = chain.view(ADDRESS, IAttribution::requestOfCall { requestId: id })?;
+    let pool: u128 = chain.view(ADDRESS, IAttribution::splitOfCall { requestId: id })?.contributors.try_into().map_err(|_| eyre!("pool above 2^128"))?;
     let query = fr_from_be_bytes(&req.queryCommitment.0).map_err(|e| eyre!("query commitment: {e}"))?;
     if is_window {
         let c = IAttribution::submitClaimCall::abi_decode(&input).wrap_err("decoding the claim transaction")?;
         if c.requestId != id {
             bail!("the transaction claims request {}, its event names {id}", c.requestId);
         }
-        let model = call(chain, IAttribution::modelOfCall { owner: req.modelOwner, modelCommitment: req.modelCommitment })?;
+        let model = chain.view(ADDRESS, IAttribution::modelOfCall { owner: req.modelOwner, modelCommitment: req.modelCommitment })?;
         let cached = keys.window.borrow().get(&model.vkHash).cloned();
         let vk = match cached {
             Some(vk) => vk,
@@ -347,7 +344,7 @@ fn audit_claim(chain: &RpcChain, keys: &KeyFiles, verifier: &Verifier, id: U256,
         if c.requestId != id {
             bail!("the transaction claims request {}, its event names {id}", c.requestId);
         }
-        let key_hash = call(chain, IAttribution::wholeKeyOfCall { owner: req.modelOwner, modelCommitment: req.modelCommitment })?.keyHash;
+        let key_hash = chain.view(ADDRESS, IAttribution::wholeKeyOfCall { owner: req.modelOwner, modelCommitment: req.modelCommitment })?.keyHash;
         let k: u32 = chain.storage(ADDRESS, lineage_chain::precompile::whole::whole_slots::whole_k(&req.modelOwner, &req.modelCommitment))?.saturating_to();
         let at_k = verifier.with_k(k)?;
         let cached = keys.whole.borrow().get(&key_hash).cloned();

@@ -7,7 +7,7 @@ use alloy_primitives::{Address, Bytes, B256, U256};
 use alloy_sol_types::SolCall;
 use clap::Args;
 use eyre::{bail, WrapErr};
-use crate::{register::describe, rpc_chain::{RpcChain, TxReceipt}};
+use crate::{register::{b32, describe}, rpc_chain::{RpcChain, TxReceipt}};
 use alloy_sol_types::SolEvent;
 use lineage_chain::{
     dev_signers,
@@ -19,7 +19,7 @@ use lineage_chain::{
     },
     Chain, Genesis,
 };
-use lineage_core::field::{fr_to_be_bytes, fr_to_hex};
+use lineage_core::field::fr_to_hex;
 use lineage_prover::{pipeline, srs, ProverClient};
 use lineage_verifier::{Claim, ClaimBundle, ProvenanceReport, Verifier};
 use serde::Serialize;
@@ -124,10 +124,6 @@ pub struct DemoReport {
     pub feature_proof_cached: bool,
 }
 
-fn b32(x: &lineage_core::Fr) -> B256 {
-    B256::from(fr_to_be_bytes(x))
-}
-
 fn open(wei: U256) -> String {
     let w: u128 = wei.to();
     format!("{}.{:06}", w / OPEN, (w % OPEN) / 1_000_000_000_000)
@@ -211,7 +207,7 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
     let split: Split = match &args.rpc {
         None => Params::dev(Address::ZERO).split,
         Some(url) => {
-            let p = IGovernance::paramsCall::abi_decode_returns(&RpcChain::connect(url)?.call(GOVERNANCE, &IGovernance::paramsCall {}.abi_encode())?)?;
+            let p = RpcChain::connect(url)?.view(GOVERNANCE, IGovernance::paramsCall {})?;
             Split { contributors_bps: p.contributorsBps, owner_bps: p.ownerBps, prover_bps: p.proverBps, protocol_bps: p.protocolBps }
         }
     };
@@ -312,14 +308,8 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
         // a running node allowlists through its governor (dev account 0)
         crate::register::allowlist(&chain, operator, &allowed)?;
         // what a node used before already holds is not registered again
-        let datanet_known = IAttribution::isDatanetRegisteredCall::abi_decode_returns(&chain.call(
-            ADDRESS,
-            &IAttribution::isDatanetRegisteredCall { owner: operator.address(), root: b32(&public.datanet_root) }.abi_encode(),
-        )?)?;
-        let key_known = {
-            let len_call = IAttribution::modelOfCall { owner: operator.address(), modelCommitment: model_c }.abi_encode();
-            IAttribution::modelOfCall::abi_decode_returns(&chain.call(ADDRESS, &len_call)?)?.vkHash != B256::ZERO
-        };
+        let datanet_known = chain.view(ADDRESS, IAttribution::isDatanetRegisteredCall { owner: operator.address(), root: b32(&public.datanet_root) })?;
+        let key_known = chain.view(ADDRESS, IAttribution::modelOfCall { owner: operator.address(), modelCommitment: model_c })?.vkHash != B256::ZERO;
         let mut calls = vec![];
         if !key_known {
             calls.push((IAttribution::registerVerifyingKeyCall { vkFile: Bytes::from(vk_bytes.clone()) }.abi_encode(), 20_000_000));
@@ -367,15 +357,15 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
     })?;
     // both requests fixed the split the proofs were made for
     for id in [request_id, whole_request] {
-        let s = IAttribution::splitOfCall::abi_decode_returns(&chain.call(ADDRESS, &IAttribution::splitOfCall { requestId: id }.abi_encode())?)?;
+        let s = chain.view(ADDRESS, IAttribution::splitOfCall { requestId: id })?;
         if s.contributors != shares.contributors {
             bail!("request {id} fixed a contributors' share of {} wei, not {}: the node's split changed during the demo", s.contributors, shares.contributors);
         }
     }
     // the prover acts as the window request's agent: it stakes (once) and accepts it
     let agent_accepted = steps.run("the prover stakes OPEN and accepts the request as its agent", || {
-        let need = IGovernance::paramsCall::abi_decode_returns(&chain.call(GOVERNANCE, &IGovernance::paramsCall {}.abi_encode())?)?.acceptStake;
-        let st = IStaking::stakeOfCall::abi_decode_returns(&chain.call(STAKING, &IStaking::stakeOfCall { agent: prover.address() }.abi_encode())?)?;
+        let need = chain.view(GOVERNANCE, IGovernance::paramsCall {})?.acceptStake;
+        let st = chain.view(STAKING, IStaking::stakeOfCall { agent: prover.address() })?;
         if st.free < need {
             let r = chain.transact(prover, STAKING, IStaking::stakeCall {}.abi_encode(), need - st.free, 200_000)?;
             if !r.status {

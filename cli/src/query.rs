@@ -106,7 +106,7 @@ pub fn run(args: QueryArgs) -> eyre::Result<()> {
         loop {
             let mut open = 0;
             for id in &ids {
-                let r = IAttribution::requestOfCall::abi_decode_returns(&chain.call(ADDRESS, &IAttribution::requestOfCall { requestId: *id }.abi_encode())?)?;
+                let r = chain.view(ADDRESS, IAttribution::requestOfCall { requestId: *id })?;
                 open += (r.status == RequestStatus::Open as u8) as usize;
             }
             if open == 0 {

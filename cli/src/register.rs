@@ -68,7 +68,7 @@ pub fn b32(x: &lineage_core::Fr) -> B256 {
 /// the governor (dev account 0 on a dev node) can.
 pub fn allowlist(chain: &RpcChain, governor: &PrivateKeySigner, hashes: &[B256]) -> eyre::Result<()> {
     for h in hashes {
-        let on = IAttribution::isKeyAllowedCall::abi_decode_returns(&chain.call(ADDRESS, &IAttribution::isKeyAllowedCall { vkHash: *h }.abi_encode())?)?;
+        let on = chain.view(ADDRESS, IAttribution::isKeyAllowedCall { vkHash: *h })?;
         if !on {
             let r = chain.transact(governor, ADDRESS, IAttribution::setKeyAllowedCall { vkHash: *h, allowed: true }.abi_encode(), U256::ZERO, 100_000)?;
             if !r.status {
@@ -91,9 +91,7 @@ pub fn register_whole_key(
 ) -> eyre::Result<u64> {
     let model_c = b32(&model.commitment());
     let root = b32(&datanet.root());
-    let known = IAttribution::isDatanetRegisteredCall::abi_decode_returns(
-        &chain.call(ADDRESS, &IAttribution::isDatanetRegisteredCall { owner: owner.address(), root }.abi_encode())?,
-    )?;
+    let known = chain.view(ADDRESS, IAttribution::isDatanetRegisteredCall { owner: owner.address(), root })?;
     if !known {
         let r = chain.transact(owner, ADDRESS, IAttribution::registerDatanetCall { root }.abi_encode(), U256::ZERO, 200_000)?;
         if !r.status {
@@ -101,9 +99,7 @@ pub fn register_whole_key(
         }
     }
     let n = u64::try_from(datanet.contributions.len())?;
-    let held = IAttribution::wholeKeyOfCall::abi_decode_returns(
-        &chain.call(ADDRESS, &IAttribution::wholeKeyOfCall { owner: owner.address(), modelCommitment: model_c }.abi_encode())?,
-    )?;
+    let held = chain.view(ADDRESS, IAttribution::wholeKeyOfCall { owner: owner.address(), modelCommitment: model_c })?;
     if held.keyHash != B256::ZERO {
         if held.examples != n || held.keyHash != whole.query_file.hash {
             bail!("this chain already holds another whole-datanet key for the model ({} over {} examples, not {} over {n}): use a fresh node", held.keyHash, held.examples, whole.query_file.hash);
@@ -149,17 +145,16 @@ pub fn digits_uri(n: usize) -> String {
 /// owner registered before is reused.
 pub fn register_provenance(chain: &RpcChain, owner: &PrivateKeySigner, model: &QuantizedModel, datanet: &Datanet) -> eyre::Result<(U256, u32, U256)> {
     use lineage_chain::precompile::registry::{IRegistry, ADDRESS as REGISTRY};
-    let rcall = |input: Vec<u8>| chain.call(REGISTRY, &input);
     let root = b32(&datanet.root());
     let model_c = b32(&model.commitment());
     let mut found = None;
-    let count = IRegistry::datanetCountCall::abi_decode_returns(&rcall(IRegistry::datanetCountCall {}.abi_encode())?)?;
+    let count = chain.view(REGISTRY, IRegistry::datanetCountCall {})?;
     let mut i = U256::ZERO;
     while i < count && found.is_none() {
-        let d = IRegistry::datanetOfCall::abi_decode_returns(&rcall(IRegistry::datanetOfCall { datanetId: i }.abi_encode())?)?;
+        let d = chain.view(REGISTRY, IRegistry::datanetOfCall { datanetId: i })?;
         if d.owner == owner.address() {
             for v in 0..d.versions {
-                let ver = IRegistry::versionOfCall::abi_decode_returns(&rcall(IRegistry::versionOfCall { datanetId: i, version: v }.abi_encode())?)?;
+                let ver = chain.view(REGISTRY, IRegistry::versionOfCall { datanetId: i, version: v })?;
                 if ver.root == root {
                     found = Some((i, v));
                 }
@@ -186,10 +181,10 @@ pub fn register_provenance(chain: &RpcChain, owner: &PrivateKeySigner, model: &Q
             (IRegistry::registerDatanetCall::abi_decode_returns(&r.output)?, 0)
         }
     };
-    let models = IRegistry::modelCountCall::abi_decode_returns(&rcall(IRegistry::modelCountCall {}.abi_encode())?)?;
+    let models = chain.view(REGISTRY, IRegistry::modelCountCall {})?;
     let mut i = U256::ZERO;
     while i < models {
-        let m = IRegistry::modelOfCall::abi_decode_returns(&rcall(IRegistry::modelOfCall { modelId: i }.abi_encode())?)?;
+        let m = chain.view(REGISTRY, IRegistry::modelOfCall { modelId: i })?;
         if m.owner == owner.address() && m.commitment == model_c {
             return Ok((id, version, i));
         }
@@ -222,7 +217,7 @@ pub fn run(args: RegisterArgs) -> eyre::Result<()> {
     let params = srs::cached_dev_srs(&cache, shape.k)?;
     println!("feature proof and per-query key for {} examples (k = {}; cached under {})…", datanet.contributions.len(), shape.k, cache.display());
     let whole = crate::whole::prepare(&ProverClient::builder().cpu().build()?, &params, &datanet, &model, None, &cache)?;
-    let governor: Address = IAttribution::governorCall::abi_decode_returns(&chain.call(ADDRESS, &IAttribution::governorCall {}.abi_encode())?)?;
+    let governor: Address = chain.view(ADDRESS, IAttribution::governorCall {})?;
     if governor == owner.address() {
         allowlist(&chain, &owner, &whole_templates(&whole))?;
     }

@@ -63,9 +63,6 @@ fn bounded(count: U256, what: &str) -> eyre::Result<u64> {
     }
 }
 
-fn call<C: SolCall>(chain: &RpcChain, to: Address, c: C) -> eyre::Result<C::Return> {
-    Ok(C::abi_decode_returns(&chain.call(to, &c.abi_encode())?)?)
-}
 
 pub fn run(args: ReportArgs) -> eyre::Result<()> {
     if args.model.is_none() && args.query.is_none() {
@@ -114,21 +111,13 @@ fn collect(args: &ReportArgs, chain: &RpcChain, audit: &AuditReport) -> eyre::Re
         .collect();
 
     // the model's registration, and the datanet its whole-datanet key covers
-    let mut model = ModelInfo {
-        owner: String::new(),
-        commitment: String::new(),
-        key_hash: String::new(),
-        examples: 0,
-        k: 0,
-        datanet_owner: String::new(),
-        datanet_root: String::new(),
-    };
+    let mut model = ModelInfo::default();
     let mut root = None;
     let mut datanet_owner = None;
     if let Some((owner, m)) = subject {
         model.owner = owner.to_string();
         model.commitment = m.to_string();
-        let key = call(chain, ADDRESS, IAttribution::wholeKeyOfCall { owner, modelCommitment: m })?;
+        let key = chain.view(ADDRESS, IAttribution::wholeKeyOfCall { owner, modelCommitment: m })?;
         model.key_hash = key.keyHash.to_string();
         model.examples = key.examples;
         model.k = chain.storage(ADDRESS, lineage_chain::precompile::whole::whole_slots::whole_k(&owner, &m))?.saturating_to();
@@ -146,7 +135,7 @@ fn collect(args: &ReportArgs, chain: &RpcChain, audit: &AuditReport) -> eyre::Re
             }
         }
         if root.is_none() {
-            let w = call(chain, ADDRESS, IAttribution::modelOfCall { owner, modelCommitment: m })?;
+            let w = chain.view(ADDRESS, IAttribution::modelOfCall { owner, modelCommitment: m })?;
             if w.vkHash != B256::ZERO {
                 model.key_hash = w.vkHash.to_string();
                 model.datanet_owner = w.datanetOwner.to_string();
@@ -181,23 +170,23 @@ fn collect(args: &ReportArgs, chain: &RpcChain, audit: &AuditReport) -> eyre::Re
     let mut datanets = vec![];
     let mut named: Vec<(U256, u32)> = vec![];
     if let Some((owner, m)) = subject {
-        let n = bounded(call(chain, REGISTRY, IRegistry::modelCountCall {})?, "models")?;
+        let n = bounded(chain.view(REGISTRY, IRegistry::modelCountCall {})?, "models")?;
         for i in 0..n {
-            let r = call(chain, REGISTRY, IRegistry::modelOfCall { modelId: U256::from(i) })?;
+            let r = chain.view(REGISTRY, IRegistry::modelOfCall { modelId: U256::from(i) })?;
             if r.owner == owner && r.commitment == m {
                 named.extend(r.datanetIds.iter().copied().zip(r.versions.iter().copied()));
             }
         }
     }
-    let n = bounded(call(chain, REGISTRY, IRegistry::datanetCountCall {})?, "datanets")?;
+    let n = bounded(chain.view(REGISTRY, IRegistry::datanetCountCall {})?, "datanets")?;
     for i in 0..n {
         let i = U256::from(i);
-        let d = call(chain, REGISTRY, IRegistry::datanetOfCall { datanetId: i })?;
+        let d = chain.view(REGISTRY, IRegistry::datanetOfCall { datanetId: i })?;
         if d.versions > MAX_VERSIONS {
             bail!("registry datanet #{i} reports {} versions; a report reads at most {MAX_VERSIONS}", d.versions);
         }
         for v in 0..d.versions {
-            let ver = call(chain, REGISTRY, IRegistry::versionOfCall { datanetId: i, version: v })?;
+            let ver = chain.view(REGISTRY, IRegistry::versionOfCall { datanetId: i, version: v })?;
             let is_named = named.contains(&(i, v));
             // anyone may register any root: a version counts as the key's datanet only
             // when the key's own datanet owner registered it
@@ -240,7 +229,7 @@ fn collect(args: &ReportArgs, chain: &RpcChain, audit: &AuditReport) -> eyre::Re
             .collect();
         payouts.sort_by(|a, b| b.amount_wei.parse::<u128>().unwrap_or(0).cmp(&a.amount_wei.parse::<u128>().unwrap_or(0)));
         let id: U256 = c.request_id.parse()?;
-        let released = c.kind == "window" || call(chain, ADDRESS, IAttribution::payoutsOfCall { requestId: id })?.unreleased.is_zero();
+        let released = c.kind == "window" || chain.view(ADDRESS, IAttribution::payoutsOfCall { requestId: id })?.unreleased.is_zero();
         queries.push(AnsweredQuery {
             request_id: c.request_id.clone(),
             block: c.block,
@@ -265,7 +254,7 @@ fn collect(args: &ReportArgs, chain: &RpcChain, audit: &AuditReport) -> eyre::Re
     let mut slashes_of = vec![];
     for sl in &audit.slashes {
         let ours = ids.contains(&sl.request_id.as_str()) || {
-            let r = call(chain, ADDRESS, IAttribution::requestOfCall { requestId: sl.request_id.parse()? })?;
+            let r = chain.view(ADDRESS, IAttribution::requestOfCall { requestId: sl.request_id.parse()? })?;
             match args.query {
                 Some(q) => r.queryCommitment == q,
                 None => Some((r.modelOwner, r.modelCommitment)) == subject,

@@ -46,7 +46,7 @@ pub struct ReportData {
 }
 
 /// The model's registration.
-#[derive(Serialize, Deserialize, Clone, Debug)]
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
 pub struct ModelInfo {
     pub owner: String,
     pub commitment: String,

@@ -162,6 +162,11 @@ impl RpcChain {
         Ok(r)
     }
 
+    /// A view of contract `to` at the head, decoded: `call`, then its return type.
+    pub fn view<C: alloy_sol_types::SolCall>(&self, to: Address, c: C) -> Result<C::Return> {
+        Ok(C::abi_decode_returns(&self.call(to, &c.abi_encode())?)?)
+    }
+
     /// What a call from `from` would do now, without sending it:
     /// `Ok(output)` or `Err(reason)` (a revert's reason, or the halt).
     pub fn dry_run(&self, from: Address, to: Address, input: &[u8], value: U256, gas: u64) -> Result<std::result::Result<Bytes, String>> {

@@ -154,6 +154,8 @@ struct Node {
     /// Jobs with a transaction awaiting its receipt, and those that are accepts.
     in_flight: usize,
     pending_accepts: usize,
+    /// This key's mined nonce, read at the start of a step with transactions in flight.
+    mined_nonce: Option<u64>,
     slowest_prove_ms: u64,
     estimate_prove_ms: u64,
     proving: HashSet<U256>,
@@ -191,9 +193,7 @@ pub fn run(args: ProverArgs) -> eyre::Result<()> {
     // the key this node proves for must be the one the chain holds
     let waited = std::time::Instant::now();
     loop {
-        let held = IAttribution::wholeKeyOfCall::abi_decode_returns(
-            &chain.call(ADDRESS, &IAttribution::wholeKeyOfCall { owner, modelCommitment: model_c }.abi_encode())?,
-        )?;
+        let held = chain.view(ADDRESS, IAttribution::wholeKeyOfCall { owner, modelCommitment: model_c })?;
         if held.keyHash == setup.query_file.hash {
             break;
         }
@@ -211,7 +211,7 @@ pub fn run(args: ProverArgs) -> eyre::Result<()> {
     let data_dir = args.data_dir.clone().unwrap_or_else(|| home().join(".lineage").join("prover"));
     std::fs::create_dir_all(&data_dir)?;
     let queue = Arc::new(Queue::open(&data_dir.join("jobs")).wrap_err_with(|| format!("opening the job queue in {}", data_dir.display()))?);
-    let accept_stake = IGovernance::paramsCall::abi_decode_returns(&chain.call(GOVERNANCE, &IGovernance::paramsCall {}.abi_encode())?)?.acceptStake;
+    let accept_stake = chain.view(GOVERNANCE, IGovernance::paramsCall {})?.acceptStake;
 
     let shared = Arc::new(http::Shared {
         metrics: http::Metrics::new(),
@@ -247,6 +247,7 @@ pub fn run(args: ProverArgs) -> eyre::Result<()> {
         taken: 0,
         in_flight: 0,
         pending_accepts: 0,
+        mined_nonce: None,
         slowest_prove_ms: 0,
         estimate_prove_ms: PROVE_MS_AT_K15.saturating_mul(1u64 << shape.k) >> 15,
         proving: HashSet::new(),
@@ -290,7 +291,7 @@ impl Node {
     /// Bond more stake when too little is free to accept `capacity`
     /// requests, within the stake budget. True if `acceptStake` is free.
     fn top_up_stake(&self) -> eyre::Result<bool> {
-        let st = IStaking::stakeOfCall::abi_decode_returns(&self.chain.call(STAKING, &IStaking::stakeOfCall { agent: self.me() }.abi_encode())?)?;
+        let st = self.chain.view(STAKING, IStaking::stakeOfCall { agent: self.me() })?;
         // accepts sent and not yet mined will lock stake the block above still shows free
         let free = st.free.saturating_sub(self.accept_stake * U256::from(self.pending_accepts));
         let want = self.accept_stake * U256::from(self.capacity);
@@ -402,6 +403,7 @@ impl Node {
         };
         jobs.sort_by_key(|j| (j.pending.is_none(), rank(j.stage), j.request_id));
         self.in_flight = jobs.iter().filter(|j| j.pending.is_some()).count();
+        self.mined_nonce = if self.in_flight > 0 { Some(self.chain.mined_nonce(self.me())?) } else { None };
         self.pending_accepts = jobs.iter().filter(|j| j.pending.as_ref().is_some_and(|p| p.kind == TxKind::Accept)).count();
         self.taken = jobs.iter().filter(|j| j.stage == Stage::Accepted || (j.stage == Stage::Seen && j.pending.is_some())).count();
         for job in jobs {
@@ -433,9 +435,7 @@ impl Node {
                 if self.queue.get(ev.requestId)?.is_some() {
                     continue;
                 }
-                let r = IAttribution::requestOfCall::abi_decode_returns(
-                    &self.chain.call(ADDRESS, &IAttribution::requestOfCall { requestId: ev.requestId }.abi_encode())?,
-                )?;
+                let r = self.chain.view(ADDRESS, IAttribution::requestOfCall { requestId: ev.requestId })?;
                 if r.modelOwner != self.owner || r.modelCommitment != self.model_c || r.status != RequestStatus::Open as u8 {
                     continue;
                 }
@@ -567,9 +567,7 @@ impl Node {
                 match self.chain.dry_run(self.me(), ADDRESS, &input, U256::ZERO, gas)? {
                     Err(reason) => {
                         // somebody else may have released them: anyone can
-                        let left = IAttribution::payoutsOfCall::abi_decode_returns(
-                            &self.chain.call(ADDRESS, &IAttribution::payoutsOfCall { requestId: id }.abi_encode())?,
-                        )?;
+                        let left = self.chain.view(ADDRESS, IAttribution::payoutsOfCall { requestId: id })?;
                         if left.unreleased.is_zero() {
                             job.stage = Stage::Released;
                             self.queue.put(&job)?;
@@ -613,15 +611,13 @@ impl Node {
     /// The witness of a job: the native attribution of its query over the
     /// whole table, for the contributors' share its request fixed.
     fn input(&self, job: &Job) -> eyre::Result<QueryInput> {
-        let split = IAttribution::splitOfCall::abi_decode_returns(
-            &self.chain.call(ADDRESS, &IAttribution::splitOfCall { requestId: job.request_id }.abi_encode())?,
-        )?;
+        let split = self.chain.view(ADDRESS, IAttribution::splitOfCall { requestId: job.request_id })?;
         let pool: u128 = split.contributors.try_into().map_err(|_| eyre!("request {}: pool above 2^128", job.request_id))?;
         Ok(QueryInput::new(&self.model, &self.setup.table, &job.query, pool, job.request_id)?)
     }
 
     fn settlement(&self, id: U256) -> eyre::Result<IAttribution::settlementOfReturn> {
-        Ok(IAttribution::settlementOfCall::abi_decode_returns(&self.chain.call(ADDRESS, &IAttribution::settlementOfCall { requestId: id }.abi_encode())?)?)
+        Ok(self.chain.view(ADDRESS, IAttribution::settlementOfCall { requestId: id })?)
     }
 
     /// Seconds a new job needs beyond the chain's least answer time: two
@@ -678,8 +674,11 @@ impl Node {
     /// (this process never sent it), or when it has waited a minute, the
     /// same signed bytes are sent again: at most one of them is ever mined.
     fn poll_pending(&mut self, mut job: Job, p: PendingTx) -> eyre::Result<bool> {
-        // the nonce before the receipt: a transaction mined in between is then still found
-        let mined = self.chain.mined_nonce(self.me())?;
+        // the nonce (read once per step, before any receipt): a transaction mined in between is then still found
+        let mined = match self.mined_nonce {
+            Some(n) => n,
+            None => self.chain.mined_nonce(self.me())?,
+        };
         if let Some(r) = self.chain.receipt(p.tx.hash)? {
             self.sent.remove(&p.tx.hash);
             self.apply(job, p.kind, r)?;
