@@ -301,6 +301,13 @@ fn two_prover_nodes_settle_twenty_requests_through_a_kill_and_a_lying_agent_is_s
     let report: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
     check_report(&report, &audit, &page, dir.path());
 
+    // hostile requests to the node's HTTP side get clear refusals, and the node lives on
+    for (path, status) in [("/v1/answers/not-a-number", 400), ("/v1/answers/0x1ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff", 400), ("/v1/answers/999999", 404)] {
+        let (got, body) = get(&format!("{}{path}", pb.url)).unwrap();
+        assert_eq!(got, status, "{path}: {body}");
+    }
+    assert_eq!(get(&format!("{}/health", pb.url)).unwrap().0, 200);
+
     // the metrics count what happened
     let (status, metrics) = get(&format!("{}/metrics", pb.url)).unwrap();
     assert_eq!(status, 200);
