@@ -6,12 +6,20 @@
 #   scripts/gpu-kit.sh build   # here: needs a CUDA 13.0 toolkit (nvcc) on PATH, CUDA_HOME set
 #   scripts/gpu-kit.sh run     # there: writes gpu-kit.json and summary.txt to $OUT (or target/gpu-kit/out)
 #   scripts/gpu-kit.sh check   # anywhere, no CUDA: the kit's programs on the CPU path (CI runs this)
+#   KIT_NODE=1 scripts/gpu-kit.sh build   # the prover-node kit instead (see below)
 #
 # What it measures: the DualHal test (one witness proven on the CPU and on the
 # GPU, both proofs verified with one key); candle CPU vs CUDA inference and
 # influence over the whole datanet (checked against the native fixed-point
 # reference); CPU vs GPU prove time of the attribution circuit at
 # k = 16, 18, 20, 22 (as many as fit the budget), with peak GPU memory.
+#
+# The prover-node kit (KIT_NODE=1) carries the `lineage` binary built with the
+# `gpu` feature in place of gpu_bench and gpu_infer (all three exceed the
+# carry limit): `run` then does the two DualHal tests and
+# scripts/prover-throughput.sh with GPU=1 (a dev chain, `lineage register`,
+# `lineage prover --gpu`, `lineage query`, against `lineage attribute --gpu
+# --repeat N`) and, as time allows, the same on the CPU.
 set -euo pipefail
 SELF=$(cd "$(dirname "$0")" && pwd)   # where this script lives (scripts/ or the kit folder)
 cd "$SELF/.."
@@ -28,36 +36,55 @@ build() {
   local target=${CARGO_TARGET_DIR:-target}
   local log
   log=$(mktemp)
-  cargo build -p lineage-prover --features gpu --example gpu_bench --tests --message-format=json-render-diagnostics > "$log"
-  local test_bin
+  local node_bin="" bench_bin="" infer_bin="" test_bin
+  if [ "${KIT_NODE:-0}" = 1 ]; then
+    cargo build -p lineage -p lineage-prover --features lineage/gpu,lineage-prover/gpu --bin lineage --test prove_verify \
+      --message-format=json-render-diagnostics > "$log"
+    node_bin=$(grep -o '"executable":"[^"]*/lineage"' "$log" | tail -1 | cut -d'"' -f4 || true)
+    [ -x "$node_bin" ] || { echo "gpu-kit build: lineage not found" >&2; exit 1; }
+  else
+    cargo build -p lineage-prover --features gpu --example gpu_bench --tests --message-format=json-render-diagnostics > "$log"
+    bench_bin=$(grep -o '"executable":"[^"]*examples/gpu_bench[^"]*"' "$log" | tail -1 | cut -d'"' -f4 || true)
+    [ -x "$bench_bin" ] || { echo "gpu-kit build: gpu_bench not found" >&2; exit 1; }
+  fi
   test_bin=$(grep -o '"executable":"[^"]*prove_verify-[^"]*"' "$log" | tail -1 | cut -d'"' -f4 || true)
-  local bench_bin
-  bench_bin=$(grep -o '"executable":"[^"]*examples/gpu_bench[^"]*"' "$log" | tail -1 | cut -d'"' -f4 || true)
   rm -f "$log"
-  [ -x "$test_bin" ] && [ -x "$bench_bin" ] || { echo "gpu-kit build: binaries not found" >&2; exit 1; }
+  [ -x "$test_bin" ] || { echo "gpu-kit build: prove_verify not found" >&2; exit 1; }
   # candle with CUDA (inference and influence), in its own target dir: the
   # cuda feature rebuilds candle, and nothing else needs it
-  log=$(mktemp)
-  CARGO_TARGET_DIR="${GPU_KIT_CUDA_TARGET:-$target/cuda}" \
-    cargo build -p lineage-inference --features cuda --example gpu_infer --message-format=json-render-diagnostics > "$log"
-  local infer_bin
-  infer_bin=$(grep -o '"executable":"[^"]*examples/gpu_infer[^"]*"' "$log" | tail -1 | cut -d'"' -f4 || true)
-  rm -f "$log"
-  [ -x "$infer_bin" ] || { echo "gpu-kit build: gpu_infer not found" >&2; exit 1; }
+  if [ -z "$node_bin" ]; then
+    log=$(mktemp)
+    CARGO_TARGET_DIR="${GPU_KIT_CUDA_TARGET:-$target/cuda}" \
+      cargo build -p lineage-inference --features cuda --example gpu_infer --message-format=json-render-diagnostics > "$log"
+    infer_bin=$(grep -o '"executable":"[^"]*examples/gpu_infer[^"]*"' "$log" | tail -1 | cut -d'"' -f4 || true)
+    rm -f "$log"
+    [ -x "$infer_bin" ] || { echo "gpu-kit build: gpu_infer not found" >&2; exit 1; }
+  fi
   rm -rf "$KIT" && mkdir -p "$KIT/lib" "$KIT/cache"
-  cp "$bench_bin" "$KIT/gpu_bench"
   cp "$test_bin" "$KIT/prove_verify"
-  cp "$infer_bin" "$KIT/gpu_infer"
-  strip "$KIT/gpu_bench" "$KIT/prove_verify" "$KIT/gpu_infer"
-  # shared libraries a bare GPU machine lacks: the CUDA runtime (the driver's libcuda stays theirs)
-  for bin in "$KIT/gpu_bench" "$KIT/prove_verify" "$KIT/gpu_infer"; do
+  if [ -n "$bench_bin" ]; then cp "$bench_bin" "$KIT/gpu_bench"; fi
+  if [ -n "$infer_bin" ]; then cp "$infer_bin" "$KIT/gpu_infer"; fi
+  if [ -n "$node_bin" ]; then cp "$node_bin" "$KIT/lineage"; cp scripts/prover-throughput.sh "$KIT/"; fi
+  local bins=()
+  for b in prove_verify gpu_bench gpu_infer lineage; do [ -f "$KIT/$b" ] && bins+=("$KIT/$b"); done
+  strip "${bins[@]}"
+  # shared libraries a bare GPU machine lacks: the CUDA runtime (the driver's
+  # libcuda stays theirs) and, for `lineage`, the system RocksDB it links
+  # with its compression libraries (the second pass reads the copied ones' needs)
+  local pass
+  for pass in bins libs; do
+  local files=("${bins[@]}")
+  if [ "$pass" = libs ]; then files=("$KIT"/lib/*); fi
+  for bin in "${files[@]}"; do
     LD_LIBRARY_PATH="${CUDA_HOME:+$CUDA_HOME/lib64:}${LD_LIBRARY_PATH:-}" ldd "$bin" | awk '/=>/ {print $1, $3}' | while read -r name path; do
       case "$name" in
         # cuBLAS (540 MB with cublasLt), cuRAND and NVRTC are too large to carry:
         # candle dlopens them from the GPU machine's CUDA 13 (LD_LIBRARY_PATH in `run`)
-        libcudart.so*) if [ -f "$path" ] && [ ! -e "$KIT/lib/$name" ]; then cp "$path" "$KIT/lib/"; fi ;;
+        libcudart.so*|librocksdb.so*|libgflags.so*|libsnappy.so*|liblz4.so*|libzstd.so*|libbz2.so*)
+          if [ -f "$path" ] && [ ! -e "$KIT/lib/$name" ]; then cp -L "$path" "$KIT/lib/$name"; fi ;;
       esac
     done
+  done
   done
   # the k = 15 SRS of the DualHal test, if this machine has it cached (4 MiB).
   # SRSs for k ≥ 19 are 64 MiB and more: too large to carry, so gpu_bench
@@ -75,7 +102,7 @@ build() {
 run() {
   local here out
   here=$SELF
-  if [ ! -x "$here/gpu_bench" ]; then
+  if [ ! -x "$here/prove_verify" ]; then
     case "$KIT" in /*) here=$KIT ;; *) here="$(pwd)/$KIT" ;; esac
   fi
   out=${OUT:-$here/out}
@@ -101,9 +128,25 @@ run() {
   # the same for the whole-datanet per-query circuit (what `lineage prover --gpu` proves)
   local dual_query=failed
   if timeout 150 "$here/prove_verify" cpu_and_gpu_per_query_proofs_both_verify --exact --nocapture > "$out/dualhal-query.log" 2>&1; then dual_query=passed; fi
-  timeout 120 "$here/gpu_infer" --reps 5 --copies 8 > "$out/infer.jsonl" 2> "$out/infer.log" || true
-  local left=$((BUDGET_S - (SECONDS - t0) - 20))
-  timeout $((left + 15)) "$here/gpu_bench" --budget-s "$left" > "$out/bench.jsonl" 2> "$out/bench.log" || true
+  : > "$out/infer.jsonl"; : > "$out/bench.jsonl"
+  if [ -x "$here/gpu_infer" ]; then
+    timeout 120 "$here/gpu_infer" --reps 5 --copies 8 > "$out/infer.jsonl" 2> "$out/infer.log" || true
+  fi
+  local left
+  if [ -x "$here/gpu_bench" ]; then
+    left=$((BUDGET_S - (SECONDS - t0) - 20))
+    timeout $((left + 15)) "$here/gpu_bench" --budget-s "$left" > "$out/bench.jsonl" 2> "$out/bench.log" || true
+  fi
+  # the prover-node kit: requests settled per minute by `lineage prover --gpu`
+  # against `lineage attribute --gpu --repeat N`, then the same on the CPU
+  if [ -x "$here/lineage" ]; then
+    left=$((BUDGET_S - (SECONDS - t0) - 10))
+    BIN="$here/lineage" GPU=1 timeout "$left" bash "$here/prover-throughput.sh" > "$out/node-gpu.txt" 2> "$out/node-gpu.log" || true
+    left=$((BUDGET_S - (SECONDS - t0) - 10))
+    if [ "$left" -gt 60 ]; then
+      BIN="$here/lineage" GPU=0 timeout "$left" bash "$here/prover-throughput.sh" > "$out/node-cpu.txt" 2> "$out/node-cpu.log" || true
+    fi
+  fi
   kill "$KIT_POLLER" 2>/dev/null || true
   local peak
   peak=$(sort -n "$out/memory.log" | tail -1)
@@ -113,8 +156,9 @@ out, dual, peak, secs, dual_query = pathlib.Path(sys.argv[1]), sys.argv[2], int(
 name, mem, driver = [s.strip() for s in (out / "device.txt").read_text().split(",")]
 rows = [json.loads(l) for l in (out / "bench.jsonl").read_text().splitlines() if l.startswith("{")]
 infer = [json.loads(l) for l in (out / "infer.jsonl").read_text().splitlines() if l.startswith("{")]
+node = {b: (out / f"node-{b}.txt").read_text() for b in ("gpu", "cpu") if (out / f"node-{b}.txt").exists()}
 doc = {"device": name, "memory": mem, "driver": driver, "dualhal_test": dual, "dualhal_query_test": dual_query,
-       "peak_gpu_memory_mib": peak, "seconds": secs, "prove": rows, "inference": infer}
+       "peak_gpu_memory_mib": peak, "seconds": secs, "prove": rows, "inference": infer, "prover_node": node}
 (out / "gpu-kit.json").write_text(json.dumps(doc, indent=2))
 lines = [f"{name} ({mem}, driver {driver}); DualHal test {dual}; per-query DualHal test {dual_query}; peak GPU memory {peak} MiB; {secs} s"]
 for r in rows:
@@ -129,6 +173,9 @@ for r in infer:
         lines.append(f"influence speedup GPU/CPU: {r['influence_speedup']:.1f}x")
     else:
         lines.append(f"influence on {r.get('device')}: {r.get('error')}")
+for b, text in node.items():
+    lines.append(f"prover node, {b.upper()} proofs:")
+    lines += ["    " + l for l in text.splitlines()]
 (out / "summary.txt").write_text("\n".join(lines) + "\n")
 print("\n".join(lines))
 PY

@@ -64,6 +64,10 @@ pub struct AttributeArgs {
     /// node's settled-requests rate is compared with; 0 to 10,000).
     #[arg(long, default_value_t = 0, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=10_000))]
     pub repeat: usize,
+    /// Prove on a CUDA GPU (needs a binary built with the `gpu` feature and
+    /// a CUDA device; refused before any work otherwise).
+    #[arg(long)]
+    pub gpu: bool,
 }
 
 /// The machine-readable result.
@@ -137,7 +141,9 @@ pub fn execute(args: &AttributeArgs) -> eyre::Result<AttributeReport> {
     }
     let datanet = Datanet::new(digits.name.clone(), digits.contributions[..n].to_vec())?;
     let shape = QueryShape::new(n)?;
-    let client = ProverClient::builder().cpu().build()?;
+    // a GPU that cannot be had fails here, before any work (never a CPU proof under --gpu)
+    let builder = ProverClient::builder();
+    let client = if args.gpu { builder.gpu() } else { builder.cpu() }.build()?;
     let cache = args.cache_dir.clone().unwrap_or_else(srs::default_cache_dir);
     // the SRS before any work: a file that is not the pinned one fails fast
     let params = match (&args.srs, &args.srs_hash) {

@@ -385,4 +385,9 @@ fn a_gpu_flag_is_refused_before_any_work_rather_than_proving_on_the_cpu() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("built without the `gpu` feature"), "{err}");
+    // and proving alone (`lineage attribute --gpu`, the node's GPU baseline) likewise
+    let out = Command::new(BIN).args(["attribute", "--examples", "64", "--gpu"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("built without the `gpu` feature"), "{err}");
 }

@@ -55,6 +55,12 @@ pub fn device_check() -> Result<usize> {
     }
 }
 
+/// One GPU proof at a time: halo2-axiom-gpu drives the device through one
+/// process-wide context and stream (`HALO2_GPU_CTX`, `HALO2_COMM_STREAM`),
+/// so proofs from several threads (a prover node proves jobs concurrently)
+/// take turns rather than interleave on that stream.
+static DEVICE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Prove on the GPU: any halo2-axiom circuit (the attribution circuit's
 /// builder, the feature-chunk and per-query table circuits).
 pub fn prove<C: halo2_base::halo2_proofs::plonk::Circuit<Fr>>(
@@ -65,6 +71,8 @@ pub fn prove<C: halo2_base::halo2_proofs::plonk::Circuit<Fr>>(
     rng: impl rand::RngCore + Send,
 ) -> Result<Vec<u8>> {
     let mut transcript = Blake2bWrite::<_, G1Affine, Challenge255<_>>::init(vec![]);
+    // a proof that panicked on another thread poisoned nothing this one reads
+    let _turn = DEVICE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, Challenge255<_>, _, _, _>(
         &params.0,
         pk,
