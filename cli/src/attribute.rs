@@ -40,7 +40,7 @@ pub struct AttributeArgs {
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub fee_open: u64,
     /// Training epochs (1 to 100,000).
-    #[arg(long, default_value_t = 400, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
+    #[arg(long, default_value_t = lineage_inference::DEFAULT_EPOCHS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
     pub epochs: usize,
     /// Where the development SRS is cached (default: $LINEAGE_CACHE or ~/.cache/lineage).
     #[arg(long)]
@@ -68,6 +68,28 @@ pub struct AttributeArgs {
     /// a CUDA device; refused before any work otherwise).
     #[arg(long)]
     pub gpu: bool,
+    /// Instead of proving, print the float scores of one attribution method
+    /// for the query, per example and per contributor (tracin, tracin-cp,
+    /// influence, datainf, class-count, uniform; see `lineage attribution
+    /// eval` for how well each tracks retraining). Proofs cover tracin.
+    #[arg(long, value_parser = parse_method, conflicts_with_all = ["gpu", "out", "repeat", "srs"])]
+    pub method: Option<lineage_inference::influence::Method>,
+    /// Training seed (with `--method`; default: the recipe's, 7).
+    #[arg(long, requires = "method")]
+    pub seed: Option<u64>,
+    /// Leave these out of training (with `--method`), comma-separated:
+    /// example ids (scikit-learn digits indices) or contributor addresses.
+    /// With `--seed`, enough to recompute a leave-out effect from the CLI:
+    /// run with and without, and compare the query's logits in the JSON.
+    #[arg(long, requires = "method", value_delimiter = ',')]
+    pub exclude: Vec<String>,
+}
+
+fn parse_method(s: &str) -> Result<lineage_inference::influence::Method, String> {
+    lineage_inference::influence::Method::parse(s).ok_or_else(|| {
+        let names: Vec<_> = lineage_inference::influence::Method::ALL.iter().map(|m| m.name()).collect();
+        format!("unknown method {s:?}; one of {}", names.join(", "))
+    })
 }
 
 /// The machine-readable result.
@@ -118,6 +140,9 @@ fn write_artifacts(dir: &std::path::Path, verifier: &Verifier, whole: &crate::wh
 }
 
 pub fn run(args: AttributeArgs) -> eyre::Result<()> {
+    if let Some(method) = args.method {
+        return crate::scores::run(&args, method);
+    }
     let report = execute(&args)?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
@@ -128,12 +153,22 @@ pub fn run(args: AttributeArgs) -> eyre::Result<()> {
     Ok(())
 }
 
+/// A held-out query by its scikit-learn index; a training image or an index
+/// past the data set is refused, saying which.
+pub fn heldout_query(heldout: &lineage_core::datanet::QuerySet, index: u32) -> eyre::Result<&lineage_core::datanet::HeldOutQuery> {
+    match heldout.get(index) {
+        Some(q) => Ok(q),
+        None if index < 1797 => bail!(
+            "image #{index} is training data (it is in the digits datanet), not a held-out query: held-out images are those whose index is 4 mod 5"
+        ),
+        None => bail!("there is no image #{index}: the digits data set has 1,797 (0 to 1,796); held-out ones are 4 mod 5"),
+    }
+}
+
 /// Run the whole-datanet attribution and return its report.
 pub fn execute(args: &AttributeArgs) -> eyre::Result<AttributeReport> {
     let heldout = lineage_inference::digits_heldout()?;
-    let Some(query) = heldout.get(args.query_index) else {
-        bail!("image #{} is not a held-out query (held-out images are those whose index is 4 mod 5)", args.query_index);
-    };
+    let query = heldout_query(&heldout, args.query_index)?;
     let digits = lineage_inference::digits_datanet()?;
     let n = args.examples.unwrap_or(digits.contributions.len());
     if n > digits.contributions.len() {

@@ -45,7 +45,7 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = lineage_inference::DEFAULT_QUERY_INDEX)]
     pub query_index: u32,
     /// Training epochs (1 to 100,000).
-    #[arg(long, default_value_t = 400, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
+    #[arg(long, default_value_t = lineage_inference::DEFAULT_EPOCHS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
     pub epochs: usize,
     /// Keep the run's files (chain, keys, bundle) here instead of a temporary directory.
     #[arg(long)]

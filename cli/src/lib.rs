@@ -1,6 +1,7 @@
 //! The `lineage` command line: one clap `Args` struct per subcommand.
 
 pub mod attribute;
+pub mod attribution;
 pub mod audit;
 pub mod datanet;
 pub mod demo;
@@ -12,6 +13,7 @@ pub mod register;
 pub mod report;
 pub mod report_html;
 pub mod rpc_chain;
+pub mod scores;
 pub mod verify;
 pub mod verify_whole;
 pub mod whole;
@@ -33,6 +35,9 @@ pub enum Command {
     /// Attribute a held-out query over every example of the digits datanet,
     /// with the one-time feature proof and a per-query proof (off-chain).
     Attribute(attribute::AttributeArgs),
+    /// Attribution quality: measure every method against retraining.
+    #[command(subcommand)]
+    Attribution(attribution::AttributionCommand),
     /// Datanet tools.
     #[command(subcommand)]
     Datanet(datanet::DatanetCommand),
@@ -59,6 +64,7 @@ impl Cli {
         match self.command {
             Command::Demo(a) => demo::run(a),
             Command::Attribute(a) => attribute::run(a),
+            Command::Attribution(c) => attribution::run(c),
             Command::Datanet(c) => datanet::run(c),
             Command::Node(a) => node::run(a),
             Command::Verify(a) => verify::run(a),

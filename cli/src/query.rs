@@ -36,7 +36,7 @@ pub struct QueryArgs {
     #[arg(long)]
     pub model: Option<B256>,
     /// Training epochs of the digits model, when `--model` is not given.
-    #[arg(long, default_value_t = 400, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
+    #[arg(long, default_value_t = lineage_inference::DEFAULT_EPOCHS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
     pub epochs: usize,
     /// Post this many held-out images, starting at `--first` in the held-out set's order (1 to 1,000).
     #[arg(long, default_value_t = 1, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000))]

@@ -27,7 +27,7 @@ pub struct RegisterArgs {
     #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=lineage_circuits::query::MAX_CAPACITY as u64))]
     pub examples: Option<usize>,
     /// Training epochs of the digits model (1 to 100,000).
-    #[arg(long, default_value_t = 400, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
+    #[arg(long, default_value_t = lineage_inference::DEFAULT_EPOCHS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
     pub epochs: usize,
     /// Where the SRS, feature proofs and proving keys are cached (default: $LINEAGE_CACHE or ~/.cache/lineage).
     #[arg(long)]

@@ -82,3 +82,65 @@ fn attribute_covers_every_example() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("not a held-out query"));
 }
+
+fn scores(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_lineage")).args(["attribute", "--examples", "200", "--epochs", "100"]).args(args).output().unwrap()
+}
+
+fn last_json(out: &std::process::Output) -> serde_json::Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "attribute --method failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
+}
+
+/// `--method M`: per-example and per-contributor float scores of a held-out
+/// query; a training image is refused; `--exclude` and `--seed` retrain so a
+/// leave-out effect can be recomputed from the CLI alone.
+#[test]
+fn method_scores_per_example_and_contributor_and_leave_outs_from_the_cli() {
+    let j = last_json(&scores(&["--method", "influence", "--query-index", "1794", "--json"]));
+    assert_eq!(j["query"], 1794);
+    assert_eq!(j["method"], "influence");
+    let examples = j["examples"].as_object().unwrap();
+    assert_eq!(examples.len(), 200);
+    let contributors = j["contributors"].as_object().unwrap();
+    // the contributor sums are the example scores added up
+    let total_examples: f64 = examples.values().map(|v| v.as_f64().unwrap()).sum();
+    let total_contributors: f64 = contributors.values().map(|v| v.as_f64().unwrap()).sum();
+    assert!((total_examples - total_contributors).abs() < 1e-9 * total_examples.abs().max(1.0));
+    let shares: f64 = j["shares"].as_object().unwrap().values().map(|v| v.as_f64().unwrap()).sum();
+    assert!((shares - 1.0).abs() < 1e-9, "shares sum to {shares}");
+    assert_eq!(j["logits"].as_array().unwrap().len(), 10);
+
+    // leave the top contributor out: it is gone from the scores, and the query's logits move
+    let top = contributors.iter().max_by(|a, b| a.1.as_f64().unwrap().total_cmp(&b.1.as_f64().unwrap())).unwrap().0.clone();
+    let without = last_json(&scores(&["--method", "influence", "--query-index", "1794", "--json", "--exclude", &top]));
+    assert!(!without["contributors"].as_object().unwrap().contains_key(&top));
+    assert!(without["excluded"].as_array().unwrap().len() >= 1);
+    assert_ne!(without["logits"], j["logits"]);
+    // the same seed and the same data give the same model; another seed another
+    assert_eq!(last_json(&scores(&["--method", "tracin", "--json"]))["logits"], last_json(&scores(&["--method", "tracin", "--json"]))["logits"]);
+    assert_ne!(last_json(&scores(&["--method", "tracin", "--json", "--seed", "8"]))["logits"], last_json(&scores(&["--method", "tracin", "--json"]))["logits"]);
+    // an example id leaves out exactly that example
+    let first_id = examples.keys().next().unwrap().clone();
+    let one = last_json(&scores(&["--method", "uniform", "--json", "--exclude", &first_id]));
+    assert_eq!(one["examples"].as_object().unwrap().len(), 199);
+
+    // refused, each with a clear error: a training image, an unknown method, a bad exclusion
+    let err = |out: std::process::Output| {
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let e = err(scores(&["--method", "influence", "--query-index", "0"]));
+    assert!(e.contains("image #0 is training data"), "{e}");
+    let e = err(scores(&["--method", "influence", "--query-index", "5000"]));
+    assert!(e.contains("there is no image #5000"), "{e}");
+    let e = err(scores(&["--method", "gradient-magic"]));
+    assert!(e.contains("unknown method"), "{e}");
+    let e = err(scores(&["--method", "influence", "--exclude", "not-an-id"]));
+    assert!(e.contains("neither an example id nor a contributor address"), "{e}");
+    let e = err(scores(&["--method", "influence", "--exclude", "4"]));
+    assert!(e.contains("no such example"), "{e}");
+    let e = err(scores(&["--method", "influence", "--exclude", "0x000000000000000000000000000000000000dEaD"]));
+    assert!(e.contains("no example"), "{e}");
+}

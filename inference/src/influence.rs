@@ -1,0 +1,573 @@
+//! Gradient influence of every training example on a query, in float
+//! (the reference the eval measures against retraining).
+//!
+//! Notation, per training example `z` with pixels `x_z` (÷16) and label
+//! `y_z` under a float model: hidden `h_z`, logits `f_z`, `h̃_z = [h_z; 1]`,
+//! `x̃_z = [x_z; 1]`, the loss `L(z) = ½‖f_z − y_z‖²` with residual
+//! `r_z = f_z − y_z`, and the hidden-layer error `δ_z = (W2ᵀ r_z) ⊙ 1[h_z > 0]`.
+//! The loss gradient is `r_z ⊗ h̃_z` for the last layer (`W2`, `b2`) and
+//! `δ_z ⊗ x̃_z` for the first (`W1`, `b1`).
+//!
+//! The query's test function is its predicted-class logit `f_c(q)`, with
+//! gradient `e_c ⊗ h̃_q` (last layer) and `v_q ⊗ x̃_q`,
+//! `v_q = W2[c] ⊙ 1[h_q > 0]` (first layer).
+//!
+//! Every score is signed so that positive means "including `z` raises
+//! `f_c(q)`" (it helped the answer):
+//!
+//! * [`Method::TracIn`]: `−⟨∇f_c(q), ∇L(z)⟩` over the last layer at the
+//!   final weights, `−r_z[c]·⟨h̃_q, h̃_z⟩` — what the circuit proves today.
+//! * [`Method::TracInCp`]: Σ over saved checkpoints of learning rate ×
+//!   `−⟨∇f_c(q), ∇L(z)⟩` over all layers.
+//! * [`Method::Influence`]: the influence function with the last layer's
+//!   damped Gauss–Newton matrix, exactly. For this loss that matrix is
+//!   `I₁₀ ⊗ A`, `A = (1/n) Σ_z h̃_z h̃_zᵀ` (17 × 17), so
+//!   `−∇f_c(q)ᵀ (G + λI)⁻¹ ∇L(z) = −r_z[c]·⟨u, h̃_z⟩` with `u` the solution of
+//!   `(A + λI) u = h̃_q`: one small linear system per query.
+//! * [`Method::DataInf`]: DataInf's closed form (Kwon et al., ICLR 2024) over
+//!   both layers: per layer, `(G + λI)⁻¹ ≈ (1/λ)(I − (1/n) Σ_i L_i L_iᵀ / (λ + ‖L_i‖²))`,
+//!   with `λ = 0.1 · mean ‖L_i‖²` per layer.
+//!
+//! Baselines: [`Method::ClassCount`] (1 for an example of the predicted
+//! class, 0 otherwise) and [`Method::Uniform`] (1 for every example).
+
+use crate::native::{forward, TrainSet};
+use crate::FloatModel;
+use lineage_core::model::{HIDDEN, INPUT, OUTPUT};
+use serde::Serialize;
+
+use rayon::prelude::*;
+
+/// Per-example work is split across rayon's threads in runs of at least
+/// this many examples (below it, one thread: the split would cost more).
+const PAR_MIN: usize = 4096;
+
+/// `f(z)` for every example `z < n`, in parallel for large `n`.
+fn per_example(n: usize, f: impl Fn(usize) -> f64 + Sync + Send) -> Vec<f64> {
+    (0..n).into_par_iter().with_min_len(PAR_MIN).map(f).collect()
+}
+
+const H1: usize = HIDDEN + 1;
+const X1: usize = INPUT + 1;
+
+/// The influence function's damping, relative to the mean eigenvalue of
+/// `A` (`λ = DAMPING · tr(A) / 17`).
+pub const DAMPING: f64 = 0.01;
+/// DataInf's damping per layer, relative to the mean `‖L_i‖²` (the paper's 0.1).
+pub const DATAINF_DAMPING: f64 = 0.1;
+
+/// An attribution method (or a baseline).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    TracIn,
+    TracInCp,
+    Influence,
+    DataInf,
+    ClassCount,
+    Uniform,
+}
+
+impl Method {
+    /// Every method, the baselines last.
+    pub const ALL: [Method; 6] = [Method::TracIn, Method::TracInCp, Method::Influence, Method::DataInf, Method::ClassCount, Method::Uniform];
+
+    /// The name used on the command line and in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::TracIn => "tracin",
+            Method::TracInCp => "tracin-cp",
+            Method::Influence => "influence",
+            Method::DataInf => "datainf",
+            Method::ClassCount => "class-count",
+            Method::Uniform => "uniform",
+        }
+    }
+
+    /// Parse a [`Method::name`].
+    pub fn parse(s: &str) -> Option<Method> {
+        Method::ALL.into_iter().find(|m| m.name() == s)
+    }
+
+    /// A trivial baseline rather than a gradient method.
+    pub fn is_baseline(self) -> bool {
+        matches!(self, Method::ClassCount | Method::Uniform)
+    }
+}
+
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Per-example gradient factors of one model over a training set.
+#[derive(Clone, Debug)]
+struct Grads {
+    model: FloatModel,
+    /// `h̃_z`
+    h: Vec<[f32; H1]>,
+    /// `r_z = f_z − y_z`
+    r: Vec<[f32; OUTPUT]>,
+    /// `δ_z = (W2ᵀ r_z) ⊙ 1[h_z > 0]`
+    d: Vec<[f32; HIDDEN]>,
+}
+
+impl Grads {
+    fn new(model: &FloatModel, set: &TrainSet) -> Self {
+        let n = set.len();
+        let (mut h, mut r, mut d) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        for i in 0..n {
+            let (hz, fz) = forward(model, set.row(i));
+            let mut ht = [1f32; H1];
+            ht[..HIDDEN].copy_from_slice(&hz);
+            let mut rz = fz;
+            rz[set.labels[i] as usize] -= 1.0;
+            let mut dz = [0f32; HIDDEN];
+            for j in 0..HIDDEN {
+                if hz[j] > 0.0 {
+                    dz[j] = (0..OUTPUT).map(|k| model.w2[k * HIDDEN + j] * rz[k]).sum();
+                }
+            }
+            h.push(ht);
+            r.push(rz);
+            d.push(dz);
+        }
+        Self { model: model.clone(), h, r, d }
+    }
+
+    /// The query's test-function gradient factors for class `c`: `h̃_q`, `v_q`.
+    fn query(&self, x: &[f32; X1], c: usize) -> ([f32; H1], [f32; HIDDEN]) {
+        let (hq, _) = forward(&self.model, &x[..INPUT]);
+        let mut ht = [1f32; H1];
+        ht[..HIDDEN].copy_from_slice(&hq);
+        let mut v = [0f32; HIDDEN];
+        for j in 0..HIDDEN {
+            if hq[j] > 0.0 {
+                v[j] = self.model.w2[c * HIDDEN + j];
+            }
+        }
+        (ht, v)
+    }
+}
+
+/// Scores of every training example for one query.
+#[derive(Clone, Debug)]
+pub struct Scores {
+    /// The predicted class whose logit is the test function.
+    pub class: usize,
+    /// One score per training example, in the training set's order.
+    pub examples: Vec<f64>,
+}
+
+/// Attribution over one trained model (and, for TracIn over checkpoints,
+/// its checkpoints): the per-model work done once, then any number of
+/// queries.
+pub struct Attributor {
+    set: TrainSet,
+    /// `x̃_z` and `‖x̃_z‖²`
+    x: Vec<[f32; X1]>,
+    final_: Grads,
+    /// `(learning rate, gradients at that checkpoint)`
+    checkpoints: Vec<(f32, Grads)>,
+    /// `(A + λI)⁻¹` of the influence function.
+    a_inv: [[f64; H1]; H1],
+    /// DataInf: per layer `λ_l` and per example `‖L_i‖²`.
+    lambda2: f64,
+    lambda1: f64,
+    norm2: Vec<f64>,
+    norm1: Vec<f64>,
+}
+
+fn dot64<const N: usize>(a: &[f32; N], b: &[f32; N]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum()
+}
+
+/// Invert a symmetric positive-definite matrix (Gauss–Jordan with partial
+/// pivoting, f64).
+fn invert<const N: usize>(m: [[f64; N]; N]) -> [[f64; N]; N] {
+    let mut a = m;
+    let mut inv = [[0f64; N]; N];
+    for (i, row) in inv.iter_mut().enumerate() {
+        row[i] = 1.0;
+    }
+    for col in 0..N {
+        let p = (col..N).max_by(|x, y| a[*x][col].abs().total_cmp(&a[*y][col].abs())).unwrap_or(col);
+        a.swap(col, p);
+        inv.swap(col, p);
+        let d = a[col][col];
+        for k in 0..N {
+            a[col][k] /= d;
+            inv[col][k] /= d;
+        }
+        for r in 0..N {
+            if r != col {
+                let f = a[r][col];
+                if f != 0.0 {
+                    for k in 0..N {
+                        a[r][k] -= f * a[col][k];
+                        inv[r][k] -= f * inv[col][k];
+                    }
+                }
+            }
+        }
+    }
+    inv
+}
+
+impl Attributor {
+    /// Prepare a model trained on `set` (and its checkpoints with the
+    /// learning rate each stands for).
+    pub fn new(model: &FloatModel, checkpoints: &[(f32, FloatModel)], set: &TrainSet) -> Self {
+        let n = set.len();
+        let x: Vec<[f32; X1]> = (0..n)
+            .map(|i| {
+                let mut v = [1f32; X1];
+                v[..INPUT].copy_from_slice(set.row(i));
+                v
+            })
+            .collect();
+        let final_ = Grads::new(model, set);
+        let checkpoints = checkpoints.iter().map(|(lr, m)| (*lr, Grads::new(m, set))).collect();
+        // A = (1/n) Σ h̃ h̃ᵀ
+        let mut a = [[0f64; H1]; H1];
+        for h in &final_.h {
+            for i in 0..H1 {
+                for j in 0..H1 {
+                    a[i][j] += h[i] as f64 * h[j] as f64;
+                }
+            }
+        }
+        let nf = n.max(1) as f64;
+        let mut trace = 0.0;
+        for (i, row) in a.iter_mut().enumerate() {
+            for v in row.iter_mut() {
+                *v /= nf;
+            }
+            trace += row[i];
+        }
+        let lambda = DAMPING * trace / H1 as f64;
+        for (i, row) in a.iter_mut().enumerate() {
+            row[i] += lambda;
+        }
+        let a_inv = invert(a);
+        let norm2: Vec<f64> = (0..n).map(|i| dot64(&final_.r[i], &final_.r[i]) * dot64(&final_.h[i], &final_.h[i])).collect();
+        let norm1: Vec<f64> = (0..n).map(|i| dot64(&final_.d[i], &final_.d[i]) * dot64(&x[i], &x[i])).collect();
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / nf;
+        let (lambda2, lambda1) = (DATAINF_DAMPING * mean(&norm2), DATAINF_DAMPING * mean(&norm1));
+        Self { set: set.clone(), x, final_, checkpoints, a_inv, lambda2, lambda1, norm2, norm1 }
+    }
+
+    /// The training set's size.
+    pub fn len(&self) -> usize {
+        self.x.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.x.is_empty()
+    }
+
+    /// The class the final model predicts for `pixels`.
+    pub fn predict(&self, pixels: &[u8]) -> usize {
+        let xq = scaled(pixels);
+        crate::native::argmax(&forward(&self.final_.model, &xq[..INPUT]).1)
+    }
+
+    /// Scores of every training example for a query (64 pixels, 0..=16)
+    /// with the final model's predicted class as the test function.
+    pub fn scores(&self, method: Method, pixels: &[u8]) -> Scores {
+        let class = self.predict(pixels);
+        self.scores_for(method, pixels, class)
+    }
+
+    /// Scores with the logit of `class` as the test function.
+    pub fn scores_for(&self, method: Method, pixels: &[u8], class: usize) -> Scores {
+        let xq = scaled(pixels);
+        let g = &self.final_;
+        let n = self.len();
+        let examples = match method {
+            Method::Uniform => vec![1.0; n],
+            Method::ClassCount => self.set.labels.iter().map(|l| (*l as usize == class) as u8 as f64).collect(),
+            Method::TracIn => {
+                let (hq, _) = g.query(&xq, class);
+                per_example(n, |z| -(g.r[z][class] as f64) * dot64(&hq, &g.h[z]))
+            }
+            Method::TracInCp => {
+                let q: Vec<_> = self.checkpoints.iter().map(|(lr, cp)| (*lr as f64, cp, cp.query(&xq, class))).collect();
+                per_example(n, |z| {
+                    q.iter()
+                        .map(|(lr, cp, (hq, vq))| {
+                            let last = cp.r[z][class] as f64 * dot64(hq, &cp.h[z]);
+                            let first = dot64(vq, &cp.d[z]) * dot64(&xq, &self.x[z]);
+                            -lr * (last + first)
+                        })
+                        .sum()
+                })
+            }
+            Method::Influence => {
+                let (hq, _) = g.query(&xq, class);
+                let u = self.solve(&hq);
+                per_example(n, |z| -(g.r[z][class] as f64) * (0..H1).map(|k| u[k] * g.h[z][k] as f64).sum::<f64>())
+            }
+            Method::DataInf => self.datainf(&xq, class),
+        };
+        Scores { class, examples }
+    }
+
+    /// `u = (A + λI)⁻¹ h̃_q`.
+    pub fn solve(&self, hq: &[f32; H1]) -> [f64; H1] {
+        let mut u = [0f64; H1];
+        for (i, ui) in u.iter_mut().enumerate() {
+            *ui = (0..H1).map(|k| self.a_inv[i][k] * hq[k] as f64).sum();
+        }
+        u
+    }
+
+    fn datainf(&self, xq: &[f32; X1], c: usize) -> Vec<f64> {
+        let g = &self.final_;
+        let n = self.len();
+        let nf = n.max(1) as f64;
+        let (hq, vq) = g.query(xq, c);
+        // vᵀL_i per layer
+        let p2: Vec<f64> = (0..n).map(|i| g.r[i][c] as f64 * dot64(&hq, &g.h[i])).collect();
+        let p1: Vec<f64> = (0..n).map(|i| dot64(&vq, &g.d[i]) * dot64(xq, &self.x[i])).collect();
+        // M = (1/n) Σ a_i L_i with a_i = vᵀL_i / (λ + ‖L_i‖²), as matrices r⊗h̃ and δ⊗x̃
+        let mut m2 = [[0f64; H1]; OUTPUT];
+        let mut m1 = vec![[0f64; X1]; HIDDEN];
+        for i in 0..n {
+            let a2 = p2[i] / (self.lambda2 + self.norm2[i]) / nf;
+            if a2 != 0.0 {
+                for k in 0..OUTPUT {
+                    let f = a2 * g.r[i][k] as f64;
+                    for (mj, hj) in m2[k].iter_mut().zip(&g.h[i]) {
+                        *mj += f * *hj as f64;
+                    }
+                }
+            }
+            let a1 = p1[i] / (self.lambda1 + self.norm1[i]) / nf;
+            if a1 != 0.0 {
+                for j in 0..HIDDEN {
+                    let f = a1 * g.d[i][j] as f64;
+                    if f != 0.0 {
+                        for (mk, xk) in m1[j].iter_mut().zip(&self.x[i]) {
+                            *mk += f * *xk as f64;
+                        }
+                    }
+                }
+            }
+        }
+        per_example(n, |z| {
+                let mut cross2 = 0.0;
+                for k in 0..OUTPUT {
+                    cross2 += g.r[z][k] as f64 * (0..H1).map(|j| m2[k][j] * g.h[z][j] as f64).sum::<f64>();
+                }
+                let mut cross1 = 0.0;
+                for j in 0..HIDDEN {
+                    if g.d[z][j] != 0.0 {
+                        cross1 += g.d[z][j] as f64 * (0..X1).map(|k| m1[j][k] * self.x[z][k] as f64).sum::<f64>();
+                    }
+                }
+                -(p2[z] - cross2) / self.lambda2 - (p1[z] - cross1) / self.lambda1
+        })
+    }
+
+    /// Self-influence of every training example (how much each example's
+    /// own loss depends on itself: large for mislabelled data), or, for a
+    /// baseline, the training loss `½‖r_z‖²` (the loss-only ranking).
+    pub fn self_influence(&self, method: Method) -> Vec<f64> {
+        let g = &self.final_;
+        let n = self.len();
+        match method {
+            Method::ClassCount | Method::Uniform => (0..n).map(|z| 0.5 * dot64(&g.r[z], &g.r[z])).collect(),
+            Method::TracIn => self.norm2.clone(),
+            Method::TracInCp => {
+                let mut s = vec![0f64; n];
+                for (lr, cp) in &self.checkpoints {
+                    for (z, sz) in s.iter_mut().enumerate() {
+                        let last = dot64(&cp.r[z], &cp.r[z]) * dot64(&cp.h[z], &cp.h[z]);
+                        let first = dot64(&cp.d[z], &cp.d[z]) * dot64(&self.x[z], &self.x[z]);
+                        *sz += *lr as f64 * (last + first);
+                    }
+                }
+                s
+            }
+            Method::Influence => (0..n)
+                .map(|z| {
+                    let u = self.solve(&g.h[z]);
+                    dot64(&g.r[z], &g.r[z]) * (0..H1).map(|k| u[k] * g.h[z][k] as f64).sum::<f64>()
+                })
+                .collect(),
+            Method::DataInf => {
+                let nf = n.max(1) as f64;
+                (0..n)
+                    .map(|z| {
+                        // (1/λ)[‖L_z‖² − (1/n) Σ_i (L_z·L_i)² / (λ + ‖L_i‖²)] per layer
+                        let (mut c2, mut c1) = (0.0, 0.0);
+                        for i in 0..n {
+                            let l2 = dot64(&g.r[z], &g.r[i]) * dot64(&g.h[z], &g.h[i]);
+                            c2 += l2 * l2 / (self.lambda2 + self.norm2[i]);
+                            let l1 = dot64(&g.d[z], &g.d[i]) * dot64(&self.x[z], &self.x[i]);
+                            c1 += l1 * l1 / (self.lambda1 + self.norm1[i]);
+                        }
+                        (self.norm2[z] - c2 / nf) / self.lambda2 + (self.norm1[z] - c1 / nf) / self.lambda1
+                    })
+                    .collect()
+            }
+        }
+    }
+}
+
+/// `x̃` of a query: pixels ÷ 16, then 1.
+fn scaled(pixels: &[u8]) -> [f32; X1] {
+    let mut x = [1f32; X1];
+    for (xi, p) in x.iter_mut().zip(pixels.iter().take(INPUT)) {
+        *xi = *p as f32 / 16.0;
+    }
+    x
+}
+
+/// Sum per-example scores per contributor (`owners[z]` indexes the contributor).
+pub fn per_contributor(scores: &[f64], owners: &[usize], contributors: usize) -> Vec<f64> {
+    let mut out = vec![0f64; contributors];
+    for (s, o) in scores.iter().zip(owners) {
+        out[*o] += s;
+    }
+    out
+}
+
+/// The payout rule on float scores: positive influence only, normalised
+/// over the query (each example's score clamped at zero, summed per
+/// contributor, divided by the total). All zeros when nothing is positive.
+pub fn payout_shares(scores: &[f64], owners: &[usize], contributors: usize) -> Vec<f64> {
+    let clamped: Vec<f64> = scores.iter().map(|s| s.max(0.0)).collect();
+    let sums = per_contributor(&clamped, owners, contributors);
+    let total: f64 = sums.iter().sum();
+    if total > 0.0 {
+        sums.iter().map(|s| s / total).collect()
+    } else {
+        vec![0.0; contributors]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::native;
+
+    /// A hand-checkable model: identity-like first layer on two pixels,
+    /// two hidden units used, logits read them directly.
+    fn tiny() -> (FloatModel, TrainSet) {
+        let mut w1 = vec![0f32; HIDDEN * INPUT];
+        w1[0] = 1.0; // h0 = x0
+        w1[INPUT + 1] = 1.0; // h1 = x1
+        let mut w2 = vec![0f32; OUTPUT * HIDDEN];
+        w2[0] = 1.0; // f0 = h0
+        w2[HIDDEN + 1] = 1.0; // f1 = h1
+        let m = FloatModel { w1, b1: vec![0.0; HIDDEN], w2, b2: vec![0.0; OUTPUT], loss: 0.0 };
+        let mut a = [0u8; 64];
+        a[0] = 8; // x0 = 0.5
+        let mut b = [0u8; 64];
+        b[1] = 16; // x1 = 1
+        let set = TrainSet::from_examples([(a.as_slice(), 0u8), (b.as_slice(), 1u8)].into_iter());
+        (m, set)
+    }
+
+    #[test]
+    fn tracin_by_hand() {
+        let (m, set) = tiny();
+        let at = Attributor::new(&m, &[], &set);
+        // query x0 = 1: h = (1, 0, …), f0 = 1 → class 0
+        let mut q = [0u8; 64];
+        q[0] = 16;
+        let s = at.scores(Method::TracIn, &q);
+        assert_eq!(s.class, 0);
+        // example a: h = (0.5, 0, …), f0 = 0.5, r0 = −0.5: −r0 · (⟨h_q, h_a⟩ + 1) = 0.5 · 1.5
+        assert!((s.examples[0] - 0.75).abs() < 1e-9, "{}", s.examples[0]);
+        // example b: f0 = 0, label 1 → r0 = 0: no influence on class 0
+        assert_eq!(s.examples[1], 0.0);
+        assert_eq!(at.scores(Method::ClassCount, &q).examples, vec![1.0, 0.0]);
+        assert_eq!(at.scores(Method::Uniform, &q).examples, vec![1.0, 1.0]);
+    }
+
+    #[test]
+    fn influence_solves_the_damped_gauss_newton_system() {
+        let (m, set) = tiny();
+        let at = Attributor::new(&m, &[], &set);
+        let mut q = [0u8; 64];
+        q[0] = 16;
+        let (hq, _) = at.final_.query(&scaled(&q), 0);
+        let u = at.solve(&hq);
+        // (A + λI) u = h̃_q, with A = ½(h̃_a h̃_aᵀ + h̃_b h̃_bᵀ)
+        let mut a = [[0f64; H1]; H1];
+        for h in &at.final_.h {
+            for i in 0..H1 {
+                for j in 0..H1 {
+                    a[i][j] += 0.5 * h[i] as f64 * h[j] as f64;
+                }
+            }
+        }
+        let trace: f64 = (0..H1).map(|i| a[i][i]).sum();
+        for i in 0..H1 {
+            let lhs: f64 = (0..H1).map(|j| (a[i][j] + if i == j { DAMPING * trace / H1 as f64 } else { 0.0 }) * u[j]).sum();
+            assert!((lhs - hq[i] as f64).abs() < 1e-9, "row {i}: {lhs} vs {}", hq[i]);
+        }
+        let s = at.scores(Method::Influence, &q);
+        let expect = 0.5 * (0..H1).map(|k| u[k] * at.final_.h[0][k] as f64).sum::<f64>();
+        assert!((s.examples[0] - expect).abs() < 1e-12);
+    }
+
+    /// Explicit loss gradients (last layer then first, 170 + 1040 values).
+    fn dense_grad(g: &Grads, x: &[f32; X1], z: usize) -> (Vec<f64>, Vec<f64>) {
+        let last = (0..OUTPUT).flat_map(|k| (0..H1).map(move |j| g.r[z][k] as f64 * g.h[z][j] as f64)).collect();
+        let first = (0..HIDDEN).flat_map(|j| (0..X1).map(move |k| g.d[z][j] as f64 * x[k] as f64)).collect();
+        (last, first)
+    }
+
+    fn dense_dot(a: &[f64], b: &[f64]) -> f64 {
+        a.iter().zip(b).map(|(x, y)| x * y).sum()
+    }
+
+    #[test]
+    fn datainf_matches_its_formula_on_explicit_gradients() {
+        let d = crate::digits_datanet().unwrap();
+        let set = TrainSet::from_examples(d.contributions.iter().step_by(60).map(|c| (c.payload.pixels.as_slice(), c.payload.label)));
+        let cfg = crate::TrainConfig { epochs: 40, ..Default::default() };
+        let t = native::train(&set, &cfg, None, &[]);
+        let at = Attributor::new(&t.model, &[(0.5, t.model.clone())], &set);
+        let q = &crate::digits_heldout().unwrap().queries[3].pixels;
+        let c = at.predict(q);
+        let g = &at.final_;
+        let xq = scaled(q);
+        let (hq, vq) = g.query(&xq, c);
+        let v2: Vec<f64> = (0..OUTPUT).flat_map(|k| (0..H1).map(move |j| if k == c { hq[j] as f64 } else { 0.0 })).collect();
+        let v1: Vec<f64> = (0..HIDDEN).flat_map(|j| (0..X1).map(move |k| vq[j] as f64 * xq[k] as f64)).collect();
+        let grads: Vec<_> = (0..set.len()).map(|z| dense_grad(g, &at.x[z], z)).collect();
+        let n = set.len() as f64;
+        let lam2 = 0.1 * grads.iter().map(|(l, _)| dense_dot(l, l)).sum::<f64>() / n;
+        let lam1 = 0.1 * grads.iter().map(|(_, f)| dense_dot(f, f)).sum::<f64>() / n;
+        let di = at.scores(Method::DataInf, q).examples;
+        let cp = at.scores(Method::TracInCp, q).examples;
+        for (z, (l2, l1)) in grads.iter().enumerate() {
+            let layer = |v: &[f64], lz: &[f64], lam: f64, pick: &dyn Fn(&(Vec<f64>, Vec<f64>)) -> Vec<f64>| {
+                let corr: f64 = grads.iter().map(|gi| {
+                    let li = pick(gi);
+                    dense_dot(v, &li) * dense_dot(&li, lz) / (lam + dense_dot(&li, &li))
+                }).sum::<f64>() / n;
+                -(dense_dot(v, lz) - corr) / lam
+            };
+            let want = layer(&v2, l2, lam2, &|g| g.0.clone()) + layer(&v1, l1, lam1, &|g| g.1.clone());
+            assert!((di[z] - want).abs() <= 1e-6 * want.abs().max(1e-3), "example {z}: {} vs {want}", di[z]);
+            // TracIn at one checkpoint of learning rate ½: −½⟨∇f_c(q), ∇L(z)⟩ over both layers
+            let tc = -0.5 * (dense_dot(&v2, l2) + dense_dot(&v1, l1));
+            assert!((cp[z] - tc).abs() <= 1e-6 * tc.abs().max(1e-3), "example {z}: {} vs {tc}", cp[z]);
+        }
+    }
+
+    #[test]
+    fn shares_take_positive_influence_only_and_sum_to_one() {
+        let s = payout_shares(&[2.0, -5.0, 1.0, 1.0], &[0, 1, 1, 2], 3);
+        assert_eq!(s, vec![0.5, 0.25, 0.25]);
+        assert_eq!(payout_shares(&[-1.0, 0.0], &[0, 1], 2), vec![0.0, 0.0]);
+        assert_eq!(per_contributor(&[2.0, -5.0, 1.0], &[0, 1, 1], 2), vec![2.0, -4.0]);
+    }
+}
