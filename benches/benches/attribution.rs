@@ -1,5 +1,6 @@
 //! Scores per second of each attribution method against the datanet's
-//! size N: one query scored over every example (float, one core), after
+//! size N: one query scored over every example (float; one thread below
+//! 4,096 examples, rayon's threads above), after
 //! the per-model work (`Attributor::new`), which is done once per model.
 //! N > 1,438 uses the augmented digits (`augmented_digits`).
 //!
@@ -18,7 +19,7 @@ fn attribution(c: &mut Criterion) {
     let cfg = TrainConfig::default();
     let digits = lineage_inference::digits_datanet().unwrap();
     let trained = native::train(&TrainSet::from_datanet(&digits), &cfg, None, &checkpoint_epochs(cfg.epochs, EvalConfig::default().checkpoints));
-    let cps: Vec<_> = trained.checkpoints.iter().map(|(_, m)| (cfg.learning_rate as f32, m.clone())).collect();
+    let cps = trained.tracin_checkpoints(&cfg);
     let query = lineage_inference::digits_heldout().unwrap().get(lineage_inference::DEFAULT_QUERY_INDEX).unwrap().pixels.clone();
     let mut group = c.benchmark_group("attribution");
     group.sample_size(20).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(3));

@@ -14,6 +14,13 @@ pub enum AttributionCommand {
     Eval(EvalArgs),
 }
 
+fn learning_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 1.0 => Ok(v),
+        _ => Err(format!("{s:?}: a learning rate in (0, 1]")),
+    }
+}
+
 fn positive(max: u64) -> clap::builder::RangedU64ValueParser<usize> {
     clap::builder::RangedU64ValueParser::<usize>::new().range(1..=max)
 }
@@ -39,7 +46,7 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = TrainConfig::default().epochs, value_parser = positive(100_000))]
     pub epochs: usize,
     /// Peak learning rate of every model (the recipe's).
-    #[arg(long, default_value_t = TrainConfig::default().learning_rate)]
+    #[arg(long, default_value_t = TrainConfig::default().learning_rate, value_parser = learning_rate)]
     pub learning_rate: f64,
     /// TracIn checkpoints (evenly spaced; the last is the final model).
     #[arg(long, default_value_t = 5, value_parser = positive(1_000))]

@@ -24,7 +24,8 @@ pub struct ScoresReport {
     /// The predicted class (whose logit the scores explain).
     pub class: usize,
     /// The query's ten logits under the trained model (compare two runs,
-    /// with and without `--exclude`, to get a leave-out effect).
+    /// with and without `--exclude`, at the same index — the first run's
+    /// `class` — to get a leave-out effect: the class may change).
     pub logits: Vec<f32>,
     /// Example ids (scikit-learn indices) left out of training.
     pub excluded: Vec<u32>,
@@ -73,8 +74,7 @@ pub fn run(args: &AttributeArgs, method: Method) -> eyre::Result<()> {
     let cfg = TrainConfig { seed: args.seed.unwrap_or(TrainConfig::default().seed), epochs: args.epochs, ..Default::default() };
     let checkpoints = lineage_inference::eval::checkpoint_epochs(cfg.epochs, lineage_inference::eval::EvalConfig::default().checkpoints);
     let trained = native::train(&set, &cfg, None, &checkpoints);
-    let cps: Vec<(f32, lineage_inference::FloatModel)> = trained.checkpoints.iter().map(|(_, m)| (cfg.learning_rate as f32, m.clone())).collect();
-    let attributor = Attributor::new(&trained.model, &cps, &set);
+    let attributor = Attributor::new(&trained.model, &trained.tracin_checkpoints(&cfg), &set);
     let scores = attributor.scores(method, &query.pixels);
     let x: Vec<f32> = query.pixels.iter().map(|p| *p as f32 / 16.0).collect();
     let logits = native::forward(&trained.model, &x).1.to_vec();

@@ -124,7 +124,7 @@ fn two_prover_nodes_settle_twenty_requests_through_a_kill_and_a_lying_agent_is_s
     }
 
     // the client posts 20 held-out queries, all at once
-    let (datanet, model) = lineage::register::digits_model(Some(256), 400).unwrap();
+    let (datanet, model) = lineage::register::digits_model(Some(256), lineage_inference::DEFAULT_EPOCHS).unwrap();
     let model_c = lineage::register::b32(&model.commitment());
     let heldout = lineage_inference::digits_heldout().unwrap();
     let deadline = chain.head().unwrap().1 + 3600;

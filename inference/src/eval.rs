@@ -6,18 +6,21 @@
 //! * **LOCO.** For each of `loco_seeds` seeds, the full model and one model
 //!   per contributor left out, all from the same initialisation (same seed):
 //!   the truth is `f_c(q; full) − f_c(q; without contributor)` averaged over
-//!   seeds (pairing removes the initialisation's noise, which at this size
+//!   seeds. What pairs the two is the shared initialisation: from the same
+//!   start, the retrained model differs from the full one by the data's
+//!   effect plus far less noise than between seeds (which at this size
 //!   dwarfs one contributor's effect). A method predicts it with the sum of
 //!   its scores over the contributor's examples; the payout rule with the
 //!   contributor's share.
 //! * **LDS** (linear datamodeling score). `subsets` random halves of the
-//!   examples, each retrained with `lds_seeds` seeds and paired with the full
-//!   model of the same seed: truth `f_c(q; half) − f_c(q; full)` averaged over
+//!   examples, each retrained with `lds_seeds` seeds (each seed the same
+//!   initialisation for every half): truth `f_c(q; half) − f_c(q; full)` averaged over
 //!   seeds; a method predicts it with the sum of its scores over the half.
 //! * **Noise ceilings.** The truth's own seed noise bounds any method: the
-//!   seeds are split in two halves, the Spearman between the two halves'
-//!   truths is stepped up to the full count (Spearman–Brown), and its square
-//!   root is the best Spearman a perfect method could reach.
+//!   seeds are split in two halves (even and odd; one more in the even half
+//!   for an odd count), the Spearman between the two halves' truths (mean
+//!   over queries) is stepped up to the full count (Spearman–Brown), and its
+//!   square root is the best Spearman a perfect method could reach.
 //! * **Mislabelled data.** 10 % of the labels flipped (to another class,
 //!   seeded), the model retrained, examples ranked by self-influence: AUC of
 //!   finding the flipped ones, beside ranking by training loss.
@@ -34,6 +37,7 @@ use rand::{seq::SliceRandom, Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use rayon::prelude::*;
 use serde::Serialize;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 /// Seeds of the per-seed (paired) LOCO diagnostic.
@@ -98,7 +102,8 @@ pub fn auc(scores: &[f64], positive: &[bool]) -> f64 {
 }
 
 /// The epochs at which TracIn's checkpoints are saved: `count` evenly
-/// spaced, the last one the final epoch.
+/// spaced, the last one the final epoch (fewer when `count` exceeds the
+/// epochs: an epoch is saved once).
 pub fn checkpoint_epochs(epochs: usize, count: usize) -> Vec<usize> {
     let count = count.max(1);
     (1..=count).map(|i| (epochs * i).div_ceil(count).max(1)).collect()
@@ -165,7 +170,8 @@ pub struct MethodReport {
     pub fixed_float_top10: Option<f64>,
     /// Largest |fixed − float| score over every example and query.
     pub max_fixed_error: Option<f64>,
-    /// Scores of the whole datanet for one query, mean milliseconds (one core).
+    /// Scores of the whole datanet for one query, mean milliseconds (one
+    /// thread below 4,096 examples).
     pub ms_per_query: f64,
 }
 
@@ -218,7 +224,7 @@ fn median(v: &mut [f64]) -> f64 {
 /// The truth averaged over a set of seeds: `effects[seed][query][item]`.
 fn mean_over(effects: &[Vec<Vec<f64>>], seeds: impl Iterator<Item = usize> + Clone) -> Vec<Vec<f64>> {
     let k = seeds.clone().count().max(1) as f64;
-    let (nq, ni) = (effects[0].len(), effects[0][0].len());
+    let (nq, ni) = (effects[0].len(), effects[0].first().map_or(0, Vec::len));
     let mut out = vec![vec![0f64; ni]; nq];
     for s in seeds {
         for q in 0..nq {
@@ -231,10 +237,11 @@ fn mean_over(effects: &[Vec<Vec<f64>>], seeds: impl Iterator<Item = usize> + Clo
 }
 
 /// Split-half noise ceiling: sqrt of the Spearman–Brown stepped-up
-/// correlation between the truths of even and odd seeds (mean over queries).
+/// correlation between the truths of even and odd seeds (mean over
+/// queries); NaN with fewer than two seeds or no query.
 fn ceiling(effects: &[Vec<Vec<f64>>]) -> f64 {
     let s = effects.len();
-    if s < 2 {
+    if s < 2 || effects[0].is_empty() {
         return f64::NAN;
     }
     let even = mean_over(effects, (0..s).step_by(2));
@@ -273,16 +280,24 @@ pub fn run(datanet: &Datanet, heldout: &QuerySet, cfg: &EvalConfig, progress: &(
     // the reference model: what the methods attribute with
     progress("reference model and checkpoints");
     let reference = native::train(&set, &cfg.train, None, &cps);
-    let lr = cfg.train.learning_rate as f32;
-    let checkpoints: Vec<(f32, FloatModel)> = reference.checkpoints.iter().map(|(_, m)| (lr, m.clone())).collect();
+    let checkpoints = reference.tracin_checkpoints(&cfg.train);
     let attributor = Attributor::new(&reference.model, &checkpoints, &set);
     let classes: Vec<usize> = queries.iter().map(|q| attributor.predict(q)).collect();
 
     // full models per seed (stability, and the pair of every retrained model)
     let full_seeds = cfg.loco_seeds.max(cfg.lds_seeds).max(cfg.stability_seeds);
     progress(&format!("{full_seeds} full models"));
-    let t_train = Instant::now();
-    let full_runs: Vec<native::Trained> = (0..full_seeds).into_par_iter().map(|s| native::train(&set, &seed_cfg(s), None, &cps)).collect();
+    // time spent training, summed over threads (idle threads not counted)
+    let train_nanos = AtomicU64::new(0);
+    let timed_train = |c: &TrainConfig, keep: Option<&[bool]>, checkpoints: &[usize]| {
+        let t = Instant::now();
+        let out = native::train(&set, c, keep, checkpoints);
+        train_nanos.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        out
+    };
+    // checkpoints only where the per-seed diagnostic uses them
+    let full_runs: Vec<native::Trained> =
+        (0..full_seeds).into_par_iter().map(|s| timed_train(&seed_cfg(s), None, if s < PAIRED_SEEDS { &cps } else { &[] })).collect();
     let full: Vec<FloatModel> = full_runs.iter().map(|t| t.model.clone()).collect();
     let mut trainings = full_seeds + 1;
     let mut accs: Vec<f64> = full[..cfg.stability_seeds]
@@ -305,7 +320,7 @@ pub fn run(datanet: &Datanet, heldout: &QuerySet, cfg: &EvalConfig, progress: &(
             let mut e = vec![vec![0f64; nc]; qx.len()];
             for c in 0..nc {
                 let keep: Vec<bool> = owners.iter().map(|o| *o != c).collect();
-                let m = native::train(&set, &seed_cfg(s), Some(&keep), &[]).model;
+                let m = timed_train(&seed_cfg(s), Some(&keep), &[]).model;
                 for (q, v) in logits_of(&m, &qx, &classes).into_iter().enumerate() {
                     e[q][c] = full_logits[s][q] - v;
                 }
@@ -334,7 +349,7 @@ pub fn run(datanet: &Datanet, heldout: &QuerySet, cfg: &EvalConfig, progress: &(
         .map(|s| {
             let mut e = vec![vec![0f64; halves.len()]; qx.len()];
             for (j, keep) in halves.iter().enumerate() {
-                let m = native::train(&set, &seed_cfg(s), Some(keep), &[]).model;
+                let m = timed_train(&seed_cfg(s), Some(keep), &[]).model;
                 for (q, v) in logits_of(&m, &qx, &classes).into_iter().enumerate() {
                     e[q][j] = v - full_logits[s][q];
                 }
@@ -343,7 +358,7 @@ pub fn run(datanet: &Datanet, heldout: &QuerySet, cfg: &EvalConfig, progress: &(
         })
         .collect();
     trainings += cfg.subsets * cfg.lds_seeds;
-    let ms_per_training = t_train.elapsed().as_secs_f64() * 1e3 / (trainings - 1) as f64 * rayon::current_num_threads() as f64;
+    let ms_per_training = train_nanos.load(Ordering::Relaxed) as f64 / 1e6 / (trainings - 1).max(1) as f64;
     let loco_truth = if loco.is_empty() { vec![vec![0.0; nc]; qx.len()] } else { mean_over(&loco, 0..loco.len()) };
     let lds_truth = if lds_runs.is_empty() { vec![vec![0.0; halves.len()]; qx.len()] } else { mean_over(&lds_runs, 0..lds_runs.len()) };
 
@@ -361,7 +376,7 @@ pub fn run(datanet: &Datanet, heldout: &QuerySet, cfg: &EvalConfig, progress: &(
     }
     let noisy = native::train(&flipped_set, &cfg.train, None, &cps);
     trainings += 1;
-    let noisy_at = Attributor::new(&noisy.model, &noisy.checkpoints.iter().map(|(_, m)| (lr, m.clone())).collect::<Vec<_>>(), &flipped_set);
+    let noisy_at = Attributor::new(&noisy.model, &noisy.tracin_checkpoints(&cfg.train), &flipped_set);
     let loss_auc = auc(&noisy_at.self_influence(Method::Uniform), &flipped);
 
     // fixed point: the quantised reference model's TracIn (what the circuit proves)
@@ -386,8 +401,7 @@ pub fn run(datanet: &Datanet, heldout: &QuerySet, cfg: &EvalConfig, progress: &(
             let mut ensemble = vec![vec![0f64; nc]; queries.len()];
             let spearman_loco_paired = (0..paired_seeds)
                 .map(|s| {
-                    let cps: Vec<(f32, FloatModel)> = full_runs[s].checkpoints.iter().map(|(_, m)| (lr, m.clone())).collect();
-                    let at = Attributor::new(&full[s], &cps, &set);
+                    let at = Attributor::new(&full[s], &full_runs[s].tracin_checkpoints(&cfg.train), &set);
                     let per: Vec<Vec<f64>> =
                         (0..queries.len()).map(|q| per_contributor(&at.scores_for(method, queries[q], classes[q]).examples, &owners, nc)).collect();
                     for (e, p) in ensemble.iter_mut().zip(&per) {

@@ -12,13 +12,18 @@
 //! gradient `e_c ⊗ h̃_q` (last layer) and `v_q ⊗ x̃_q`,
 //! `v_q = W2[c] ⊙ 1[h_q > 0]` (first layer).
 //!
+//! First-layer gradients are taken in the coordinates training stepped in:
+//! `x̃ = [pixel/16 − INPUT_CENTRE; 1]` (see [`crate::INPUT_CENTRE`]).
+//!
 //! Every score is signed so that positive means "including `z` raises
 //! `f_c(q)`" (it helped the answer):
 //!
 //! * [`Method::TracIn`]: `−⟨∇f_c(q), ∇L(z)⟩` over the last layer at the
 //!   final weights, `−r_z[c]·⟨h̃_q, h̃_z⟩` — what the circuit proves today.
-//! * [`Method::TracInCp`]: Σ over saved checkpoints of learning rate ×
-//!   `−⟨∇f_c(q), ∇L(z)⟩` over all layers.
+//! * [`Method::TracInCp`]: Σ over saved checkpoints of the learning rate
+//!   summed over the epochs each checkpoint stands for ×
+//!   `−⟨∇f_c(q), ∇L(z)⟩` over all layers
+//!   ([`crate::native::Trained::tracin_checkpoints`]).
 //! * [`Method::Influence`]: the influence function with the last layer's
 //!   damped Gauss–Newton matrix, exactly. For this loss that matrix is
 //!   `I₁₀ ⊗ A`, `A = (1/n) Σ_z h̃_z h̃_zᵀ` (17 × 17), so
@@ -26,7 +31,9 @@
 //!   `(A + λI) u = h̃_q`: one small linear system per query.
 //! * [`Method::DataInf`]: DataInf's closed form (Kwon et al., ICLR 2024) over
 //!   both layers: per layer, `(G + λI)⁻¹ ≈ (1/λ)(I − (1/n) Σ_i L_i L_iᵀ / (λ + ‖L_i‖²))`,
-//!   with `λ = 0.1 · mean ‖L_i‖²` per layer.
+//!   with the paper's `λ_l = 0.1 · mean_i ‖L_i‖² / d_l` (`d_l` the layer's
+//!   parameter count: 170 and 1,040); a layer whose gradients are all zero
+//!   adds nothing.
 //!
 //! Baselines: [`Method::ClassCount`] (1 for an example of the predicted
 //! class, 0 otherwise) and [`Method::Uniform`] (1 for every example).
@@ -53,12 +60,12 @@ const X1: usize = INPUT + 1;
 /// The influence function's damping, relative to the mean eigenvalue of
 /// `A` (`λ = DAMPING · tr(A) / 17`).
 pub const DAMPING: f64 = 0.01;
-/// DataInf's damping per layer, relative to the mean `‖L_i‖²` (the paper's 0.1).
+/// DataInf's damping per layer, relative to the mean squared gradient
+/// entry `mean_i ‖L_i‖² / d_l` (the paper's 0.1).
 pub const DATAINF_DAMPING: f64 = 0.1;
 
 /// An attribution method (or a baseline).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Method {
     TracIn,
     TracInCp,
@@ -92,6 +99,13 @@ impl Method {
     /// A trivial baseline rather than a gradient method.
     pub fn is_baseline(self) -> bool {
         matches!(self, Method::ClassCount | Method::Uniform)
+    }
+}
+
+/// In JSON: its [`Method::name`].
+impl Serialize for Method {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
     }
 }
 
@@ -137,8 +151,8 @@ impl Grads {
     }
 
     /// The query's test-function gradient factors for class `c`: `h̃_q`, `v_q`.
-    fn query(&self, x: &[f32; X1], c: usize) -> ([f32; H1], [f32; HIDDEN]) {
-        let (hq, _) = forward(&self.model, &x[..INPUT]);
+    fn query(&self, x: &[f32; INPUT], c: usize) -> ([f32; H1], [f32; HIDDEN]) {
+        let (hq, _) = forward(&self.model, x);
         let mut ht = [1f32; H1];
         ht[..HIDDEN].copy_from_slice(&hq);
         let mut v = [0f32; HIDDEN];
@@ -165,7 +179,7 @@ pub struct Scores {
 /// queries.
 pub struct Attributor {
     set: TrainSet,
-    /// `x̃_z` and `‖x̃_z‖²`
+    /// `x̃_z` in training's coordinates (see the module doc)
     x: Vec<[f32; X1]>,
     final_: Grads,
     /// `(learning rate, gradients at that checkpoint)`
@@ -220,13 +234,7 @@ impl Attributor {
     /// learning rate each stands for).
     pub fn new(model: &FloatModel, checkpoints: &[(f32, FloatModel)], set: &TrainSet) -> Self {
         let n = set.len();
-        let x: Vec<[f32; X1]> = (0..n)
-            .map(|i| {
-                let mut v = [1f32; X1];
-                v[..INPUT].copy_from_slice(set.row(i));
-                v
-            })
-            .collect();
+        let x: Vec<[f32; X1]> = (0..n).map(|i| centred(set.row(i))).collect();
         let final_ = Grads::new(model, set);
         let checkpoints = checkpoints.iter().map(|(lr, m)| (*lr, Grads::new(m, set))).collect();
         // A = (1/n) Σ h̃ h̃ᵀ
@@ -254,7 +262,8 @@ impl Attributor {
         let norm2: Vec<f64> = (0..n).map(|i| dot64(&final_.r[i], &final_.r[i]) * dot64(&final_.h[i], &final_.h[i])).collect();
         let norm1: Vec<f64> = (0..n).map(|i| dot64(&final_.d[i], &final_.d[i]) * dot64(&x[i], &x[i])).collect();
         let mean = |v: &[f64]| v.iter().sum::<f64>() / nf;
-        let (lambda2, lambda1) = (DATAINF_DAMPING * mean(&norm2), DATAINF_DAMPING * mean(&norm1));
+        let lambda2 = DATAINF_DAMPING * mean(&norm2) / (OUTPUT * H1) as f64;
+        let lambda1 = DATAINF_DAMPING * mean(&norm1) / (HIDDEN * X1) as f64;
         Self { set: set.clone(), x, final_, checkpoints, a_inv, lambda2, lambda1, norm2, norm1 }
     }
 
@@ -269,8 +278,7 @@ impl Attributor {
 
     /// The class the final model predicts for `pixels`.
     pub fn predict(&self, pixels: &[u8]) -> usize {
-        let xq = scaled(pixels);
-        crate::native::argmax(&forward(&self.final_.model, &xq[..INPUT]).1)
+        crate::native::argmax(&forward(&self.final_.model, &scaled(pixels)).1)
     }
 
     /// Scores of every training example for a query (64 pixels, 0..=16)
@@ -283,6 +291,7 @@ impl Attributor {
     /// Scores with the logit of `class` as the test function.
     pub fn scores_for(&self, method: Method, pixels: &[u8], class: usize) -> Scores {
         let xq = scaled(pixels);
+        let xc = centred(&xq);
         let g = &self.final_;
         let n = self.len();
         let examples = match method {
@@ -298,7 +307,7 @@ impl Attributor {
                     q.iter()
                         .map(|(lr, cp, (hq, vq))| {
                             let last = cp.r[z][class] as f64 * dot64(hq, &cp.h[z]);
-                            let first = dot64(vq, &cp.d[z]) * dot64(&xq, &self.x[z]);
+                            let first = dot64(vq, &cp.d[z]) * dot64(&xc, &self.x[z]);
                             -lr * (last + first)
                         })
                         .sum()
@@ -309,7 +318,7 @@ impl Attributor {
                 let u = self.solve(&hq);
                 per_example(n, |z| -(g.r[z][class] as f64) * (0..H1).map(|k| u[k] * g.h[z][k] as f64).sum::<f64>())
             }
-            Method::DataInf => self.datainf(&xq, class),
+            Method::DataInf => self.datainf(&xq, &xc, class),
         };
         Scores { class, examples }
     }
@@ -323,19 +332,19 @@ impl Attributor {
         u
     }
 
-    fn datainf(&self, xq: &[f32; X1], c: usize) -> Vec<f64> {
+    fn datainf(&self, xq: &[f32; INPUT], xc: &[f32; X1], c: usize) -> Vec<f64> {
         let g = &self.final_;
         let n = self.len();
         let nf = n.max(1) as f64;
         let (hq, vq) = g.query(xq, c);
         // vᵀL_i per layer
         let p2: Vec<f64> = (0..n).map(|i| g.r[i][c] as f64 * dot64(&hq, &g.h[i])).collect();
-        let p1: Vec<f64> = (0..n).map(|i| dot64(&vq, &g.d[i]) * dot64(xq, &self.x[i])).collect();
+        let p1: Vec<f64> = (0..n).map(|i| dot64(&vq, &g.d[i]) * dot64(xc, &self.x[i])).collect();
         // M = (1/n) Σ a_i L_i with a_i = vᵀL_i / (λ + ‖L_i‖²), as matrices r⊗h̃ and δ⊗x̃
         let mut m2 = [[0f64; H1]; OUTPUT];
         let mut m1 = vec![[0f64; X1]; HIDDEN];
         for i in 0..n {
-            let a2 = p2[i] / (self.lambda2 + self.norm2[i]) / nf;
+            let a2 = damped(p2[i], self.lambda2 + self.norm2[i]) / nf;
             if a2 != 0.0 {
                 for k in 0..OUTPUT {
                     let f = a2 * g.r[i][k] as f64;
@@ -344,7 +353,7 @@ impl Attributor {
                     }
                 }
             }
-            let a1 = p1[i] / (self.lambda1 + self.norm1[i]) / nf;
+            let a1 = damped(p1[i], self.lambda1 + self.norm1[i]) / nf;
             if a1 != 0.0 {
                 for j in 0..HIDDEN {
                     let f = a1 * g.d[i][j] as f64;
@@ -367,7 +376,7 @@ impl Attributor {
                         cross1 += g.d[z][j] as f64 * (0..X1).map(|k| m1[j][k] * self.x[z][k] as f64).sum::<f64>();
                     }
                 }
-                -(p2[z] - cross2) / self.lambda2 - (p1[z] - cross1) / self.lambda1
+                -damped(p2[z] - cross2, self.lambda2) - damped(p1[z] - cross1, self.lambda1)
         })
     }
 
@@ -405,11 +414,11 @@ impl Attributor {
                         let (mut c2, mut c1) = (0.0, 0.0);
                         for i in 0..n {
                             let l2 = dot64(&g.r[z], &g.r[i]) * dot64(&g.h[z], &g.h[i]);
-                            c2 += l2 * l2 / (self.lambda2 + self.norm2[i]);
+                            c2 += damped(l2 * l2, self.lambda2 + self.norm2[i]);
                             let l1 = dot64(&g.d[z], &g.d[i]) * dot64(&self.x[z], &self.x[i]);
-                            c1 += l1 * l1 / (self.lambda1 + self.norm1[i]);
+                            c1 += damped(l1 * l1, self.lambda1 + self.norm1[i]);
                         }
-                        (self.norm2[z] - c2 / nf) / self.lambda2 + (self.norm1[z] - c1 / nf) / self.lambda1
+                        damped(self.norm2[z] - c2 / nf, self.lambda2) + damped(self.norm1[z] - c1 / nf, self.lambda1)
                     })
                     .collect()
             }
@@ -417,13 +426,32 @@ impl Attributor {
     }
 }
 
-/// `x̃` of a query: pixels ÷ 16, then 1.
-fn scaled(pixels: &[u8]) -> [f32; X1] {
-    let mut x = [1f32; X1];
-    for (xi, p) in x.iter_mut().zip(pixels.iter().take(INPUT)) {
+/// The model's input of an image: pixels ÷ 16 (missing pixels read as 0).
+fn scaled(pixels: &[u8]) -> [f32; INPUT] {
+    let mut x = [0f32; INPUT];
+    for (xi, p) in x.iter_mut().zip(pixels) {
         *xi = *p as f32 / 16.0;
     }
     x
+}
+
+/// `num / den`, or 0 where `den` is 0: a DataInf layer whose gradients are
+/// all zero (every unit dead, or a perfect fit) has `λ = 0` and adds nothing.
+fn damped(num: f64, den: f64) -> f64 {
+    if den > 0.0 {
+        num / den
+    } else {
+        0.0
+    }
+}
+
+/// `x̃` in training's coordinates: `[x − INPUT_CENTRE; 1]`.
+fn centred(x: &[f32]) -> [f32; X1] {
+    let mut v = [1f32; X1];
+    for (vi, xi) in v.iter_mut().zip(x.iter().take(INPUT)) {
+        *vi = xi - crate::INPUT_CENTRE;
+    }
+    v
 }
 
 /// Sum per-example scores per contributor (`owners[z]` indexes the contributor).
@@ -539,12 +567,18 @@ mod tests {
         let g = &at.final_;
         let xq = scaled(q);
         let (hq, vq) = g.query(&xq, c);
+        // first-layer gradients in training's coordinates: [x − INPUT_CENTRE; 1]
+        let xc = centred(&xq);
+        assert_eq!(xc[INPUT], 1.0);
+        assert_eq!(xc[0], xq[0] - crate::INPUT_CENTRE);
         let v2: Vec<f64> = (0..OUTPUT).flat_map(|k| (0..H1).map(move |j| if k == c { hq[j] as f64 } else { 0.0 })).collect();
-        let v1: Vec<f64> = (0..HIDDEN).flat_map(|j| (0..X1).map(move |k| vq[j] as f64 * xq[k] as f64)).collect();
+        let v1: Vec<f64> = (0..HIDDEN).flat_map(|j| (0..X1).map(move |k| vq[j] as f64 * xc[k] as f64)).collect();
         let grads: Vec<_> = (0..set.len()).map(|z| dense_grad(g, &at.x[z], z)).collect();
         let n = set.len() as f64;
-        let lam2 = 0.1 * grads.iter().map(|(l, _)| dense_dot(l, l)).sum::<f64>() / n;
-        let lam1 = 0.1 * grads.iter().map(|(_, f)| dense_dot(f, f)).sum::<f64>() / n;
+        // the paper's damping: 0.1 × the mean squared gradient entry of the layer
+        let lam2 = 0.1 * grads.iter().map(|(l, _)| dense_dot(l, l)).sum::<f64>() / (n * 170.0);
+        let lam1 = 0.1 * grads.iter().map(|(_, f)| dense_dot(f, f)).sum::<f64>() / (n * 1040.0);
+        assert_eq!((grads[0].0.len(), grads[0].1.len()), (170, 1040));
         let di = at.scores(Method::DataInf, q).examples;
         let cp = at.scores(Method::TracInCp, q).examples;
         for (z, (l2, l1)) in grads.iter().enumerate() {

@@ -1,5 +1,6 @@
-//! Model training (candle), quantisation to the Lineage fixed-point format,
-//! and attribution on top of the native reference in `lineage-core`.
+//! Model training (native on the CPU, candle elsewhere), quantisation to
+//! the Lineage fixed-point format, attribution methods in float
+//! ([`influence`]) and their measurement against retraining ([`eval`]).
 //!
 //! The model is a 64-16-10 MLP (ReLU) trained full-batch with Adam on the
 //! squared error between logits and one-hot targets — the loss whose

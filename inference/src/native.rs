@@ -111,8 +111,26 @@ impl Adam {
 #[derive(Clone, Debug)]
 pub struct Trained {
     pub model: FloatModel,
-    /// `(epoch, model after that many epochs)`, in the order asked.
+    /// `(epoch, model after that many epochs)`, in epoch order (an epoch
+    /// asked for twice is saved once).
     pub checkpoints: Vec<(usize, FloatModel)>,
+}
+
+impl Trained {
+    /// The checkpoints as TracIn weighs them: each checkpoint stands for
+    /// the epochs since the one before it, and its weight is the learning
+    /// rate summed over those epochs (`cfg` must be the training's).
+    pub fn tracin_checkpoints(&self, cfg: &TrainConfig) -> Vec<(f32, FloatModel)> {
+        let mut previous = 0;
+        self.checkpoints
+            .iter()
+            .map(|(epoch, m)| {
+                let weight: f64 = (previous + 1..=*epoch).map(|e| cfg.learning_rate_at(e)).sum();
+                previous = *epoch;
+                (weight as f32, m.clone())
+            })
+            .collect()
+    }
 }
 
 /// Hidden activations and logits of one input under a float model (f32).
@@ -238,8 +256,11 @@ mod tests {
         assert_eq!(a.checkpoints.len(), 1);
         let c = crate::train_candle(&d, &cfg, &candle_core::Device::Cpu).unwrap();
         // the same recipe in candle: equal up to float summation order
-        let max_diff = a.model.w2.iter().zip(&c.w2).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
-        assert!(max_diff < 1e-3, "native vs candle w2 differ by {max_diff}");
+        let max_diff = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+        assert!(max_diff(&a.model.w2, &c.w2) < 1e-3, "native vs candle w2 differ by {}", max_diff(&a.model.w2, &c.w2));
+        // the first layer's biases carry the input shift and its folding
+        assert!(max_diff(&a.model.b1, &c.b1) < 1e-3, "native vs candle b1 differ by {}", max_diff(&a.model.b1, &c.b1));
+        assert!(max_diff(&a.model.w1, &c.w1) < 1e-3, "native vs candle w1 differ by {}", max_diff(&a.model.w1, &c.w1));
         assert!((a.model.loss - c.loss).abs() < 1e-4, "loss {} vs {}", a.model.loss, c.loss);
     }
 
