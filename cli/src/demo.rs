@@ -180,7 +180,7 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
     // 2. model
     let cfg = lineage_inference::TrainConfig { epochs: args.epochs, ..Default::default() };
     let heldout = lineage_inference::digits_heldout()?;
-    let (model, qreport, heldout_accuracy) = steps.run("train the 64-16-10 MLP with candle and quantise it", || {
+    let (model, qreport, heldout_accuracy) = steps.run("train the 64-16-10 MLP and quantise it", || {
         let float = lineage_inference::train(&datanet, &cfg, &candle_core::Device::Cpu)?;
         let q = float.quantize()?;
         let r = lineage_inference::quantization_report(&float, &q, &datanet);
