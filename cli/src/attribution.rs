@@ -49,7 +49,7 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = TrainConfig::default().learning_rate, value_parser = learning_rate)]
     pub learning_rate: f64,
     /// TracIn checkpoints (evenly spaced; the last is the final model).
-    #[arg(long, default_value_t = 5, value_parser = positive(1_000))]
+    #[arg(long, default_value_t = EvalConfig::default().checkpoints, value_parser = positive(1_000))]
     pub checkpoints: usize,
     /// Print one JSON object (the whole report) as the last line.
     #[arg(long)]
@@ -100,6 +100,7 @@ fn print_table(r: &EvalReport) {
     println!();
     println!("{:<12} {:>7} {:>9} {:>9} {:>9} {:>12} {:>11} {:>12} {:>12} {:>9}", "method", "LDS", "LOCO ρ", "1-seed ρ", "ens. ρ", "payout ρ", "mislabel", "fixed top10", "fixed err", "ms/query");
     let opt = |v: Option<f64>, p: usize| v.map(|x| format!("{x:.p$}")).unwrap_or_else(|| "—".into());
+    // fixed err: the largest |fixed − float| score
     for m in &r.methods {
         println!(
             "{:<12} {:>7.3} {:>9.3} {:>9.3} {:>9.3} {:>12.3} {:>11.3} {:>12} {:>12} {:>9.3}",
@@ -111,7 +112,7 @@ fn print_table(r: &EvalReport) {
             m.payout_spearman_loco,
             m.mislabel_auc,
             opt(m.fixed_float_top10, 3),
-            opt(m.max_fixed_error.map(|e| e * 1e3), 3).replace('—', "—") + if m.max_fixed_error.is_some() { "e-3" } else { "" },
+            opt(m.max_fixed_error, 4),
             m.ms_per_query
         );
     }

@@ -6,7 +6,7 @@ use crate::attribute::{heldout_query, AttributeArgs};
 use alloy_primitives::Address;
 use eyre::{bail, WrapErr};
 use lineage_inference::{
-    influence::{payout_shares, per_contributor, Attributor, Method},
+    influence::{contributor_index, payout_shares, per_contributor, Attributor, Method},
     native::{self, TrainSet},
     TrainConfig,
 };
@@ -79,10 +79,7 @@ pub fn run(args: &AttributeArgs, method: Method) -> eyre::Result<()> {
     let x: Vec<f32> = query.pixels.iter().map(|p| *p as f32 / 16.0).collect();
     let logits = native::forward(&trained.model, &x).1.to_vec();
 
-    let mut addresses: Vec<Address> = kept.iter().map(|i| examples[*i].contributor).collect();
-    addresses.sort();
-    addresses.dedup();
-    let owners: Vec<usize> = kept.iter().map(|i| addresses.binary_search(&examples[*i].contributor).unwrap_or(0)).collect();
+    let (addresses, owners) = contributor_index(&kept.iter().map(|i| examples[*i].contributor).collect::<Vec<_>>());
     let sums = per_contributor(&scores.examples, &owners, addresses.len());
     let shares = payout_shares(&scores.examples, &owners, addresses.len());
     let report = ScoresReport {

@@ -28,7 +28,7 @@
 //! Every Spearman is computed per query, over the queries' predicted class
 //! under the reference model (`TrainConfig::seed`), then averaged.
 
-use crate::influence::{payout_shares, per_contributor, Attributor, Method};
+use crate::influence::{contributor_index, payout_shares, per_contributor, Attributor, Method};
 use crate::native::{self, forward, TrainSet};
 use crate::{FloatModel, TrainConfig};
 use lineage_core::datanet::{Datanet, QuerySet};
@@ -256,11 +256,7 @@ pub fn run(datanet: &Datanet, heldout: &QuerySet, cfg: &EvalConfig, progress: &(
     let t0 = Instant::now();
     let set = TrainSet::from_datanet(datanet);
     let n = set.len();
-    let owners_addr: Vec<_> = datanet.contributions.iter().map(|c| c.contributor).collect();
-    let mut contributors = owners_addr.clone();
-    contributors.sort();
-    contributors.dedup();
-    let owners: Vec<usize> = owners_addr.iter().map(|a| contributors.binary_search(a).unwrap_or(0)).collect();
+    let (contributors, owners) = contributor_index(&datanet.contributions.iter().map(|c| c.contributor).collect::<Vec<_>>());
     let nc = contributors.len();
     let queries: Vec<&[u8]> = heldout.queries.iter().take(cfg.queries).map(|q| q.pixels.as_slice()).collect();
     let qx: Vec<[f32; INPUT]> = queries

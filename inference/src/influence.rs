@@ -454,6 +454,16 @@ fn centred(x: &[f32]) -> [f32; X1] {
     v
 }
 
+/// Number contributors: their distinct addresses in order, and for each
+/// example (in the given order) the index of its contributor among them.
+pub fn contributor_index(examples: &[alloy_primitives::Address]) -> (Vec<alloy_primitives::Address>, Vec<usize>) {
+    let mut addresses = examples.to_vec();
+    addresses.sort();
+    addresses.dedup();
+    let owners = examples.iter().map(|a| addresses.binary_search(a).unwrap_or(0)).collect();
+    (addresses, owners)
+}
+
 /// Sum per-example scores per contributor (`owners[z]` indexes the contributor).
 pub fn per_contributor(scores: &[f64], owners: &[usize], contributors: usize) -> Vec<f64> {
     let mut out = vec![0f64; contributors];
@@ -595,6 +605,12 @@ mod tests {
             let tc = -0.5 * (dense_dot(&v2, l2) + dense_dot(&v1, l1));
             assert!((cp[z] - tc).abs() <= 1e-6 * tc.abs().max(1e-3), "example {z}: {} vs {tc}", cp[z]);
         }
+    }
+
+    #[test]
+    fn contributors_are_numbered_in_address_order() {
+        let (a, b) = (alloy_primitives::Address::repeat_byte(2), alloy_primitives::Address::repeat_byte(1));
+        assert_eq!(contributor_index(&[a, b, a]), (vec![b, a], vec![1, 0, 1]));
     }
 
     #[test]
