@@ -26,6 +26,22 @@ cd "$SELF/.."
 KIT=${KIT:-target/gpu-kit}
 BUDGET_S=${BUDGET_S:-460}   # the whole run; the device allows 8 minutes
 
+# Copy into $KIT/lib the libraries the given binaries need that a bare GPU
+# machine lacks.
+carry_libs() {
+  local bin
+  for bin in "$@"; do
+    LD_LIBRARY_PATH="${CUDA_HOME:+$CUDA_HOME/lib64:}${LD_LIBRARY_PATH:-}" ldd "$bin" | awk '/=>/ {print $1, $3}' | while read -r name path; do
+      case "$name" in
+        # cuBLAS (540 MB with cublasLt), cuRAND and NVRTC are too large to carry:
+        # candle dlopens them from the GPU machine's CUDA 13 (LD_LIBRARY_PATH in `run`)
+        libcudart.so*|librocksdb.so*|libgflags.so*|libsnappy.so*|liblz4.so*|libzstd.so*|libbz2.so*)
+          if [ -f "$path" ] && [ ! -e "$KIT/lib/$name" ]; then cp -L "$path" "$KIT/lib/$name"; fi ;;
+      esac
+    done
+  done
+}
+
 build() {
   command -v nvcc >/dev/null || {
     echo "gpu-kit build: nvcc not found. Put a CUDA 13.0 toolkit on PATH and set CUDA_HOME" >&2
@@ -70,22 +86,9 @@ build() {
   strip "${bins[@]}"
   # shared libraries a bare GPU machine lacks: the CUDA runtime (the driver's
   # libcuda stays theirs) and, for `lineage`, the system RocksDB it links
-  # with its compression libraries (the second pass reads the copied ones' needs)
-  local pass
-  for pass in bins libs; do
-  local files=("${bins[@]}")
-  if [ "$pass" = libs ]; then files=("$KIT"/lib/*); fi
-  for bin in "${files[@]}"; do
-    LD_LIBRARY_PATH="${CUDA_HOME:+$CUDA_HOME/lib64:}${LD_LIBRARY_PATH:-}" ldd "$bin" | awk '/=>/ {print $1, $3}' | while read -r name path; do
-      case "$name" in
-        # cuBLAS (540 MB with cublasLt), cuRAND and NVRTC are too large to carry:
-        # candle dlopens them from the GPU machine's CUDA 13 (LD_LIBRARY_PATH in `run`)
-        libcudart.so*|librocksdb.so*|libgflags.so*|libsnappy.so*|liblz4.so*|libzstd.so*|libbz2.so*)
-          if [ -f "$path" ] && [ ! -e "$KIT/lib/$name" ]; then cp -L "$path" "$KIT/lib/$name"; fi ;;
-      esac
-    done
-  done
-  done
+  # with its compression libraries (a second pass reads the copied ones' needs)
+  carry_libs "${bins[@]}"
+  carry_libs "$KIT"/lib/*
   # the k = 15 SRS of the DualHal test, if this machine has it cached (4 MiB).
   # SRSs for k ≥ 19 are 64 MiB and more: too large to carry, so gpu_bench
   # generates them on the device (and reports the time as srs_ms).

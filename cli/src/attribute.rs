@@ -165,15 +165,22 @@ pub fn heldout_query(heldout: &lineage_core::datanet::QuerySet, index: u32) -> e
     }
 }
 
+/// The shipped digits datanet and how many of its first examples to use
+/// (`--examples`, default all); more than it has is refused.
+pub fn digits_prefix(examples: Option<usize>) -> eyre::Result<(Datanet, usize)> {
+    let digits = lineage_inference::digits_datanet()?;
+    let n = examples.unwrap_or(digits.contributions.len());
+    if n > digits.contributions.len() {
+        bail!("the digits datanet has {} examples, not {n}", digits.contributions.len());
+    }
+    Ok((digits, n))
+}
+
 /// Run the whole-datanet attribution and return its report.
 pub fn execute(args: &AttributeArgs) -> eyre::Result<AttributeReport> {
     let heldout = lineage_inference::digits_heldout()?;
     let query = heldout_query(&heldout, args.query_index)?;
-    let digits = lineage_inference::digits_datanet()?;
-    let n = args.examples.unwrap_or(digits.contributions.len());
-    if n > digits.contributions.len() {
-        bail!("the digits datanet has {} examples, not {n}", digits.contributions.len());
-    }
+    let (digits, n) = digits_prefix(args.examples)?;
     let datanet = Datanet::new(digits.name.clone(), digits.contributions[..n].to_vec())?;
     let shape = QueryShape::new(n)?;
     // a GPU that cannot be had fails here, before any work (never a CPU proof under --gpu)

@@ -2,7 +2,7 @@
 //! query, per example and per contributor, from a model trained by the
 //! recipe (optionally with a seed and examples or contributors left out).
 
-use crate::attribute::{heldout_query, AttributeArgs};
+use crate::attribute::{digits_prefix, heldout_query, AttributeArgs};
 use alloy_primitives::Address;
 use eyre::{bail, WrapErr};
 use lineage_inference::{
@@ -41,11 +41,7 @@ pub struct ScoresReport {
 pub fn run(args: &AttributeArgs, method: Method) -> eyre::Result<()> {
     let heldout = lineage_inference::digits_heldout()?;
     let query = heldout_query(&heldout, args.query_index)?;
-    let digits = lineage_inference::digits_datanet()?;
-    let n = args.examples.unwrap_or(digits.contributions.len());
-    if n > digits.contributions.len() {
-        bail!("the digits datanet has {} examples, not {n}", digits.contributions.len());
-    }
+    let (digits, n) = digits_prefix(args.examples)?;
     let examples = &digits.contributions[..n];
     let id = |i: usize| examples[i].index.unwrap_or(i as u32);
     // the exclusion list: example ids or contributor addresses, each of which must exist
@@ -76,8 +72,7 @@ pub fn run(args: &AttributeArgs, method: Method) -> eyre::Result<()> {
     let trained = native::train(&set, &cfg, None, &checkpoints);
     let attributor = Attributor::new(&trained.model, &trained.tracin_checkpoints(&cfg), &set);
     let scores = attributor.scores(method, &query.pixels);
-    let x: Vec<f32> = query.pixels.iter().map(|p| *p as f32 / 16.0).collect();
-    let logits = native::forward(&trained.model, &x).1.to_vec();
+    let logits = native::forward(&trained.model, &native::input(&query.pixels)).1.to_vec();
 
     let (addresses, owners) = contributor_index(&kept.iter().map(|i| examples[*i].contributor).collect::<Vec<_>>());
     let sums = per_contributor(&scores.examples, &owners, addresses.len());

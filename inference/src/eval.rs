@@ -259,16 +259,7 @@ pub fn run(datanet: &Datanet, heldout: &QuerySet, cfg: &EvalConfig, progress: &(
     let (contributors, owners) = contributor_index(&datanet.contributions.iter().map(|c| c.contributor).collect::<Vec<_>>());
     let nc = contributors.len();
     let queries: Vec<&[u8]> = heldout.queries.iter().take(cfg.queries).map(|q| q.pixels.as_slice()).collect();
-    let qx: Vec<[f32; INPUT]> = queries
-        .iter()
-        .map(|p| {
-            let mut x = [0f32; INPUT];
-            for (xi, pi) in x.iter_mut().zip(p.iter()) {
-                *xi = *pi as f32 / 16.0;
-            }
-            x
-        })
-        .collect();
+    let qx: Vec<[f32; INPUT]> = queries.iter().map(|p| native::input(p)).collect();
     let seed_cfg = |s: usize| TrainConfig { seed: cfg.train.seed.wrapping_add(1000 + s as u64), ..cfg.train.clone() };
     let epochs = cfg.train.epochs;
     let cps = checkpoint_epochs(epochs, cfg.checkpoints);

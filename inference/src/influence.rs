@@ -38,7 +38,7 @@
 //! Baselines: [`Method::ClassCount`] (1 for an example of the predicted
 //! class, 0 otherwise) and [`Method::Uniform`] (1 for every example).
 
-use crate::native::{forward, TrainSet};
+use crate::native::{forward, input as scaled, TrainSet};
 use crate::FloatModel;
 use lineage_core::model::{HIDDEN, INPUT, OUTPUT};
 use serde::Serialize;
@@ -178,7 +178,8 @@ pub struct Scores {
 /// its checkpoints): the per-model work done once, then any number of
 /// queries.
 pub struct Attributor {
-    set: TrainSet,
+    /// The training labels (the class-count baseline).
+    labels: Vec<u8>,
     /// `x̃_z` in training's coordinates (see the module doc)
     x: Vec<[f32; X1]>,
     final_: Grads,
@@ -264,7 +265,7 @@ impl Attributor {
         let mean = |v: &[f64]| v.iter().sum::<f64>() / nf;
         let lambda2 = DATAINF_DAMPING * mean(&norm2) / (OUTPUT * H1) as f64;
         let lambda1 = DATAINF_DAMPING * mean(&norm1) / (HIDDEN * X1) as f64;
-        Self { set: set.clone(), x, final_, checkpoints, a_inv, lambda2, lambda1, norm2, norm1 }
+        Self { labels: set.labels.clone(), x, final_, checkpoints, a_inv, lambda2, lambda1, norm2, norm1 }
     }
 
     /// The training set's size.
@@ -296,7 +297,7 @@ impl Attributor {
         let n = self.len();
         let examples = match method {
             Method::Uniform => vec![1.0; n],
-            Method::ClassCount => self.set.labels.iter().map(|l| (*l as usize == class) as u8 as f64).collect(),
+            Method::ClassCount => self.labels.iter().map(|l| (*l as usize == class) as u8 as f64).collect(),
             Method::TracIn => {
                 let (hq, _) = g.query(&xq, class);
                 per_example(n, |z| -(g.r[z][class] as f64) * dot64(&hq, &g.h[z]))
@@ -424,15 +425,6 @@ impl Attributor {
             }
         }
     }
-}
-
-/// The model's input of an image: pixels ÷ 16 (missing pixels read as 0).
-fn scaled(pixels: &[u8]) -> [f32; INPUT] {
-    let mut x = [0f32; INPUT];
-    for (xi, p) in x.iter_mut().zip(pixels) {
-        *xi = *p as f32 / 16.0;
-    }
-    x
 }
 
 /// `num / den`, or 0 where `den` is 0: a DataInf layer whose gradients are

@@ -225,15 +225,20 @@ pub fn train(set: &TrainSet, cfg: &TrainConfig, keep: Option<&[bool]>, checkpoin
     Trained { model: fold(&w1, &b1, &w2, &b2, loss), checkpoints: saved }
 }
 
+/// The model's input of an image: pixels ÷ 16 (missing pixels read as 0).
+pub fn input(pixels: &[u8]) -> [f32; INPUT] {
+    let mut x = [0f32; INPUT];
+    for (xi, p) in x.iter_mut().zip(pixels) {
+        *xi = *p as f32 / 16.0;
+    }
+    x
+}
+
 /// Fraction of `(pixels, label)` pairs a float model classifies right.
 pub fn accuracy<'a>(m: &FloatModel, examples: impl Iterator<Item = (&'a [u8], u8)>) -> f64 {
     let (mut right, mut total) = (0usize, 0usize);
-    let mut x = [0f32; INPUT];
     for (p, l) in examples {
-        for (xi, pi) in x.iter_mut().zip(p) {
-            *xi = *pi as f32 / 16.0;
-        }
-        right += (argmax(&forward(m, &x).1) == l as usize) as usize;
+        right += (argmax(&forward(m, &input(p)).1) == l as usize) as usize;
         total += 1;
     }
     right as f64 / total.max(1) as f64
