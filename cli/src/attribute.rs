@@ -70,7 +70,8 @@ pub struct AttributeArgs {
     pub gpu: bool,
     /// Instead of proving, print the float scores of one attribution method
     /// for the query, per example and per contributor (tracin, tracin-cp,
-    /// influence, datainf, class-count, uniform; see `lineage attribution
+    /// influence, influence-full, influence-kfac, datainf, class-count,
+    /// uniform; influence-full tracks retraining best; see `lineage attribution
     /// eval` for how well each tracks retraining). Proofs cover tracin.
     #[arg(long, value_parser = parse_method, conflicts_with_all = ["gpu", "out", "repeat", "srs"])]
     pub method: Option<lineage_inference::influence::Method>,

@@ -102,6 +102,7 @@ fn method_scores_per_example_and_contributor_and_leave_outs_from_the_cli() {
     assert_eq!(j["query"], 1794);
     assert_eq!(j["method"], "influence");
     assert_eq!(last_json(&scores(&["--method", "tracin-cp", "--json"]))["method"], "tracin-cp");
+    assert_eq!(last_json(&scores(&["--method", "influence-full", "--json"]))["method"], "influence-full");
     let examples = j["examples"].as_object().unwrap();
     assert_eq!(examples.len(), 200);
     let contributors = j["contributors"].as_object().unwrap();

@@ -36,6 +36,8 @@ pub enum Error {
     Segments(String),
     #[error("model shape mismatch: {0}")]
     ModelShape(String),
+    #[error("linear system: {0}")]
+    LinearSystem(#[from] crate::linear::LinearError),
     #[error("io error on {path}: {source}")]
     Io { path: String, #[source] source: std::io::Error },
     #[error("json error: {0}")]

@@ -3,8 +3,8 @@
 //! Everything the circuit proves has a native twin here: the fixed-point
 //! specification ([`fixed`]), the Poseidon sponge ([`poseidon`]), the Merkle
 //! tree ([`merkle`]), the datanet format ([`datanet`]), the quantised model
-//! ([`model`]), attribution scores ([`attribution`]) and the payout split
-//! ([`payout`]). Inference, circuits, the verifier and the chain all use these
+//! ([`model`]), attribution scores ([`attribution`]), the payout split
+//! ([`payout`]) and fixed-point linear systems ([`linear`]). Inference, circuits, the verifier and the chain all use these
 //! definitions, so there is exactly one specification of each.
 
 pub mod attribution;
@@ -13,6 +13,7 @@ pub mod error;
 pub mod features;
 pub mod field;
 pub mod fixed;
+pub mod linear;
 pub mod merkle;
 pub mod model;
 pub mod payout;

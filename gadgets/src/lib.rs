@@ -5,6 +5,8 @@
 //!   range checks, pixel loading, bit packing, rescale + ReLU, positive part.
 //! * [`hash::HashChip`] — the Poseidon sponge of `lineage_core::poseidon`
 //!   and the Merkle window gadget of `lineage_core::merkle`.
+//! * [`linear::LinearSystemChip`] — the check that `u` solves `M u = g`
+//!   within the fixed-point tolerance of `lineage_core::linear`.
 //!
 //! All chips work on a single halo2-base `Context`: every value is a cell of
 //! the flex gate's advice column, whose one custom gate is
@@ -18,6 +20,7 @@
 
 pub mod fixed;
 pub mod hash;
+pub mod linear;
 
 pub use halo2_base;
 pub use halo2_base::halo2_proofs::halo2curves::bn256::Fr;

@@ -11,7 +11,7 @@
 //! Deterministic: the same data, seed and recipe give the same bits on one
 //! machine (no threads inside one training; rayon runs trainings side by side).
 
-use crate::{init, FloatModel, TrainConfig, ADAM_EPS, B1_INIT, INPUT_CENTRE, WEIGHT_DECAY};
+use crate::{init, FloatModel, TrainConfig, ADAM_EPS, B1_INIT, INPUT_CENTRE, L2};
 use lineage_core::model::{HIDDEN, INPUT, OUTPUT};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -80,8 +80,9 @@ fn axpy(y: &mut [f32], a: f32, x: &[f32]) {
     }
 }
 
-/// Adam state of one parameter vector (bias-corrected, with decoupled
-/// weight decay: candle's `AdamW`).
+/// Adam state of one parameter vector (bias-corrected; the L2 penalty's
+/// gradient `L2 · θ` is added to the loss's, as candle's does when the
+/// penalty is part of the loss).
 struct Adam {
     m: Vec<f32>,
     v: Vec<f32>,
@@ -96,13 +97,15 @@ impl Adam {
         const B1: f32 = 0.9;
         const B2: f32 = 0.999;
         const EPS: f32 = ADAM_EPS as f32;
-        let decay = 1.0 - lr * WEIGHT_DECAY as f32;
+        const L2_: f32 = L2 as f32;
         for i in 0..p.len() {
-            self.m[i] = B1 * self.m[i] + (1.0 - B1) * g[i];
-            self.v[i] = B2 * self.v[i] + (1.0 - B2) * g[i] * g[i];
+            // the gradient of the objective: the mean loss's plus the penalty's
+            let gi = g[i] + L2_ * p[i];
+            self.m[i] = B1 * self.m[i] + (1.0 - B1) * gi;
+            self.v[i] = B2 * self.v[i] + (1.0 - B2) * gi * gi;
             let mh = self.m[i] / c1;
             let vh = self.v[i] / c2;
-            p[i] = p[i] * decay - lr * mh / (vh.sqrt() + EPS);
+            p[i] -= lr * mh / (vh.sqrt() + EPS);
         }
     }
 }

@@ -1,0 +1,230 @@
+//! Linear systems: a dense LU solver (f64) and the fixed-point
+//! specification of "`u` solves `M u = g`" that a circuit checks instead of
+//! computing an inverse.
+//!
+//! # The fixed-point check
+//!
+//! `M` (`n × n`, row-major) and `g` are at scale `2^FRAC_BITS` (see
+//! [`crate::fixed`]); so is the claimed solution `u`. The residual of row
+//! `i` is the exact integer
+//!
+//! ```text
+//!   e_i = Σ_j M_ij · u_j − g_i · 2^FRAC_BITS        (scale 2^(2·FRAC_BITS))
+//! ```
+//!
+//! and `u` is accepted iff every `|u_j| < 2^(SOLUTION_BITS − 1)`, every
+//! `|g_i| < 2^(SOLUTION_BITS − 1)` and every `|e_i| ≤ T`, with the system's
+//! tolerance `T = ⌊½ · max_i Σ_j |M_ij|⌋ + 1` ([`tolerance`]). If `u*` is
+//! the exact real solution of the fixed-point system, `u = round(u* · 2^F)`
+//! is within ½ of `u* · 2^F` entrywise, so `|e_i| ≤ ½ Σ_j |M_ij| < T`:
+//! rounding the true solution always passes ([`solve_fixed`] does this).
+//! Conversely an accepted `u` differs from `u* · 2^F` by at most
+//! `‖M⁻¹‖_∞ · T` per entry (the bound a verifier can compute from `M`).
+//!
+//! Magnitudes: with `|M_ij| < 2^15` (model parameters' 16 signed bits),
+//! `|u_j| < 2^39` and `n ≤ MAX_UNKNOWNS`, `|e_i| < 2^(15 + 39 + 11) + 2^47`,
+//! far below the BN254 modulus, so field arithmetic equals integer
+//! arithmetic and the range checks are sound.
+
+use crate::fixed::SCALE;
+
+/// Signed bits of a solution entry and of a right-hand side entry.
+pub const SOLUTION_BITS: u32 = 40;
+/// The most unknowns a checked system may have.
+pub const MAX_UNKNOWNS: usize = 2048;
+
+/// Why a fixed-point system was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LinearError {
+    #[error("matrix has {found} entries, expected {n}² = {}", n * n)]
+    Shape { n: usize, found: usize },
+    #[error("{n} unknowns, more than the {MAX_UNKNOWNS} allowed")]
+    TooLarge { n: usize },
+    #[error("the matrix is singular")]
+    Singular,
+    #[error("{what} entry {index} ({value}) is outside ±2^{}", SOLUTION_BITS - 1)]
+    Range { what: &'static str, index: usize, value: i128 },
+    #[error("row {row}: residual {residual} exceeds the tolerance {tolerance}")]
+    Residual { row: usize, residual: i128, tolerance: i128 },
+}
+
+/// An LU factorisation with partial pivoting of a dense square matrix (f64).
+#[derive(Clone, Debug)]
+pub struct Lu {
+    n: usize,
+    lu: Vec<f64>,
+    perm: Vec<usize>,
+}
+
+impl Lu {
+    /// Factor `m` (row-major `n × n`).
+    pub fn new(mut m: Vec<f64>, n: usize) -> Result<Self, LinearError> {
+        if m.len() != n * n {
+            return Err(LinearError::Shape { n, found: m.len() });
+        }
+        let mut perm: Vec<usize> = (0..n).collect();
+        for c in 0..n {
+            let p = (c..n).max_by(|x, y| m[*x * n + c].abs().total_cmp(&m[*y * n + c].abs())).ok_or(LinearError::Singular)?;
+            if m[p * n + c] == 0.0 || !m[p * n + c].is_finite() {
+                return Err(LinearError::Singular);
+            }
+            if p != c {
+                for k in 0..n {
+                    m.swap(c * n + k, p * n + k);
+                }
+                perm.swap(c, p);
+            }
+            let d = m[c * n + c];
+            let (top, bottom) = m.split_at_mut((c + 1) * n);
+            let pivot_row = &top[c * n..];
+            for r in bottom.chunks_exact_mut(n) {
+                let f = r[c] / d;
+                r[c] = f;
+                if f != 0.0 {
+                    for k in c + 1..n {
+                        r[k] -= f * pivot_row[k];
+                    }
+                }
+            }
+        }
+        Ok(Self { n, lu: m, perm })
+    }
+
+    /// The number of unknowns.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// Solve `M u = b` (`b` of length `n`).
+    pub fn solve(&self, b: &[f64]) -> Vec<f64> {
+        let n = self.n;
+        let mut y: Vec<f64> = self.perm.iter().map(|p| b[*p]).collect();
+        for i in 0..n {
+            let s: f64 = self.lu[i * n..i * n + i].iter().zip(&y[..i]).map(|(a, b)| a * b).sum();
+            y[i] -= s;
+        }
+        for i in (0..n).rev() {
+            let s: f64 = self.lu[i * n + i + 1..(i + 1) * n].iter().zip(&y[i + 1..]).map(|(a, b)| a * b).sum();
+            y[i] = (y[i] - s) / self.lu[i * n + i];
+        }
+        y
+    }
+}
+
+fn shape(m: &[i64], n: usize) -> Result<(), LinearError> {
+    if n > MAX_UNKNOWNS {
+        return Err(LinearError::TooLarge { n });
+    }
+    if m.len() != n * n {
+        return Err(LinearError::Shape { n, found: m.len() });
+    }
+    Ok(())
+}
+
+fn in_range(what: &'static str, v: &[i64]) -> Result<(), LinearError> {
+    let bound = 1i128 << (SOLUTION_BITS - 1);
+    match v.iter().position(|x| (*x as i128).abs() >= bound) {
+        Some(index) => Err(LinearError::Range { what, index, value: v[index] as i128 }),
+        None => Ok(()),
+    }
+}
+
+/// The tolerance of a fixed-point system: `⌊½ · max_i Σ_j |M_ij|⌋ + 1`.
+pub fn tolerance(m: &[i64], n: usize) -> Result<i128, LinearError> {
+    shape(m, n)?;
+    let widest = m.chunks(n.max(1)).map(|row| row.iter().map(|v| (*v as i128).abs()).sum::<i128>()).max().unwrap_or(0);
+    Ok(widest / 2 + 1)
+}
+
+/// The residuals `e_i = Σ_j M_ij u_j − g_i · 2^F` (exact integers).
+pub fn residuals(m: &[i64], u: &[i64], g: &[i64], n: usize) -> Result<Vec<i128>, LinearError> {
+    shape(m, n)?;
+    if u.len() != n || g.len() != n {
+        return Err(LinearError::Shape { n, found: u.len().min(g.len()) });
+    }
+    Ok((0..n).map(|i| (0..n).map(|j| m[i * n + j] as i128 * u[j] as i128).sum::<i128>() - g[i] as i128 * SCALE as i128).collect())
+}
+
+/// The check a circuit makes: `u` and `g` in range and every residual within
+/// the system's [`tolerance`].
+pub fn check(m: &[i64], u: &[i64], g: &[i64], n: usize) -> Result<(), LinearError> {
+    in_range("solution", u)?;
+    in_range("right-hand side", g)?;
+    let tolerance = tolerance(m, n)?;
+    for (row, residual) in residuals(m, u, g, n)?.into_iter().enumerate() {
+        if residual.abs() > tolerance {
+            return Err(LinearError::Residual { row, residual, tolerance });
+        }
+    }
+    Ok(())
+}
+
+/// Solve a fixed-point system: `u = round(u* · 2^F)` with `u*` the real
+/// solution of `(M / 2^F) u* = g / 2^F`, and checked ([`check`]) before it
+/// is returned.
+pub fn solve_fixed(m: &[i64], g: &[i64], n: usize) -> Result<Vec<i64>, LinearError> {
+    shape(m, n)?;
+    let lu = Lu::new(m.iter().map(|v| *v as f64).collect(), n)?;
+    let rhs: Vec<f64> = g.iter().map(|v| *v as f64 * SCALE as f64).collect();
+    let u: Vec<f64> = lu.solve(&rhs);
+    let bound = (1i64 << (SOLUTION_BITS - 1)) as f64;
+    if let Some(index) = u.iter().position(|v| !v.is_finite() || v.abs() >= bound) {
+        return Err(LinearError::Range { what: "solution", index, value: u[index] as i128 });
+    }
+    let u: Vec<i64> = u.iter().map(|v| v.round() as i64).collect();
+    check(m, &u, g, n)?;
+    Ok(u)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn lu_solves_a_small_system_and_refuses_a_singular_one() {
+        // [[0, 2], [3, 1]] u = [4, 5] → u = [1, 2] (needs a pivot)
+        let lu = Lu::new(vec![0.0, 2.0, 3.0, 1.0], 2).unwrap();
+        let u = lu.solve(&[4.0, 5.0]);
+        assert!((u[0] - 1.0).abs() < 1e-12 && (u[1] - 2.0).abs() < 1e-12, "{u:?}");
+        assert_eq!(Lu::new(vec![1.0, 2.0, 2.0, 4.0], 2).unwrap_err(), LinearError::Singular);
+        assert_eq!(Lu::new(vec![1.0; 3], 2).unwrap_err(), LinearError::Shape { n: 2, found: 3 });
+    }
+
+    #[test]
+    fn fixed_point_check_by_hand() {
+        // M = [[2, 0], [0, 4]] (scale 256: entries 512, 1024), g = [1, 1] (256)
+        let m = [512, 0, 0, 1024];
+        let g = [256, 256];
+        assert_eq!(tolerance(&m, 2).unwrap(), 513);
+        // u* = [0.5, 0.25] → [128, 64], residuals exactly zero
+        let u = solve_fixed(&m, &g, 2).unwrap();
+        assert_eq!(u, vec![128, 64]);
+        assert_eq!(residuals(&m, &u, &g, 2).unwrap(), vec![0, 0]);
+        // one unit off in u[1]: residual 1024 > 513
+        assert_eq!(check(&m, &[128, 65], &g, 2), Err(LinearError::Residual { row: 1, residual: 1024, tolerance: 513 }));
+        assert!(matches!(check(&m, &[1 << 40, 0], &g, 2), Err(LinearError::Range { what: "solution", index: 0, .. })));
+        assert_eq!(tolerance(&m, 3), Err(LinearError::Shape { n: 3, found: 4 }));
+    }
+
+    proptest! {
+        /// Rounding the true solution always passes; so does any system of
+        /// random diagonally dominant matrices.
+        #[test]
+        fn rounded_solutions_pass(n in 1usize..12, seed in any::<u64>()) {
+            let mut s = seed;
+            let mut next = || { s ^= s << 13; s ^= s >> 7; s ^= s << 17; s };
+            let mut m: Vec<i64> = (0..n * n).map(|_| (next() % 2001) as i64 - 1000).collect();
+            for i in 0..n {
+                m[i * n + i] = 20_000 + (next() % 5000) as i64;
+            }
+            let g: Vec<i64> = (0..n).map(|_| (next() % 100_001) as i64 - 50_000).collect();
+            let u = solve_fixed(&m, &g, n).unwrap();
+            prop_assert!(check(&m, &u, &g, n).is_ok());
+        }
+    }
+}

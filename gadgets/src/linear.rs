@@ -1,0 +1,176 @@
+//! The linear-system check of `lineage_core::linear` as constraints: a
+//! circuit proves that `u` solves `M u = g` (within the system's fixed-point
+//! tolerance) instead of computing an inverse.
+//!
+//! Per row `i`, on the flex gate:
+//!
+//! ```text
+//!   acc_i = Σ_j M_ij · u_j                  (inner product: one row per term)
+//!   e_i   = acc_i − g_i · 2^F               (mul by constant, sub)
+//!   t_i   = e_i + T;   t_i < 2T + 1         (range check + less-than)
+//! ```
+//!
+//! and per unknown `u_j + 2^(B−1) < 2^B` (`B = SOLUTION_BITS`), the same
+//! for `g_i`. Without the range checks on `u` the system would have a
+//! solution modulo the field for any residual; with them every quantity
+//! stays below 2^66, so field and integer arithmetic agree.
+
+use halo2_base::{
+    gates::{GateInstructions, RangeChip, RangeInstructions},
+    utils::biguint_to_fe,
+    AssignedValue, Context,
+    QuantumCell::{Constant, Existing},
+};
+use lineage_core::{fixed::SCALE, linear::{MAX_UNKNOWNS, SOLUTION_BITS}};
+use num_bigint::BigUint;
+
+use crate::Fr;
+
+/// Instructions of the linear-system chip.
+pub trait LinearSystemInstructions {
+    /// Constrain `|u_j|, |g_i| < 2^(SOLUTION_BITS − 1)` and
+    /// `|Σ_j M_ij u_j − g_i · 2^F| ≤ tolerance` for every row. `m` is
+    /// row-major `n × n` (`n = u.len() = g.len() ≤ MAX_UNKNOWNS`) of cells the
+    /// caller has bounded to 16 signed bits (loaded parameters); `tolerance`
+    /// is the system's ([`lineage_core::linear::tolerance`]), fixed by the
+    /// circuit. Panics on mismatched lengths (a circuit-building bug, not
+    /// input).
+    fn check_solution(&self, ctx: &mut Context<Fr>, m: &[AssignedValue<Fr>], u: &[AssignedValue<Fr>], g: &[AssignedValue<Fr>], tolerance: u64);
+}
+
+/// The linear-system chip.
+#[derive(Clone, Debug)]
+pub struct LinearSystemChip<'a> {
+    pub range: &'a RangeChip<Fr>,
+}
+
+impl<'a> LinearSystemChip<'a> {
+    pub fn new(range: &'a RangeChip<Fr>) -> Self {
+        Self { range }
+    }
+
+    fn signed_range(&self, ctx: &mut Context<Fr>, v: AssignedValue<Fr>) {
+        let half = biguint_to_fe(&(BigUint::from(1u8) << (SOLUTION_BITS - 1)));
+        let shifted = self.range.gate().add(ctx, v, Constant(half));
+        self.range.range_check(ctx, shifted, SOLUTION_BITS as usize);
+    }
+}
+
+impl LinearSystemInstructions for LinearSystemChip<'_> {
+    fn check_solution(&self, ctx: &mut Context<Fr>, m: &[AssignedValue<Fr>], u: &[AssignedValue<Fr>], g: &[AssignedValue<Fr>], tolerance: u64) {
+        let n = u.len();
+        assert!(n <= MAX_UNKNOWNS && g.len() == n && m.len() == n * n, "linear system shape");
+        for v in u.iter().chain(g) {
+            self.signed_range(ctx, *v);
+        }
+        let gate = self.range.gate();
+        for (i, gi) in g.iter().enumerate() {
+            let acc = gate.inner_product(ctx, m[i * n..(i + 1) * n].iter().copied(), u.iter().map(|c| Existing(*c)));
+            let scaled = gate.mul(ctx, *gi, Constant(Fr::from(SCALE as u64)));
+            let e = gate.sub(ctx, acc, scaled);
+            let t = gate.add(ctx, e, Constant(Fr::from(tolerance)));
+            self.range.check_less_than_safe(ctx, t, 2 * tolerance + 1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use halo2_base::gates::circuit::{builder::BaseCircuitBuilder, CircuitBuilderStage};
+    use halo2_base::halo2_proofs::{dev::{MockProver, VerifyFailure}, plonk::Assigned};
+    use lineage_core::field::fr_from_i128;
+    use lineage_core::linear;
+
+    const K: usize = 12;
+
+    /// A 3-unknown system with a non-trivial solution.
+    fn system() -> (Vec<i64>, Vec<i64>) {
+        let m = vec![900, -120, 40, 75, 1100, -300, -60, 210, 700];
+        let g = vec![1234, -567, 89];
+        (m, g)
+    }
+
+    /// Build the check over `(m, u, g)`, optionally adding `delta` to the
+    /// cell of `u[0]` after assignment, and run MockProver.
+    fn run(m: &[i64], u: &[i64], g: &[i64], delta_u0: Option<Fr>) -> Result<(), Vec<VerifyFailure>> {
+        let uf: Vec<Fr> = u.iter().map(|x| fr_from_i128(*x as i128)).collect();
+        run_field(m, &uf, g, delta_u0)
+    }
+
+    fn run_field(m: &[i64], u: &[Fr], g: &[i64], delta_u0: Option<Fr>) -> Result<(), Vec<VerifyFailure>> {
+        let mut builder = BaseCircuitBuilder::<Fr>::from_stage(CircuitBuilderStage::Mock).use_k(K).use_lookup_bits(K - 1).use_instance_columns(0);
+        let range = builder.range_chip();
+        let tol = linear::tolerance(m, g.len()).unwrap() as u64;
+        let ctx = builder.main(0);
+        let load = |ctx: &mut Context<Fr>, v: &[i64]| ctx.assign_witnesses(v.iter().map(|x| fr_from_i128(*x as i128)));
+        let (mc, gc) = (load(ctx, m), load(ctx, g));
+        let uc = ctx.assign_witnesses(u.iter().copied());
+        LinearSystemChip::new(&range).check_solution(ctx, &mc, &uc, &gc, tol);
+        if let Some(d) = delta_u0 {
+            let offset = uc[0].cell.unwrap().offset;
+            let old = ctx.advice[offset].evaluate();
+            ctx.advice[offset] = Assigned::Trivial(old + d);
+        }
+        builder.calculate_params(Some(9));
+        MockProver::run(K as u32, &builder, vec![]).unwrap().verify()
+    }
+
+    fn lookups(errs: &[VerifyFailure]) -> bool {
+        errs.iter().any(|e| matches!(e, VerifyFailure::Lookup { .. }))
+    }
+
+    #[test]
+    fn the_rounded_solution_passes() {
+        let (m, g) = system();
+        let u = linear::solve_fixed(&m, &g, 3).unwrap();
+        assert_eq!(run(&m, &u, &g, None), Ok(()));
+    }
+
+    #[test]
+    fn a_wrong_solution_fails_the_residual_range_check() {
+        let (m, g) = system();
+        let mut u = linear::solve_fixed(&m, &g, 3).unwrap();
+        u[1] += 2; // residual of row 1 moves by 2 · 1100 > 2T
+        assert!(matches!(linear::check(&m, &u, &g, 3), Err(linear::LinearError::Residual { .. })));
+        let errs = run(&m, &u, &g, None).unwrap_err();
+        assert!(lookups(&errs), "{errs:?}");
+    }
+
+    #[test]
+    fn the_exact_field_solution_fails_the_range_check() {
+        // u = M⁻¹ (g · 2^F) over the field: every residual is exactly zero,
+        // but u is a huge field element (the real solution is not an
+        // integer), which only the range check on u refuses
+        let (m, g) = system();
+        let f = |v: i64| fr_from_i128(v as i128);
+        let a = |i: usize, j: usize| f(m[i * 3 + j]);
+        let det = a(0, 0) * (a(1, 1) * a(2, 2) - a(1, 2) * a(2, 1)) - a(0, 1) * (a(1, 0) * a(2, 2) - a(1, 2) * a(2, 0))
+            + a(0, 2) * (a(1, 0) * a(2, 1) - a(1, 1) * a(2, 0));
+        let b: Vec<Fr> = g.iter().map(|v| f(*v) * f(SCALE)).collect();
+        // Cramer's rule: u_j = det(M with column j replaced by b) / det(M)
+        let u: Vec<Fr> = (0..3)
+            .map(|j| {
+                let c = |r: usize, col: usize| if col == j { b[r] } else { a(r, col) };
+                let dj = c(0, 0) * (c(1, 1) * c(2, 2) - c(1, 2) * c(2, 1)) - c(0, 1) * (c(1, 0) * c(2, 2) - c(1, 2) * c(2, 0))
+                    + c(0, 2) * (c(1, 0) * c(2, 1) - c(1, 1) * c(2, 0));
+                dj * det.invert().unwrap()
+            })
+            .collect();
+        for i in 0..3 {
+            let row: Fr = (0..3).map(|j| a(i, j) * u[j]).sum();
+            assert_eq!(row, b[i], "an exact field solution");
+        }
+        let errs = run_field(&m, &u, &g, None).unwrap_err();
+        assert!(lookups(&errs), "{errs:?}");
+    }
+
+    #[test]
+    fn a_tampered_solution_cell_breaks_the_circuit() {
+        // one witness cell changed after assignment: its copies no longer match
+        let (m, g) = system();
+        let u = linear::solve_fixed(&m, &g, 3).unwrap();
+        let errs = run(&m, &u, &g, Some(Fr::one())).unwrap_err();
+        assert!(errs.iter().any(|e| matches!(e, VerifyFailure::Permutation { .. })), "{errs:?}");
+    }
+}
