@@ -4,6 +4,8 @@
 //! the per-model work (`Attributor::new`), which is done once per model.
 //! N > 1,438 uses the augmented digits (`augmented_digits`).
 //!
+//! The per-model work itself is timed once, at N = 1,438.
+//!
 //! `cargo bench -p lineage-benches --bench attribution`
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -27,10 +29,17 @@ fn attribution(c: &mut Criterion) {
         let datanet = if n == 1438 { digits.clone() } else { lineage_inference::augmented_digits(n, 1).unwrap() };
         let at = Attributor::new(&trained.model, &cps, &TrainSet::from_datanet(&datanet));
         group.throughput(Throughput::Elements(n as u64));
-        for method in [Method::TracIn, Method::TracInCp, Method::Influence, Method::DataInf] {
+        for method in [Method::TracIn, Method::TracInCp, Method::Influence, Method::InfluenceFull, Method::InfluenceKfac, Method::DataInf] {
             group.bench_with_input(BenchmarkId::new(method.name(), n), &n, |b, _| b.iter(|| at.scores(method, &query)));
         }
     }
+    group.finish();
+    // the per-model work, once per model: every method's factors, the
+    // whole network's 1,210-square Gauss–Newton matrix and its LU
+    let mut group = c.benchmark_group("attribution-per-model");
+    group.sample_size(10).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(10));
+    let set = TrainSet::from_datanet(&digits);
+    group.bench_function("Attributor::new/1438", |b| b.iter(|| Attributor::new(&trained.model, &cps, &set)));
     group.finish();
 }
 

@@ -344,25 +344,10 @@ impl Attributor {
                 let u = self.solve(&hq);
                 per_example(n, |z| -(g.r[z][class] as f64) * (0..H1).map(|k| u[k] * g.h[z][k] as f64).sum::<f64>())
             }
-            Method::InfluenceFull => {
-                let (hq, vq) = g.query(&xq, class);
-                let mut gq = vec![0f64; hessian::P];
-                for j in 0..HIDDEN {
-                    for k in 0..X1 {
-                        gq[hessian::first(j, k)] = vq[j] as f64 * xc[k] as f64;
-                    }
-                }
-                for j in 0..H1 {
-                    gq[hessian::last(class, j)] = hq[j] as f64;
-                }
-                match &self.full {
-                    Some(lu) => {
-                        let u = lu.solve(&gq);
-                        per_example(n, |z| -self.full_dot(&u, z))
-                    }
-                    None => vec![0.0; n],
-                }
-            }
+            Method::InfluenceFull => match self.query_vector(method, pixels, class) {
+                Some(u) => per_example(n, |z| -self.full_dot(&u, z)),
+                None => vec![0.0; n],
+            },
             Method::InfluenceKfac => {
                 let (hq, vq) = g.query(&xq, class);
                 let u = self.solve(&hq);
@@ -396,8 +381,60 @@ impl Attributor {
         s
     }
 
+    /// The vector `w_q` with every score `−⟨w_q, ∇L(z)⟩` (whole-network
+    /// coordinates of [`crate::hessian`]), for the methods that have one at
+    /// the final model: `tracin` (`∇f_c(q)` over the last layer),
+    /// `influence`, `influence-full` and `influence-kfac` (the preconditioned
+    /// test gradient). `None` for the others.
+    pub fn query_vector(&self, method: Method, pixels: &[u8], class: usize) -> Option<Vec<f64>> {
+        let xq = scaled(pixels);
+        let xc = centred(&xq);
+        let (hq, vq) = self.final_.query(&xq, class);
+        let mut w = vec![0f64; hessian::P];
+        match method {
+            Method::TracIn => {
+                for j in 0..H1 {
+                    w[hessian::last(class, j)] = hq[j] as f64;
+                }
+            }
+            Method::Influence => {
+                let u = self.solve(&hq);
+                for j in 0..H1 {
+                    w[hessian::last(class, j)] = u[j];
+                }
+            }
+            Method::InfluenceFull => {
+                for j in 0..HIDDEN {
+                    for k in 0..X1 {
+                        w[hessian::first(j, k)] = vq[j] as f64 * xc[k] as f64;
+                    }
+                }
+                for j in 0..H1 {
+                    w[hessian::last(class, j)] = hq[j] as f64;
+                }
+                // a singular system (never at this damping) scores nothing
+                return Some(self.full.as_ref().map_or(vec![0.0; hessian::P], |lu| lu.solve(&w)));
+            }
+            Method::InfluenceKfac => {
+                let u = self.solve(&hq);
+                let a: Vec<f64> = (0..HIDDEN).map(|i| (0..HIDDEN).map(|j| self.s_inv[i][j] * vq[j] as f64).sum()).collect();
+                let b: Vec<f64> = (0..X1).map(|i| (0..X1).map(|j| self.a1_inv[i][j] * xc[j] as f64).sum()).collect();
+                for j in 0..HIDDEN {
+                    for k in 0..X1 {
+                        w[hessian::first(j, k)] = a[j] * b[k];
+                    }
+                }
+                for j in 0..H1 {
+                    w[hessian::last(class, j)] = u[j];
+                }
+            }
+            _ => return None,
+        }
+        Some(w)
+    }
+
     /// `∇L(z)` over the whole network, as one vector.
-    fn full_grad(&self, z: usize) -> Vec<f64> {
+    pub fn gradient(&self, z: usize) -> Vec<f64> {
         let g = &self.final_;
         let mut v = vec![0f64; hessian::P];
         for j in 0..HIDDEN {
@@ -498,7 +535,7 @@ impl Attributor {
                 .collect(),
             Method::InfluenceFull => match &self.full {
                 Some(lu) => per_example_all(n, |z| {
-                    let gz = self.full_grad(z);
+                    let gz = self.gradient(z);
                     let u = lu.solve(&gz);
                     u.iter().zip(&gz).map(|(a, b)| a * b).sum()
                 }),

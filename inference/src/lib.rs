@@ -24,6 +24,7 @@
 //! the penalty, the best method's LOCO Spearman was 0.65 instead of 0.74).
 
 pub mod batch;
+pub mod device;
 pub mod eval;
 pub mod hessian;
 pub mod influence;
