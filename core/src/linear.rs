@@ -12,8 +12,9 @@
 //!   e_i = Σ_j M_ij · u_j − g_i · 2^FRAC_BITS        (scale 2^(2·FRAC_BITS))
 //! ```
 //!
-//! and `u` is accepted iff every `|u_j| < 2^(SOLUTION_BITS − 1)`, every
-//! `|g_i| < 2^(SOLUTION_BITS − 1)` and every `|e_i| ≤ T`, with the system's
+//! and `u` is accepted iff every `u_j` and every `g_i` lies in
+//! `[−2^(SOLUTION_BITS − 1), 2^(SOLUTION_BITS − 1))` (the circuit's signed
+//! range check, exactly) and every `|e_i| ≤ T`, with the system's
 //! tolerance `T = ⌊½ · max_i Σ_j |M_ij|⌋ + 1` ([`tolerance`]). If `u*` is
 //! the exact real solution of the fixed-point system, `u = round(u* · 2^F)`
 //! is within ½ of `u* · 2^F` entrywise, so `|e_i| ≤ ½ Σ_j |M_ij| < T`:
@@ -36,13 +37,13 @@ pub const MAX_UNKNOWNS: usize = 2048;
 /// Why a fixed-point system was refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum LinearError {
-    #[error("matrix has {found} entries, expected {n}² = {}", n * n)]
+    #[error("expected {n} × {n} entries (and {n} per vector), found {found}")]
     Shape { n: usize, found: usize },
     #[error("{n} unknowns, more than the {MAX_UNKNOWNS} allowed")]
     TooLarge { n: usize },
     #[error("the matrix is singular")]
     Singular,
-    #[error("{what} entry {index} ({value}) is outside ±2^{}", SOLUTION_BITS - 1)]
+    #[error("{what} entry {index} ({value}) is outside [−2^{b}, 2^{b})", b = SOLUTION_BITS - 1)]
     Range { what: &'static str, index: usize, value: i128 },
     #[error("row {row}: residual {residual} exceeds the tolerance {tolerance}")]
     Residual { row: usize, residual: i128, tolerance: i128 },
@@ -59,6 +60,9 @@ pub struct Lu {
 impl Lu {
     /// Factor `m` (row-major `n × n`).
     pub fn new(mut m: Vec<f64>, n: usize) -> Result<Self, LinearError> {
+        if n > MAX_UNKNOWNS {
+            return Err(LinearError::TooLarge { n });
+        }
         if m.len() != n * n {
             return Err(LinearError::Shape { n, found: m.len() });
         }
@@ -100,8 +104,11 @@ impl Lu {
     }
 
     /// Solve `M u = b` (`b` of length `n`).
-    pub fn solve(&self, b: &[f64]) -> Vec<f64> {
+    pub fn solve(&self, b: &[f64]) -> Result<Vec<f64>, LinearError> {
         let n = self.n;
+        if b.len() != n {
+            return Err(LinearError::Shape { n, found: b.len() });
+        }
         let mut y: Vec<f64> = self.perm.iter().map(|p| b[*p]).collect();
         for i in 0..n {
             let s: f64 = self.lu[i * n..i * n + i].iter().zip(&y[..i]).map(|(a, b)| a * b).sum();
@@ -111,7 +118,7 @@ impl Lu {
             let s: f64 = self.lu[i * n + i + 1..(i + 1) * n].iter().zip(&y[i + 1..]).map(|(a, b)| a * b).sum();
             y[i] = (y[i] - s) / self.lu[i * n + i];
         }
-        y
+        Ok(y)
     }
 }
 
@@ -126,8 +133,8 @@ fn shape(m: &[i64], n: usize) -> Result<(), LinearError> {
 }
 
 fn in_range(what: &'static str, v: &[i64]) -> Result<(), LinearError> {
-    let bound = 1i128 << (SOLUTION_BITS - 1);
-    match v.iter().position(|x| (*x as i128).abs() >= bound) {
+    let bound = 1i64 << (SOLUTION_BITS - 1);
+    match v.iter().position(|x| *x < -bound || *x >= bound) {
         Some(index) => Err(LinearError::Range { what, index, value: v[index] as i128 }),
         None => Ok(()),
     }
@@ -140,11 +147,17 @@ pub fn tolerance(m: &[i64], n: usize) -> Result<i128, LinearError> {
     Ok(widest / 2 + 1)
 }
 
-/// The residuals `e_i = Σ_j M_ij u_j − g_i · 2^F` (exact integers).
+/// The residuals `e_i = Σ_j M_ij u_j − g_i · 2^F` (exact integers; `u`
+/// and `g` must be in range, `M` entries 16-bit signed, as the check needs).
 pub fn residuals(m: &[i64], u: &[i64], g: &[i64], n: usize) -> Result<Vec<i128>, LinearError> {
     shape(m, n)?;
     if u.len() != n || g.len() != n {
         return Err(LinearError::Shape { n, found: u.len().min(g.len()) });
+    }
+    in_range("solution", u)?;
+    in_range("right-hand side", g)?;
+    if let Some(index) = m.iter().position(|v| !(-(1i64 << 15)..1i64 << 15).contains(v)) {
+        return Err(LinearError::Range { what: "matrix", index, value: m[index] as i128 });
     }
     Ok((0..n).map(|i| (0..n).map(|j| m[i * n + j] as i128 * u[j] as i128).sum::<i128>() - g[i] as i128 * SCALE as i128).collect())
 }
@@ -152,8 +165,6 @@ pub fn residuals(m: &[i64], u: &[i64], g: &[i64], n: usize) -> Result<Vec<i128>,
 /// The check a circuit makes: `u` and `g` in range and every residual within
 /// the system's [`tolerance`].
 pub fn check(m: &[i64], u: &[i64], g: &[i64], n: usize) -> Result<(), LinearError> {
-    in_range("solution", u)?;
-    in_range("right-hand side", g)?;
     let tolerance = tolerance(m, n)?;
     for (row, residual) in residuals(m, u, g, n)?.into_iter().enumerate() {
         if residual.abs() > tolerance {
@@ -168,9 +179,12 @@ pub fn check(m: &[i64], u: &[i64], g: &[i64], n: usize) -> Result<(), LinearErro
 /// is returned.
 pub fn solve_fixed(m: &[i64], g: &[i64], n: usize) -> Result<Vec<i64>, LinearError> {
     shape(m, n)?;
+    if g.len() != n {
+        return Err(LinearError::Shape { n, found: g.len() });
+    }
     let lu = Lu::new(m.iter().map(|v| *v as f64).collect(), n)?;
     let rhs: Vec<f64> = g.iter().map(|v| *v as f64 * SCALE as f64).collect();
-    let u: Vec<f64> = lu.solve(&rhs);
+    let u: Vec<f64> = lu.solve(&rhs)?;
     let bound = (1i64 << (SOLUTION_BITS - 1)) as f64;
     if let Some(index) = u.iter().position(|v| !v.is_finite() || v.abs() >= bound) {
         return Err(LinearError::Range { what: "solution", index, value: u[index] as i128 });
@@ -189,7 +203,8 @@ mod tests {
     fn lu_solves_a_small_system_and_refuses_a_singular_one() {
         // [[0, 2], [3, 1]] u = [4, 5] → u = [1, 2] (needs a pivot)
         let lu = Lu::new(vec![0.0, 2.0, 3.0, 1.0], 2).unwrap();
-        let u = lu.solve(&[4.0, 5.0]);
+        let u = lu.solve(&[4.0, 5.0]).unwrap();
+        assert_eq!(lu.solve(&[4.0]), Err(LinearError::Shape { n: 2, found: 1 }));
         assert!((u[0] - 1.0).abs() < 1e-12 && (u[1] - 2.0).abs() < 1e-12, "{u:?}");
         assert_eq!(Lu::new(vec![1.0, 2.0, 2.0, 4.0], 2).unwrap_err(), LinearError::Singular);
         assert_eq!(Lu::new(vec![1.0; 3], 2).unwrap_err(), LinearError::Shape { n: 2, found: 3 });
@@ -209,6 +224,12 @@ mod tests {
         assert_eq!(check(&m, &[128, 65], &g, 2), Err(LinearError::Residual { row: 1, residual: 1024, tolerance: 513 }));
         assert!(matches!(check(&m, &[1 << 40, 0], &g, 2), Err(LinearError::Range { what: "solution", index: 0, .. })));
         assert_eq!(tolerance(&m, 3), Err(LinearError::Shape { n: 3, found: 4 }));
+        // the circuit's signed range, exactly: −2^39 passes, 2^39 does not
+        assert!(check(&[256], &[-(1 << 39)], &[-(1 << 39)], 1).is_ok());
+        assert!(matches!(check(&[256], &[1 << 39], &[0], 1), Err(LinearError::Range { .. })));
+        // hostile shapes are errors, not panics
+        assert_eq!(solve_fixed(&m, &[256], 2), Err(LinearError::Shape { n: 2, found: 1 }));
+        assert_eq!(Lu::new(vec![], usize::MAX).unwrap_err(), LinearError::TooLarge { n: usize::MAX });
     }
 
     proptest! {

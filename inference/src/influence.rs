@@ -36,11 +36,12 @@
 //!   `λ = FULL_DAMPING · tr(G)/1210`; one 1,210-square LU per model, one
 //!   solve per query. The Hessian with its residual term is indefinite at
 //!   this model and tracked worse (ATTRIBUTION.md).
-//! * [`Method::InfluenceKfac`]: the same with the first layer's block
-//!   replaced by its K-FAC factors `S ⊗ A₁` (`S = mean (W2ᵀW2) ⊙ m mᵀ`,
+//! * [`Method::InfluenceKfac`]: the whole network block-diagonally: the last
+//!   layer exactly as [`Method::Influence`] (its damping, no L2 term), the
+//!   first layer's block replaced by its K-FAC factors `S ⊗ A₁` (`S = mean (W2ᵀW2) ⊙ m mᵀ`,
 //!   `A₁ = mean x̃x̃ᵀ`, each damped by [`DAMPING`] × its mean eigenvalue) and
 //!   no cross-layer blocks: per query two small solves, `a = S⁻¹v_q` and
-//!   `b = A₁⁻¹x̃_q`, and per example `(δ_z·a)(x̃_z·b) + r_z[c]⟨u, h̃_z⟩` —
+//!   `b = A₁⁻¹x̃_q`, and per example `−(δ_z·a)(x̃_z·b) − r_z[c]⟨u, h̃_z⟩` —
 //!   the shape a circuit can check (three linear systems of 16, 65 and 17
 //!   unknowns, then a few dot products per example).
 //! * [`Method::DataInf`]: DataInf's closed form (Kwon et al., ICLR 2024) over
@@ -350,9 +351,7 @@ impl Attributor {
             },
             Method::InfluenceKfac => {
                 let (hq, vq) = g.query(&xq, class);
-                let u = self.solve(&hq);
-                let a: Vec<f64> = (0..HIDDEN).map(|i| (0..HIDDEN).map(|j| self.s_inv[i][j] * vq[j] as f64).sum()).collect();
-                let b: Vec<f64> = (0..X1).map(|i| (0..X1).map(|j| self.a1_inv[i][j] * xc[j] as f64).sum()).collect();
+                let (u, a, b) = self.kfac_solve(&hq, &vq, &xc);
                 per_example(n, |z| {
                     let da: f64 = (0..HIDDEN).map(|j| g.d[z][j] as f64 * a[j]).sum();
                     let xb: f64 = (0..X1).map(|k| self.x[z][k] as f64 * b[k]).sum();
@@ -413,12 +412,10 @@ impl Attributor {
                     w[hessian::last(class, j)] = hq[j] as f64;
                 }
                 // a singular system (never at this damping) scores nothing
-                return Some(self.full.as_ref().map_or(vec![0.0; hessian::P], |lu| lu.solve(&w)));
+                return Some(self.full.as_ref().and_then(|lu| lu.solve(&w).ok()).unwrap_or_else(|| vec![0.0; hessian::P]));
             }
             Method::InfluenceKfac => {
-                let u = self.solve(&hq);
-                let a: Vec<f64> = (0..HIDDEN).map(|i| (0..HIDDEN).map(|j| self.s_inv[i][j] * vq[j] as f64).sum()).collect();
-                let b: Vec<f64> = (0..X1).map(|i| (0..X1).map(|j| self.a1_inv[i][j] * xc[j] as f64).sum()).collect();
+                let (u, a, b) = self.kfac_solve(&hq, &vq, &xc);
                 for j in 0..HIDDEN {
                     for k in 0..X1 {
                         w[hessian::first(j, k)] = a[j] * b[k];
@@ -431,6 +428,13 @@ impl Attributor {
             _ => return None,
         }
         Some(w)
+    }
+
+    /// K-FAC's three solves for a query: `u = (A + λI)⁻¹ h̃_q`, `a = S⁻¹ v_q`, `b = A₁⁻¹ x̃_q`.
+    fn kfac_solve(&self, hq: &[f32; H1], vq: &[f32; HIDDEN], xc: &[f32; X1]) -> ([f64; H1], Vec<f64>, Vec<f64>) {
+        let a = (0..HIDDEN).map(|i| (0..HIDDEN).map(|j| self.s_inv[i][j] * vq[j] as f64).sum()).collect();
+        let b = (0..X1).map(|i| (0..X1).map(|j| self.a1_inv[i][j] * xc[j] as f64).sum()).collect();
+        (self.solve(hq), a, b)
     }
 
     /// `∇L(z)` over the whole network, as one vector.
@@ -536,8 +540,7 @@ impl Attributor {
             Method::InfluenceFull => match &self.full {
                 Some(lu) => per_example_all(n, |z| {
                     let gz = self.gradient(z);
-                    let u = lu.solve(&gz);
-                    u.iter().zip(&gz).map(|(a, b)| a * b).sum()
+                    lu.solve(&gz).map_or(0.0, |u| u.iter().zip(&gz).map(|(a, b)| a * b).sum())
                 }),
                 None => vec![0.0; n],
             },
@@ -610,8 +613,11 @@ fn kfac(g: &Grads, x: &[[f32; X1]]) -> ([[f64; HIDDEN]; HIDDEN], Box<[[f64; X1];
     }
     let nf = x.len().max(1) as f64;
     let damp = DAMPING;
-    let ts: f64 = (0..HIDDEN).map(|i| s[i][i]).sum::<f64>() / nf / HIDDEN as f64;
-    let ta: f64 = (0..X1).map(|i| a[i][i]).sum::<f64>() / nf / X1 as f64;
+    // a factor that is all zero (every unit dead, or no examples) is damped
+    // to a multiple of I instead: its layer's gradients are zero anyway
+    let positive = |t: f64| if t > 0.0 { t } else { 1.0 };
+    let ts = positive((0..HIDDEN).map(|i| s[i][i]).sum::<f64>() / nf / HIDDEN as f64);
+    let ta = positive((0..X1).map(|i| a[i][i]).sum::<f64>() / nf / X1 as f64);
     for i in 0..HIDDEN {
         for j in 0..HIDDEN {
             s[i][j] /= nf;
@@ -884,7 +890,7 @@ mod tests {
         for j in 0..H1 {
             gq[last(c, j)] = hq[j] as f64;
         }
-        let u = lu.solve(&gq);
+        let u = lu.solve(&gq).unwrap();
         let s = at.scores(Method::InfluenceFull, &q).examples;
         let si = at.self_influence(Method::InfluenceFull);
         for z in 0..n {
@@ -893,7 +899,7 @@ mod tests {
             let grad: Vec<f64> = (0..P).map(|i| (0..OUTPUT).map(|k| jz[k][i] * g.r[z][k] as f64).sum()).collect();
             let want = -dense_dot(&u, &grad);
             assert!((s[z] - want).abs() <= 1e-4 * want.abs().max(1e-3), "example {z}: {} vs {want}", s[z]);
-            let self_want = dense_dot(&lu.solve(&grad), &grad);
+            let self_want = dense_dot(&lu.solve(&grad).unwrap(), &grad);
             assert!((si[z] - self_want).abs() <= 1e-4 * self_want.abs().max(1e-3), "self {z}: {} vs {self_want}", si[z]);
         }
     }
@@ -927,8 +933,8 @@ mod tests {
         (0..X1).for_each(|i| am[i * X1 + i] += DAMPING * ta);
         let (hq, vq) = g.query(&scaled(&q), c);
         let xc = centred(&scaled(&q));
-        let a = lineage_core::linear::Lu::new(sm, HIDDEN).unwrap().solve(&vq.map(|v| v as f64));
-        let b = lineage_core::linear::Lu::new(am, X1).unwrap().solve(&xc.map(|v| v as f64));
+        let a = lineage_core::linear::Lu::new(sm, HIDDEN).unwrap().solve(&vq.map(|v| v as f64)).unwrap();
+        let b = lineage_core::linear::Lu::new(am, X1).unwrap().solve(&xc.map(|v| v as f64)).unwrap();
         let u = at.solve(&hq);
         let s = at.scores(Method::InfluenceKfac, &q).examples;
         for z in 0..set.len() {
