@@ -370,6 +370,10 @@ pub fn run(datanet: &Datanet, heldout: &QuerySet, cfg: &EvalConfig, progress: &(
     let quantised = reference.model.quantize().ok();
 
     progress("scoring");
+    // each paired seed's attributor, built once for every method (the
+    // whole-network matrix makes one cost about a quarter second)
+    let paired_seeds = cfg.loco_seeds.min(PAIRED_SEEDS);
+    let paired: Vec<Attributor> = (0..paired_seeds).map(|s| Attributor::new(&full[s], &full_runs[s].tracin_checkpoints(&cfg.train), &set)).collect();
     let methods: Vec<MethodReport> = Method::ALL
         .iter()
         .map(|&method| {
@@ -384,11 +388,10 @@ pub fn run(datanet: &Datanet, heldout: &QuerySet, cfg: &EvalConfig, progress: &(
                 spearman(&pred, &lds_truth[q])
             });
             // the same method on each seed's own full model, against that seed's own effects
-            let paired_seeds = cfg.loco_seeds.min(PAIRED_SEEDS);
             let mut ensemble = vec![vec![0f64; nc]; queries.len()];
             let spearman_loco_paired = (0..paired_seeds)
                 .map(|s| {
-                    let at = Attributor::new(&full[s], &full_runs[s].tracin_checkpoints(&cfg.train), &set);
+                    let at = &paired[s];
                     let per: Vec<Vec<f64>> =
                         (0..queries.len()).map(|q| per_contributor(&at.scores_for(method, queries[q], classes[q]).examples, &owners, nc)).collect();
                     for (e, p) in ensemble.iter_mut().zip(&per) {
