@@ -123,7 +123,7 @@ fn whole_datanet_claim_is_paid_only_with_full_coverage() {
     let input = QueryInput::new(&model, &table, &query, pool.to::<u128>(), id).unwrap();
     let proof = client.prove_query(&query_keys, &table, &input).unwrap();
     let segments = claim_segments(&input.attribution);
-    let claim = |segs: &[(Address, u128, u32)]| IAttribution::submitWholeClaimCall::new(id, input.predicted as u64, segs, &proof.bytes).abi_encode();
+    let claim = |segs: &[(Address, i128, u32)]| IAttribution::submitWholeClaimCall::new(id, input.predicted as u64, segs, &proof.bytes).abi_encode();
     // another total, or one entry split between two addresses at one end row
     let mut other = segments.clone();
     other[0].1 += 1;
@@ -133,6 +133,12 @@ fn whole_datanet_claim_is_paid_only_with_full_coverage() {
     split[0] = (s[4].address(), t / 2, e);
     split.insert(1, (a, t - t / 2, e));
     assert_reverts(&call(&mut chain, &s[3], claim(&split), U256::ZERO, 2_000_000), "claim rejected");
+    // the old per-example clamp in another form: a negative net total claimed as 0
+    if let Some(neg) = segments.iter().position(|x| x.1 < 0) {
+        let mut clamped = segments.clone();
+        clamped[neg].1 = 0;
+        assert_reverts(&call(&mut chain, &s[3], claim(&clamped), U256::ZERO, 2_000_000), "claim rejected");
+    }
     // the honest claim records the split of the contributors' share over the
     // proven contributors, and pays the owner, the prover and the treasury theirs
     let before: Vec<U256> = segments.iter().map(|x| chain.balance(x.0).unwrap()).collect();
@@ -148,8 +154,14 @@ fn whole_datanet_claim_is_paid_only_with_full_coverage() {
     assert_eq!(chain.balance(owner.address()).unwrap() - others[0], tenth, "model owner: 10 %");
     assert_eq!(chain.balance(s[3].address()).unwrap() + gas_paid - others[1], twentieth, "prover: 5 %");
     assert_eq!(chain.balance(s[0].address()).unwrap() - others[2], twentieth, "treasury: 5 %");
-    let totals: Vec<(Address, u128)> = segments.iter().map(|x| (x.0, x.1)).collect();
-    let payouts = lineage_core::payout::split_positive(pool.to::<u128>(), &totals).unwrap();
+    let totals: Vec<(Address, i128)> = segments.iter().map(|x| (x.0, x.1)).collect();
+    let payouts = lineage_core::payout::split_net(pool.to::<u128>(), &totals).unwrap();
+    // a contributor whose net influence is not positive is paid nothing
+    for (a, t) in lineage_core::payout::net_totals(&totals).unwrap() {
+        if t == 0 {
+            assert!(payouts.iter().all(|p| p.contributor != a), "{a} has no positive net influence");
+        }
+    }
     let tree = lineage_core::payout::PayoutTree::new(&payouts).unwrap();
     assert_eq!(root, tree.root());
     assert_reverts(&call(&mut chain, &s[3], claim(&segments), U256::ZERO, 2_000_000), "already paid");

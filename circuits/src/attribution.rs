@@ -14,7 +14,7 @@ use crate::chips::forward::{ForwardChip, ForwardInstructions};
 use lineage_core::{
     datanet::licence_to_fr,
     field::{fr_from_address, fr_from_u128, Fr},
-    fixed::{POOL_BITS, SCALE, SCORE_BITS, TOTAL_BITS},
+    fixed::{POOL_BITS, SCALE, TOTAL_BITS},
     model::{HIDDEN, OUTPUT},
     payout::PAYOUT_TAG,
 };
@@ -77,7 +77,6 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &CircuitShape, in
     let mut leaves = Vec::with_capacity(shape.batch);
     let mut addrs = Vec::with_capacity(shape.batch);
     let mut scores = Vec::with_capacity(shape.batch);
-    let mut positives = Vec::with_capacity(shape.batch);
     let mut first_example_pixel = None;
     for ex in &input.examples {
         let addr = ctx.load_witness(fr_from_address(&ex.contributor));
@@ -103,7 +102,6 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &CircuitShape, in
         let ip = gate.inner_product(ctx, hq.iter().copied(), hz.iter().map(|c| halo2_base::QuantumCell::Existing(*c)));
         let dot = gate.add(ctx, ip, Constant(s2));
         let score = gate.mul(ctx, coeff, dot);
-        positives.push(fp.positive_part(ctx, score, SCORE_BITS as usize));
         scores.push(score);
         addrs.push(addr);
     }
@@ -147,7 +145,9 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &CircuitShape, in
         let unused = gate.is_zero(ctx, count);
         let bad = gate.mul(ctx, unused, slot_nonzero[s]);
         gate.assert_is_const(ctx, &bad, &Fr::zero());
-        totals.push(gate.inner_product(ctx, col.iter().copied(), positives.iter().map(|c| halo2_base::QuantumCell::Existing(*c))));
+        // the slot's net influence, clamped at zero (|net| < 2^TOTAL_BITS)
+        let net = gate.inner_product(ctx, col.iter().copied(), scores.iter().map(|c| halo2_base::QuantumCell::Existing(*c)));
+        totals.push(fp.positive_part(ctx, net, TOTAL_BITS as usize));
     }
     let pool = ctx.load_witness(fr_from_u128(input.pool));
     range.range_check(ctx, pool, POOL_BITS as usize);

@@ -48,6 +48,9 @@ use lineage_core::{
 use lineage_gadgets::hash::HashChip;
 use serde::{Deserialize, Serialize};
 
+/// Version of the chunk circuit's layout (see
+/// [`crate::query::CIRCUIT_VERSION`]).
+pub const CIRCUIT_VERSION: u32 = 1;
 /// Number of public inputs of a chunk proof.
 pub const CHUNK_INSTANCES: usize = 5;
 /// Bits of an address.

@@ -140,7 +140,7 @@ pub struct AttributionInput {
     pub datanet_root: Fr,
     pub predicted: usize,
     pub pool: u128,
-    /// Per-contributor positive-influence totals, ascending by address.
+    /// Per-contributor net influence clamped at zero, ascending by address.
     pub totals: Vec<(alloy_primitives::Address, u128)>,
     pub payouts: Vec<Payout>,
 }

@@ -10,12 +10,12 @@
 //!    **predicted class** is its argmax (ties to the lowest index);
 //! 4. every example's leaf hash, the window's subtree root, and the Merkle
 //!    climb along the public **window index** to the public **datanet root**;
-//! 5. every example's TracIn score (see `lineage_core::attribution`) and its
-//!    positive part;
+//! 5. every example's TracIn score (see `lineage_core::attribution`);
 //! 6. the payout slots: the distinct contributors of the window in strictly
 //!    ascending address order (zero slots only at the end, every nonzero slot
 //!    used by at least one example, every example in exactly one slot), each
-//!    slot's positive-influence total, and the cumulative-floor split of the
+//!    slot's net influence (the sum of its examples' scores) clamped at zero,
+//!    and the cumulative-floor split of the
 //!    pool (`lineage_core::payout`), all hashed into the public **payout
 //!    commitment**.
 //!

@@ -17,7 +17,6 @@ use lineage_circuits::{
 use lineage_core::{
     datanet::Datanet,
     features::{FeatureTable, END_OFFSET, WIDTH},
-    field::fr_from_u128,
     model::QuantizedModel,
 };
 use std::sync::OnceLock;
@@ -82,9 +81,9 @@ fn valid_witness_passes_and_matches_the_native_split() {
     let ends: Vec<usize> = (0..f.table.len()).filter(|i| f.table.rows[*i].end).collect();
     assert_eq!(ends.len(), f.input.attribution.segments.len());
     for (e, (_, t)) in ends.iter().zip(&f.input.attribution.segments) {
-        assert_eq!(*h.totals[*e].value(), fr_from_u128(*t));
+        assert_eq!(*h.totals[*e].value(), lineage_core::field::fr_from_i128(*t));
     }
-    assert!(f.input.attribution.total() > 0);
+    assert!(f.input.attribution.segments.iter().any(|(_, t)| *t > 0) && f.input.attribution.segments.iter().any(|(_, t)| *t < 0), "the fixture has contributors on both sides");
     assert_eq!(f.input.payouts.iter().map(|p| p.amount_wei).sum::<u128>(), POOL);
     // every example of the datanet is covered, with its own contributor
     assert_eq!(f.input.attribution.scores.len(), f.datanet.contributions.len());
@@ -175,5 +174,12 @@ fn a_claim_with_other_totals_has_another_digest() {
     let (circuit, _) = build(&f.table, &f.input);
     let mut inst = f.public.to_instances();
     inst[3] = d;
+    assert!(instance_failure(&verify(&circuit, inst.clone()).unwrap_err(), 3));
+    // totals clamped at zero before summing per contributor (the old rule)
+    // are another list: the proof binds the signed totals
+    let mut clamped = lineage_core::features::claim_segments(&f.input.attribution);
+    clamped.iter_mut().for_each(|s| s.1 = s.1.max(0));
+    assert_ne!(clamped, lineage_core::features::claim_segments(&f.input.attribution));
+    inst[3] = lineage_core::features::segment_digest(f.input.challenge, &clamped);
     assert!(instance_failure(&verify(&circuit, inst).unwrap_err(), 3));
 }

@@ -84,6 +84,10 @@ pub struct AttributeArgs {
     /// run with and without, and compare the query's logits in the JSON.
     #[arg(long, requires = "method", value_delimiter = ',')]
     pub exclude: Vec<String>,
+    /// Draw the contributors' shares under the payout rule as a bar chart
+    /// to this PNG file (with `--method`).
+    #[arg(long, requires = "method", value_name = "FILE.png")]
+    pub plot: Option<PathBuf>,
 }
 
 fn parse_method(s: &str) -> Result<lineage_inference::influence::Method, String> {

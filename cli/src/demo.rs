@@ -412,7 +412,7 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
         Ok(client.prove_query(&whole.query_keys, &whole.table, &whole_input)?)
     })?;
     let segments = lineage_core::features::claim_segments(&whole_input.attribution);
-    let whole_payouts = lineage_core::payout::split_positive(pool_wei, &whole_input.attribution.segments)?;
+    let whole_payouts = whole_input.attribution.payouts(pool_wei)?;
     let whole_before: Vec<U256> = segments.iter().map(|x| chain.balance(x.0)).collect::<eyre::Result<_>>()?;
     let call = IAttribution::submitWholeClaimCall::new(whole_request, whole_input.predicted as u64, &segments, &whole_proof.bytes);
     let whole_receipt = chain.transact(prover, ADDRESS, call.abi_encode(), U256::ZERO, 3_000_000)?;

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod datanet;
 pub mod demo;
 pub mod node;
+pub mod plot;
 pub mod progress;
 pub mod prover;
 pub mod query;

@@ -33,8 +33,8 @@ pub struct ScoresReport {
     pub examples: BTreeMap<u32, f64>,
     /// Score summed per contributor, by address.
     pub contributors: BTreeMap<Address, f64>,
-    /// Each contributor's share of a fee under the payout rule (positive
-    /// influence only, normalised over the query).
+    /// Each contributor's share of a fee under the payout rule (its net
+    /// influence clamped at zero, normalised over the query).
     pub shares: BTreeMap<Address, f64>,
 }
 
@@ -102,6 +102,13 @@ pub fn run(args: &AttributeArgs, method: Method) -> eyre::Result<()> {
     println!("contributors by score (share of a fee under the payout rule):");
     for i in order.iter().take(10) {
         println!("    {}  {:>+12.5}  {:>6.2} %", addresses[*i], sums[*i], shares[*i] * 100.0);
+    }
+    if let Some(path) = &args.plot {
+        let bars: Vec<crate::plot::Bar> =
+            (0..addresses.len()).map(|i| crate::plot::Bar { contributor: addresses[i], share: shares[i], score: sums[i] }).collect();
+        let title = format!("held-out image #{} → class {}: shares of the fee by {method}", query.index, scores.class);
+        crate::plot::shares_png(path, &title, &bars)?;
+        println!("plot     {}", path.display());
     }
     if args.json {
         println!("{}", serde_json::to_string(&report)?);

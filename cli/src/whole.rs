@@ -53,7 +53,8 @@ pub fn prepare(
     let count = ChunkShape::count(size, n);
     let vp = VerifierParams::from_srs(params);
     let path = cache_dir.join(format!(
-        "features-v1-{}-{}-n{n}-m{size}-k{}.json",
+        "features-v1-c{}-{}-{}-n{n}-m{size}-k{}.json",
+        lineage_circuits::chunk::CIRCUIT_VERSION,
         &fr_to_hex(&datanet.root())[2..18],
         &fr_to_hex(&model.commitment())[2..18],
         shape.k
@@ -80,7 +81,8 @@ pub fn prepare(
     };
     let feature_ms = if cached { 0 } else { t.elapsed().as_millis() };
     let query_keys = query_keys(client, params, &shape, &table, &features, &cache_dir.join(format!(
-        "query-pk-{}-{}-n{n}-k{}.bin",
+        "query-pk-q{}-{}-{}-n{n}-k{}.bin",
+        lineage_circuits::query::CIRCUIT_VERSION,
         &fr_to_hex(&datanet.root())[2..18],
         &fr_to_hex(&model.commitment())[2..18],
         shape.k

@@ -11,7 +11,8 @@ use std::process::Command;
 fn attribute_covers_every_example() {
     let audit = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_lineage"))
-        .args(["attribute", "--json", "--examples", "40", "--chunk", "16", "--epochs", "100", "--out"])
+        // (the first 40 examples are one contributor's; for image #4 its net influence is positive)
+        .args(["attribute", "--json", "--examples", "40", "--chunk", "16", "--epochs", "100", "--query-index", "4", "--out"])
         .arg(audit.path())
         .output()
         .unwrap();
@@ -50,7 +51,7 @@ fn attribute_covers_every_example() {
     assert_eq!(v["contributors_paid"], j["contributors_paid"]);
     // a changed total is rejected
     let mut claim: serde_json::Value = serde_json::from_slice(&std::fs::read(a.join("claim.json")).unwrap()).unwrap();
-    let t: u128 = claim["segments"][0]["total"].as_str().unwrap().parse().unwrap();
+    let t: i128 = claim["segments"][0]["total"].as_str().unwrap().parse().unwrap();
     claim["segments"][0]["total"] = (t + 1).to_string().into();
     let changed = a.join("changed.json");
     std::fs::write(&changed, serde_json::to_vec(&claim).unwrap()).unwrap();
@@ -63,6 +64,15 @@ fn attribute_covers_every_example() {
     let bad = verify_whole(&a.join("claim.json"), &key_hash, &templates[..templates.len() - 1]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("not allowlisted"), "{}", String::from_utf8_lossy(&bad.stderr));
+
+    // a query on which the one contributor's net influence is negative pays
+    // nobody: a clear error, not a claim
+    let none = Command::new(env!("CARGO_BIN_EXE_lineage"))
+        .args(["attribute", "--json", "--examples", "40", "--chunk", "16", "--epochs", "100", "--query-index", "9"])
+        .output()
+        .unwrap();
+    assert!(!none.status.success());
+    assert!(String::from_utf8_lossy(&none.stderr).contains("no contributor's net influence on this query is positive"), "{}", String::from_utf8_lossy(&none.stderr));
 
     // an SRS file that is not the pinned one is refused
     let dir = tempfile::tempdir().unwrap();
@@ -113,6 +123,18 @@ fn method_scores_per_example_and_contributor_and_leave_outs_from_the_cli() {
     let shares: f64 = j["shares"].as_object().unwrap().values().map(|v| v.as_f64().unwrap()).sum();
     assert!((shares - 1.0).abs() < 1e-9, "shares sum to {shares}");
     assert_eq!(j["logits"].as_array().unwrap().len(), 10);
+    // the payout rule: a contributor with negative net influence has share 0
+    for (a, share) in j["shares"].as_object().unwrap() {
+        if contributors[a].as_f64().unwrap() <= 0.0 {
+            assert_eq!(share.as_f64().unwrap(), 0.0, "{a}");
+        }
+    }
+    // --plot draws the shares to a PNG
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("shares.png");
+    let out = scores(&["--method", "influence", "--plot", png.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(&std::fs::read(&png).unwrap()[..8], b"\x89PNG\r\n\x1a\n");
 
     // leave the top contributor out: it is gone from the scores, and the query's logits move
     let top = contributors.iter().max_by(|a, b| a.1.as_f64().unwrap().total_cmp(&b.1.as_f64().unwrap())).unwrap().0.clone();
@@ -145,4 +167,6 @@ fn method_scores_per_example_and_contributor_and_leave_outs_from_the_cli() {
     assert!(e.contains("no such example"), "{e}");
     let e = err(scores(&["--method", "influence", "--exclude", "0x000000000000000000000000000000000000dEaD"]));
     assert!(e.contains("no example"), "{e}");
+    let e = err(scores(&["--method", "influence", "--plot", "/nonexistent-dir/x.png"]));
+    assert!(e.contains("drawing /nonexistent-dir/x.png"), "{e}");
 }

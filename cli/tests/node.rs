@@ -249,7 +249,7 @@ fn demo_against_a_running_dev_node() {
     let node = Node::start(&dir.path().join("chain"), 100);
     let files = dir.path().join("demo-files");
     for run in 0..2 {
-        let out = Command::new(BIN).args(["demo", "--json", "--whole-examples", "64", "--rpc", &node.url, "--out"]).arg(&files).output().unwrap();
+        let out = Command::new(BIN).args(["demo", "--json", "--whole-examples", "128", "--rpc", &node.url, "--out"]).arg(&files).output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "demo run {run} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
         let j: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();

@@ -10,8 +10,9 @@
 //!
 //! In fixed point (see [`crate::fixed`]) with `S = 2^8`:
 //! `score(z) = (y_z[c]·S² − f_c(z)) · (⟨h_q, h_z⟩ + S²)`, an exact integer at
-//! scale `S⁴`; no rounding happens after the forward pass. Positive scores
-//! are summed per contributor; negative ones count as zero.
+//! scale `S⁴`; no rounding happens after the forward pass. Scores are summed
+//! per contributor (net influence, signed) and a negative net counts as zero:
+//! the clamp is per contributor, not per example.
 
 use crate::{
     datanet::{Datanet, DigitPayload},
@@ -84,7 +85,8 @@ pub struct Attribution {
     pub hidden: [i64; HIDDEN],
     /// One score per example in the window.
     pub scores: Vec<i128>,
-    /// Distinct contributors of the window, ascending, with positive-influence totals.
+    /// Distinct contributors of the window, ascending, each with its net
+    /// influence (the sum of its examples' scores) clamped at zero.
     pub totals: Vec<(Address, u128)>,
 }
 
@@ -103,13 +105,8 @@ pub fn attribute(
     let predicted = argmax(&fq);
     let window = &datanet.contributions[start..start + size];
     let scores: Vec<i128> = window.iter().map(|c| score(model, &hq, predicted, &c.payload)).collect();
-    let mut totals: Vec<(Address, u128)> = Vec::new();
-    for (c, s) in window.iter().zip(&scores) {
-        let pos = (*s).max(0) as u128;
-        match totals.binary_search_by(|(a, _)| a.cmp(&c.contributor)) {
-            Ok(i) => totals[i].1 += pos,
-            Err(i) => totals.insert(i, (c.contributor, pos)),
-        }
-    }
+    // each contributor's net influence over the window, clamped at zero
+    let net: Vec<(Address, i128)> = window.iter().zip(&scores).map(|(c, s)| (c.contributor, *s)).collect();
+    let totals = crate::payout::net_totals(&net)?;
     Ok(Attribution { start, size, predicted, logits: fq, hidden: hq, scores, totals })
 }

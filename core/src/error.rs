@@ -26,7 +26,7 @@ pub enum Error {
     Window { start: usize, end: usize, len: usize },
     #[error("batch has {found} distinct contributors but the circuit has {slots} payout slots")]
     TooManyContributors { found: usize, slots: usize },
-    #[error("no training example has positive influence on this query; nothing to pay")]
+    #[error("no contributor's net influence on this query is positive; nothing to pay")]
     NoPositiveInfluence,
     #[error("reward pool {0} wei exceeds the 2^128 - 1 wei bound of the payout specification")]
     PoolTooLarge(u128),

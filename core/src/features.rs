@@ -27,16 +27,20 @@
 //! predicted class `c`: `s_i = r_i[c] · (⟨h_q, h_i⟩ + S²)` — exactly
 //! [`crate::attribution::score`] (TracIn, last layer).
 //!
-//! **Segment totals**: `t_s = Σ max(s_i, 0)` over the rows of segment `s`.
-//! The proof outputs the list `(a_s, t_s)` in row order; the payouts are its
-//! cumulative-floor split ([`crate::payout::split`]), a public function of
-//! the list and the pool that the chain and the auditor compute natively.
+//! **Segment totals**: `t_s = Σ s_i` over the rows of segment `s`, signed
+//! (net influence). The proof outputs the list `(a_s, t_s)` in row order;
+//! the payouts are a public function of the list and the pool that the chain
+//! and the auditor compute natively ([`crate::payout::split_net`]): each
+//! contributor's net influence (the sum of its segments), clamped at zero,
+//! then the cumulative-floor split. The clamp is per contributor, not per
+//! example: a contributor whose examples push the answer both ways is paid
+//! for what they did in sum.
 //!
 //! **Digest**: the list, with each segment's end row `i_s`, is bound to a
 //! claim by `D(γ) = Σ_s a_s·γ^{2i_s+1} + t_s·γ^{2i_s+2}` at a challenge `γ`
 //! that hashes the list itself, the pool and the request
-//! ([`segment_challenge`]). Two different lists (addresses nonzero, totals
-//! below 2^128, end rows strictly increasing and below the capacity) are
+//! ([`segment_challenge`]); a negative total is its field negative. Two
+//! different lists (addresses nonzero, totals in `[−2^127, 2^127)`, end rows strictly increasing and below the capacity) are
 //! different polynomials in `γ` of degree at most `2·capacity`, so they agree
 //! at a challenge derived from one of them only with probability
 //! `≤ 2·capacity/r`.
@@ -44,7 +48,7 @@
 use crate::{
     attribution,
     datanet::Datanet,
-    field::{fr_from_address, fr_from_i128, fr_from_u128, Fr},
+    field::{fr_from_address, fr_from_i128, Fr},
     fixed::SCALE,
     model::{QuantizedModel, HIDDEN, NUM_PARAMS, OUTPUT},
     Error, Result,
@@ -168,16 +172,17 @@ pub struct WholeAttribution {
     pub logits: [i64; OUTPUT],
     /// One score per example.
     pub scores: Vec<i128>,
-    /// Per segment, in row order: its contributor and positive-influence total.
-    pub segments: Vec<(Address, u128)>,
+    /// Per segment, in row order: its contributor and net-influence total.
+    pub segments: Vec<(Address, i128)>,
     /// Per segment, its end row.
     pub ends: Vec<usize>,
 }
 
 impl WholeAttribution {
-    /// Positive-influence total over all examples.
-    pub fn total(&self) -> u128 {
-        self.segments.iter().map(|(_, t)| *t).sum()
+    /// The payout of `pool` wei under this attribution (the chain's rule:
+    /// [`crate::payout::split_net`]).
+    pub fn payouts(&self, pool: u128) -> Result<Vec<crate::payout::Payout>> {
+        crate::payout::split_net(pool, &self.segments)
     }
 }
 
@@ -191,12 +196,12 @@ pub fn attribute(model: &QuantizedModel, table: &FeatureTable, query: &[u8]) -> 
     let mut scores = Vec::with_capacity(table.len());
     let mut segments = Vec::new();
     let mut ends = Vec::new();
-    let mut acc = 0u128;
+    let mut acc = 0i128;
     for (i, row) in table.rows.iter().enumerate() {
         let dot: i128 = (0..HIDDEN).map(|j| hq[j] as i128 * row.hidden[j] as i128).sum::<i128>() + s2;
         let s = row.residual[c] as i128 * dot;
         scores.push(s);
-        acc += s.max(0) as u128;
+        acc += s;
         if row.end {
             segments.push((row.contributor, acc));
             ends.push(i);
@@ -206,8 +211,8 @@ pub fn attribute(model: &QuantizedModel, table: &FeatureTable, query: &[u8]) -> 
     Ok(WholeAttribution { predicted: c, hidden: hq, logits: fq, scores, segments, ends })
 }
 
-/// One segment of a claim: its contributor, its total and its end row.
-pub type Segment = (Address, u128, u32);
+/// One segment of a claim: its contributor, its net total and its end row.
+pub type Segment = (Address, i128, u32);
 
 /// The segments of an attribution, as a claim lists them.
 pub fn claim_segments(a: &WholeAttribution) -> Vec<Segment> {
@@ -240,7 +245,8 @@ pub fn validate_segments(segments: &[Segment], capacity: usize) -> Result<()> {
 }
 
 /// The challenge `γ` of a claim: keccak256 of `CHALLENGE_TAG ‖ request_id
-/// (32 B) ‖ pool (32 B) ‖ (address (20 B) ‖ total (32 B) ‖ end row (4 B))*`,
+/// (32 B) ‖ pool (32 B) ‖ (address (20 B) ‖ total (32 B, two's complement)
+/// ‖ end row (4 B))*`,
 /// top three bits cleared (so it is a canonical field element).
 pub fn segment_challenge(request_id: U256, pool: u128, segments: &[Segment]) -> Fr {
     let mut bytes = Vec::with_capacity(CHALLENGE_TAG.len() + 64 + segments.len() * 56);
@@ -249,7 +255,7 @@ pub fn segment_challenge(request_id: U256, pool: u128, segments: &[Segment]) -> 
     bytes.extend_from_slice(&U256::from(pool).to_be_bytes::<32>());
     for (a, t, e) in segments {
         bytes.extend_from_slice(a.as_slice());
-        bytes.extend_from_slice(&U256::from(*t).to_be_bytes::<32>());
+        bytes.extend_from_slice(&i128_word(*t));
         bytes.extend_from_slice(&e.to_be_bytes());
     }
     let mut h = keccak256(&bytes).0;
@@ -263,9 +269,17 @@ pub fn segment_digest(challenge: Fr, segments: &[Segment]) -> Fr {
     let mut d = Fr::ZERO;
     for (a, t, e) in segments {
         let w = challenge.pow_vartime([2 * *e as u64 + 1]);
-        d += fr_from_address(a) * w + fr_from_u128(*t) * w * challenge;
+        d += fr_from_address(a) * w + fr_from_i128(*t) * w * challenge;
     }
     d
+}
+
+/// `t` as a 32-byte big-endian two's-complement word (its ABI `int128`
+/// encoding).
+pub fn i128_word(t: i128) -> [u8; 32] {
+    let mut b = if t < 0 { [0xff; 32] } else { [0; 32] };
+    b[16..].copy_from_slice(&t.to_be_bytes());
+    b
 }
 
 #[cfg(test)]
@@ -315,7 +329,7 @@ mod tests {
     #[test]
     fn digest_binds_every_entry() {
         let a = |b| Address::with_last_byte(b);
-        let list = vec![(a(1), 5u128, 3u32), (a(2), 7, 9)];
+        let list = vec![(a(1), 5i128, 3u32), (a(2), 7, 9)];
         let g = segment_challenge(U256::from(1), 12, &list);
         let d = segment_digest(g, &list);
         // (the list is a set of end rows: claims list them strictly increasing)
@@ -331,12 +345,20 @@ mod tests {
         assert_ne!(segment_challenge(U256::from(2), 12, &list), g);
         // a list that splits one entry at a repeated end row is refused
         validate_segments(&list, 10).unwrap();
-        let split = vec![(a(1), 5u128, 3u32), (a(3), 3, 9), (a(2), 4, 9)];
+        let split = vec![(a(1), 5i128, 3u32), (a(3), 3, 9), (a(2), 4, 9)];
         assert!(validate_segments(&split, 10).is_err());
         assert!(validate_segments(&[(a(1), 5, 3), (a(2), 7, 2)], 10).is_err());
         assert!(validate_segments(&[(Address::ZERO, 5, 3)], 10).is_err());
         assert!(validate_segments(&[(a(1), 5, 10)], 10).is_err());
         assert!(validate_segments(&[], 10).is_err());
         assert_ne!(segment_challenge(U256::from(1), 13, &list), g);
+        // signed totals: a negated total changes the challenge and the digest
+        let mut neg = list.clone();
+        neg[0].1 = -neg[0].1;
+        assert_ne!(segment_challenge(U256::from(1), 12, &neg), g);
+        assert_ne!(segment_digest(g, &neg), d);
+        assert_eq!(i128_word(-1), [0xff; 32]);
+        assert_eq!(i128_word(5)[31], 5);
+        assert_eq!(&i128_word(i128::MIN)[..17], &[0xff; 16].iter().chain(&[0x80]).copied().collect::<Vec<u8>>()[..]);
     }
 }

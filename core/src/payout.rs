@@ -1,7 +1,8 @@
 //! Splitting a reward pool into integer wei shares, and the payout commitment.
 //!
 //! Contributors of a batch are listed in ascending address order, each with
-//! its positive-influence total `t_j`; `T = Σ t_j > 0`. With cumulative sums
+//! its positive-influence total `t_j` — its net influence (the sum of its
+//! examples' signed scores) clamped at zero ([`net_totals`]); `T = Σ t_j > 0`. With cumulative sums
 //! `c_j = t_1 + … + t_j` (`c_0 = 0`), contributor `j` receives
 //!
 //! `share_j = ⌊P·c_j / T⌋ − ⌊P·c_{j−1} / T⌋`.
@@ -28,7 +29,7 @@ use crate::{
     field::{fr_from_address, Fr},
     poseidon, Error, Result,
 };
-use alloy_primitives::{keccak256, Address, B256, U256};
+use alloy_primitives::{keccak256, Address, B256, U512};
 use serde::{Deserialize, Serialize};
 
 /// Domain tag of payout commitments.
@@ -44,18 +45,19 @@ pub struct Payout {
 
 /// Split `pool` over `totals` (ascending addresses).
 pub fn split(pool: u128, totals: &[(Address, u128)]) -> Result<Vec<Payout>> {
-    let total: u128 = totals.iter().map(|(_, t)| *t).sum();
-    if total == 0 {
+    // in 512 bits: no list of u128 totals (at most 2^64 of them) overflows
+    // its sum (< 2^192) or the pool times a partial sum (< 2^320)
+    let t: U512 = totals.iter().map(|(_, t)| U512::from(*t)).sum();
+    if t.is_zero() {
         return Err(Error::NoPositiveInfluence);
     }
-    let p = U256::from(pool);
-    let t = U256::from(total);
-    let mut cum = 0u128;
-    let mut prev = U256::ZERO;
+    let p = U512::from(pool);
+    let mut cum = U512::ZERO;
+    let mut prev = U512::ZERO;
     let mut out = Vec::with_capacity(totals.len());
     for (addr, tj) in totals {
-        cum += tj;
-        let floor = p * U256::from(cum) / t;
+        cum += U512::from(*tj);
+        let floor = p * cum / t;
         out.push(Payout { contributor: *addr, amount_wei: (floor - prev).to::<u128>() });
         prev = floor;
     }
@@ -66,6 +68,27 @@ pub fn split(pool: u128, totals: &[(Address, u128)]) -> Result<Vec<Payout>> {
 /// [`PayoutTree`]).
 pub fn split_positive(pool: u128, totals: &[(Address, u128)]) -> Result<Vec<Payout>> {
     Ok(split(pool, totals)?.into_iter().filter(|p| p.amount_wei > 0).collect())
+}
+
+/// Each contributor's net influence over `segments` (signed totals, any
+/// order, a contributor possibly in several), clamped at zero, in ascending
+/// address order. This is the payout rule's "positive influence only": the
+/// clamp applies to what a contributor did in sum, not to each example.
+pub fn net_totals(segments: &[(Address, i128)]) -> Result<Vec<(Address, u128)>> {
+    let mut net: std::collections::BTreeMap<Address, i128> = std::collections::BTreeMap::new();
+    for (a, t) in segments {
+        let e = net.entry(*a).or_insert(0);
+        *e = e.checked_add(*t).ok_or_else(|| Error::Segments(format!("the net total of {a} overflows 128 bits")))?;
+    }
+    Ok(net.into_iter().map(|(a, t)| (a, t.max(0) as u128)).collect())
+}
+
+/// The whole-datanet payout rule: [`split`] of `pool` over
+/// [`net_totals`]`(segments)`, keeping the payouts of at least 1 wei
+/// (ascending addresses). Fails with [`Error::NoPositiveInfluence`] when no
+/// contributor's net influence is positive.
+pub fn split_net(pool: u128, segments: &[(Address, i128)]) -> Result<Vec<Payout>> {
+    split_positive(pool, &net_totals(segments)?)
 }
 
 /// Domain tag of payout-tree leaves.
@@ -202,6 +225,7 @@ mod u128_string {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloy_primitives::U256;
     use proptest::prelude::*;
 
     #[test]
@@ -252,7 +276,42 @@ mod tests {
         assert!(split_positive(10, &[(Address::with_last_byte(1), 0), (Address::with_last_byte(2), 5)]).unwrap().len() == 1);
     }
 
+    #[test]
+    fn net_rule_clamps_per_contributor() {
+        let a = |b| Address::with_last_byte(b);
+        // a: +7 and −3 in two segments → 4; b: −5 → 0 (paid nothing); c: +4
+        let segs = [(a(3), 4i128), (a(1), 7), (a(2), -5), (a(1), -3)];
+        assert_eq!(net_totals(&segs).unwrap(), vec![(a(1), 4), (a(2), 0), (a(3), 4)]);
+        let p = split_net(10, &segs).unwrap();
+        assert_eq!(p, vec![Payout { contributor: a(1), amount_wei: 5 }, Payout { contributor: a(3), amount_wei: 5 }]);
+        // per example it would have been 7 : 4; negative influence alone earns nothing
+        assert!(matches!(split_net(10, &[(a(1), -1), (a(2), 0)]), Err(Error::NoPositiveInfluence)));
+        assert!(matches!(split_net(10, &[(a(1), i128::MAX), (a(1), 1)]), Err(Error::Segments(_))));
+        // huge totals do not overflow the split
+        let big = split(u128::MAX, &[(a(1), u128::MAX), (a(2), u128::MAX)]).unwrap();
+        assert_eq!(big.iter().map(|p| U256::from(p.amount_wei)).sum::<U256>(), U256::from(u128::MAX));
+    }
+
     proptest! {
+        #[test]
+        fn net_split_sums_to_pool(pool in any::<u128>(), segs in proptest::collection::vec((1u8..8, -(1i128 << 100)..(1i128 << 100)), 1..40)) {
+            let segs: Vec<(Address, i128)> = segs.into_iter().map(|(a, t)| (Address::with_last_byte(a), t)).collect();
+            match split_net(pool, &segs) {
+                Ok(p) => {
+                    prop_assert_eq!(p.iter().map(|p| U256::from(p.amount_wei)).sum::<U256>(), U256::from(pool));
+                    // only contributors with positive net influence are paid
+                    for x in &p {
+                        let net: i128 = segs.iter().filter(|(a, _)| *a == x.contributor).map(|(_, t)| *t).sum();
+                        prop_assert!(net > 0);
+                    }
+                }
+                Err(Error::NoPositiveInfluence) => {
+                    prop_assert!(net_totals(&segs).unwrap().iter().all(|(_, t)| *t == 0));
+                }
+                Err(e) => prop_assert!(false, "{e}"),
+            }
+        }
+
         #[test]
         fn sums_to_pool(pool in any::<u128>(), ts in proptest::collection::vec(0u128..(1u128 << 105), 1..40)) {
             prop_assume!(ts.iter().any(|t| *t > 0));

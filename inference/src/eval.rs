@@ -160,7 +160,8 @@ pub struct MethodReport {
     /// Spearman against the LOCO truth of the method's contributor sums
     /// added over the same seeds' full models (an ensemble; not what is paid).
     pub spearman_loco_ensemble: f64,
-    /// The same for the payout rule's shares (positive influence, normalised).
+    /// The same for the payout rule's shares (each contributor's net
+    /// influence clamped at zero, normalised).
     pub payout_spearman_loco: f64,
     /// AUC of finding flipped labels by self-influence (for a baseline:
     /// by training loss).

@@ -690,11 +690,12 @@ pub fn per_contributor(scores: &[f64], owners: &[usize], contributors: usize) ->
 }
 
 /// The payout rule on float scores: positive influence only, normalised
-/// over the query (each example's score clamped at zero, summed per
-/// contributor, divided by the total). All zeros when nothing is positive.
+/// over the query — each contributor's net influence (the sum of its
+/// examples' scores) clamped at zero, divided by the total; the same rule as
+/// `lineage_core::payout::split_net`, which the chain pays by. All zeros
+/// when no contributor's net influence is positive.
 pub fn payout_shares(scores: &[f64], owners: &[usize], contributors: usize) -> Vec<f64> {
-    let clamped: Vec<f64> = scores.iter().map(|s| s.max(0.0)).collect();
-    let sums = per_contributor(&clamped, owners, contributors);
+    let sums: Vec<f64> = per_contributor(scores, owners, contributors).into_iter().map(|s| s.max(0.0)).collect();
     let total: f64 = sums.iter().sum();
     if total > 0.0 {
         sums.iter().map(|s| s / total).collect()
@@ -955,8 +956,11 @@ mod tests {
 
     #[test]
     fn shares_take_positive_influence_only_and_sum_to_one() {
+        // contributor 1: net −4, paid nothing
         let s = payout_shares(&[2.0, -5.0, 1.0, 1.0], &[0, 1, 1, 2], 3);
-        assert_eq!(s, vec![0.5, 0.25, 0.25]);
+        assert_eq!(s, vec![2.0 / 3.0, 0.0, 1.0 / 3.0]);
+        // the clamp is per contributor: 0's examples +3 and −1 count as +2
+        assert_eq!(payout_shares(&[3.0, -1.0, 2.0], &[0, 0, 1], 2), vec![0.5, 0.5]);
         assert_eq!(payout_shares(&[-1.0, 0.0], &[0, 1], 2), vec![0.0, 0.0]);
         assert_eq!(per_contributor(&[2.0, -5.0, 1.0], &[0, 1, 1], 2), vec![2.0, -4.0]);
     }

@@ -3,16 +3,19 @@
 //! ([`Verifier::verify_whole_claim`]).
 //!
 //! A claim names its request (id, pool, query commitment), the predicted
-//! class, one `(contributor, total, end row)` segment per contributor and
-//! the proof. The check: the segment list is well formed for the key's
-//! capacity, the challenge and digest are computed natively from the
-//! request and the list, the proof verifies against the per-query key, and
-//! the pool is split over the proven totals (`payout::split_positive`).
+//! class, one `(contributor, net total, end row)` segment per run of one
+//! contributor's examples, and the proof. The check: the segment list is
+//! well formed for the key's capacity, the challenge and digest are computed
+//! natively from the request and the list, the proof verifies against the
+//! per-query key, and the pool is split over the proven totals by the payout
+//! rule (`payout::split_net`: each contributor's net influence, clamped at
+//! zero).
 //!
-//! Bundle JSON (version 1): `format`, `version`, `query_key_hash`,
+//! Bundle JSON (version 2): `format`, `version`, `query_key_hash`,
 //! `request_id` (decimal), `pool_wei` (decimal), `query_commitment`,
-//! `predicted_class`, `segments` (`contributor`, `total` decimal,
-//! `end_row`), `proof` (hex).
+//! `predicted_class`, `segments` (`contributor`, `total` signed decimal,
+//! `end_row`), `proof` (hex). Version 1 carried totals already clamped per
+//! example; it is refused.
 
 use crate::{Error, Result, TableKeyFile, TableKind, Verifier, MAX_PROOF_BYTES};
 use alloy_primitives::{Address, B256, U256};
@@ -20,13 +23,13 @@ use lineage_circuits::{query::QueryPublic, Fr};
 use lineage_core::{
     features::{segment_challenge, segment_digest, validate_segments, Segment},
     field::{fr_from_hex, fr_to_hex},
-    payout::{split_positive, Payout},
+    payout::{split_net, Payout},
 };
 use serde::{Deserialize, Serialize};
 
 /// Whole-claim bundle format tag and version.
 pub const WHOLE_CLAIM_FORMAT: &str = "lineage-whole-claim";
-pub const WHOLE_CLAIM_VERSION: u32 = 1;
+pub const WHOLE_CLAIM_VERSION: u32 = 2;
 /// Largest whole-claim bundle accepted, in bytes.
 pub const MAX_WHOLE_CLAIM_BYTES: usize = 16 << 20;
 
@@ -69,8 +72,8 @@ impl Verifier {
             digest: segment_digest(challenge, &claim.segments),
         };
         v.verify_with_key(&key.vk, &public.to_instances(), &claim.proof)?;
-        let totals: Vec<(Address, u128)> = claim.segments.iter().map(|(a, t, _)| (*a, *t)).collect();
-        Ok(split_positive(claim.pool_wei, &totals)?)
+        let totals: Vec<(Address, i128)> = claim.segments.iter().map(|(a, t, _)| (*a, *t)).collect();
+        Ok(split_net(claim.pool_wei, &totals)?)
     }
 }
 
@@ -135,7 +138,7 @@ impl WholeClaimBundle {
         let segments = b
             .segments
             .iter()
-            .map(|s| s.total.parse::<u128>().map(|t| (s.contributor, t, s.end_row)))
+            .map(|s| s.total.parse::<i128>().map(|t| (s.contributor, t, s.end_row)))
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|e| Error::malformed(WHAT, format!("segment total: {e}")))?;
         if b.proof.len() > 2 * MAX_PROOF_BYTES {
@@ -157,7 +160,7 @@ mod tests {
             pool_wei: 1000,
             query_commitment: Fr::from(5),
             predicted_class: 3,
-            segments: vec![(Address::with_last_byte(1), 10, 4), (Address::with_last_byte(2), 0, 9)],
+            segments: vec![(Address::with_last_byte(1), 10, 4), (Address::with_last_byte(2), -3, 9)],
             proof: vec![1, 2, 3],
         }
     }
@@ -169,9 +172,10 @@ mod tests {
         assert_eq!((parsed.query_key_hash, c), (B256::with_last_byte(9), claim()));
         let text = String::from_utf8(b).unwrap();
         let bad = |s: String| WholeClaimBundle::from_bytes(s.as_bytes()).unwrap_err();
-        assert!(matches!(bad(text.replace("\"version\": 1", "\"version\": 2")), Error::Version { found: 2, .. }));
+        assert!(matches!(bad(text.replace("\"version\": 2", "\"version\": 1")), Error::Version { found: 1, .. }));
         assert!(matches!(bad(text.replace("\"pool_wei\": \"1000\"", "\"pool_wei\": \"-1\"")), Error::Malformed { .. }));
-        assert!(matches!(bad(text.replace("\"total\": \"10\"", "\"total\": \"340282366920938463463374607431768211456\"")), Error::Malformed { .. }));
+        assert!(matches!(bad(text.replace("\"total\": \"10\"", "\"total\": \"170141183460469231731687303715884105728\"")), Error::Malformed { .. }));
+        assert!(matches!(bad(text.replace("\"total\": \"-3\"", "\"total\": \"-170141183460469231731687303715884105729\"")), Error::Malformed { .. }));
         assert!(matches!(bad(text.replace("\"proof\": \"010203\"", "\"proof\": \"0g\"")), Error::Malformed { .. }));
         assert!(matches!(bad(text.replacen('{', "{\"extra\": 1,", 1)), Error::Malformed { .. }));
         let modulus = "0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001";

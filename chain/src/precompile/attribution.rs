@@ -178,7 +178,7 @@ sol! {
             uint256 requestId,
             uint64 predictedClass,
             address[] contributors,
-            uint128[] totals,
+            int128[] totals,
             uint32[] endRows,
             bytes proof
         ) external returns (bytes32 payoutRoot);

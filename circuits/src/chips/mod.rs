@@ -3,8 +3,8 @@
 //! * [`forward`]: model commitment, image commitments, the fixed-point MLP
 //!   and the argmax;
 //! * [`score`]: one example's influence score from its committed features;
-//! * [`segments`]: per-contributor segment totals of positive influence
-//!   and their digest (the payouts are their public split).
+//! * [`segments`]: per-contributor segment totals of net influence and
+//!   their digest (the payouts are their public split).
 
 pub mod forward;
 pub mod score;

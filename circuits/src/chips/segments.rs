@@ -1,7 +1,8 @@
-//! The segment stage: per-contributor segment totals of positive influence
-//! over every example, and their digest (see `lineage_core::features`).
+//! The segment stage: per-contributor segment totals of net (signed)
+//! influence over every example, and their digest (see
+//! `lineage_core::features`).
 //!
-//! Per row `i` (positive score `p_i`, address `a_i`, end flag `e_i`):
+//! Per row `i` (score `p_i`, address `a_i`, end flag `e_i`):
 //!
 //! ```text
 //!  t_i     = p_i + (1 − e_{i−1})·t_{i−1}        (t_{−1} = 0, e_{−1} = 0)
@@ -11,7 +12,9 @@
 //!
 //! On an end row `t_i` is the segment's total. Every row pays the same cells
 //! whatever its flags, so the layout does not depend on the datanet. Totals
-//! cannot wrap: each `p_i < 2^SCORE_BITS` and there are at most 2^16 rows.
+//! cannot wrap: each score is a product of range-checked features
+//! (`|p_i| < 2^101`) and there are at most 2^16 rows, so every total is an
+//! integer in `(−2^117, 2^117)`, far inside the field and inside `i128`.
 
 use halo2_base::{
     gates::{GateInstructions, RangeChip, RangeInstructions},
@@ -31,13 +34,13 @@ pub struct SegmentOutput {
 
 /// Instructions of the segment stage.
 pub trait SegmentInstructions {
-    /// Sum `positives` per segment (`addresses`, `ends`) and digest the
+    /// Sum `scores` per segment (`addresses`, `ends`) and digest the
     /// `(address, total)` list at `challenge`.
     fn segments(
         &self,
         ctx: &mut Context<Fr>,
         challenge: AssignedValue<Fr>,
-        positives: &[AssignedValue<Fr>],
+        scores: &[AssignedValue<Fr>],
         addresses: &[AssignedValue<Fr>],
         ends: &[AssignedValue<Fr>],
     ) -> SegmentOutput;
@@ -59,17 +62,17 @@ impl SegmentInstructions for SegmentChip<'_> {
         &self,
         ctx: &mut Context<Fr>,
         challenge: AssignedValue<Fr>,
-        positives: &[AssignedValue<Fr>],
+        scores: &[AssignedValue<Fr>],
         addresses: &[AssignedValue<Fr>],
         ends: &[AssignedValue<Fr>],
     ) -> SegmentOutput {
-        assert!(!positives.is_empty() && positives.len() == addresses.len() && positives.len() == ends.len());
+        assert!(!scores.is_empty() && scores.len() == addresses.len() && scores.len() == ends.len());
         let gate = self.range.gate();
-        let mut totals = Vec::with_capacity(positives.len());
+        let mut totals = Vec::with_capacity(scores.len());
         let mut digest = ctx.load_zero();
         let mut w = challenge;
         let mut carry = ctx.load_zero(); // (1 − e_{i−1})·t_{i−1}
-        for ((p_i, a_i), e_i) in positives.iter().zip(addresses).zip(ends) {
+        for ((p_i, a_i), e_i) in scores.iter().zip(addresses).zip(ends) {
             let t = gate.add(ctx, *p_i, carry);
             totals.push(t);
             carry = gate.sub_mul(ctx, t, *e_i, t);

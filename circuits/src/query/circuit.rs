@@ -78,13 +78,11 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &QueryShape, colu
 
     // 2. scores of every row, from the fixed feature column
     let mut scores = Vec::with_capacity(shape.capacity);
-    let mut positives = Vec::with_capacity(shape.capacity);
     let mut addresses = Vec::with_capacity(shape.capacity);
     let mut ends = Vec::with_capacity(shape.capacity);
     for i in 0..shape.capacity {
         let row: Vec<_> = (WIDTH * i..WIDTH * (i + 1)).map(feature).collect();
         let s = scorer.score(ctx, &q.hidden, &q.indicator, &row);
-        positives.push(scorer.positive_part(ctx, s));
         scores.push(s);
         addresses.push(row[ADDRESS_OFFSET]);
         ends.push(row[END_OFFSET]);
@@ -92,7 +90,7 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &QueryShape, colu
 
     // 3. segment totals and their digest
     let challenge = ctx.load_witness(input.challenge);
-    let out = segmenter.segments(ctx, challenge, &positives, &addresses, &ends);
+    let out = segmenter.segments(ctx, challenge, &scores, &addresses, &ends);
 
     let instances = vec![q.commitment, q.class, challenge, out.digest];
     builder.assigned_instances[0].extend(instances.iter().copied());

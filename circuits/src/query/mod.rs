@@ -16,14 +16,14 @@
 //!    table (so the key fixes the model; the chunk proofs tie those
 //!    parameters to the model commitment); the public predicted class is the
 //!    argmax;
-//! 2. **score** — every row's score `r[c]·(⟨h_q, h⟩ + S²)` from its fixed
-//!    features, and its positive part;
-//! 3. **segments** — every contributor segment's total of positive
-//!    influence, digested with its address at the public challenge. The
-//!    payouts are the cumulative-floor split of the pool over these totals:
-//!    a public function of public data, computed natively by the chain and
-//!    the auditor (`lineage_core::payout::split`), so the circuit spends no
-//!    cells on division.
+//! 2. **score** — every row's signed score `r[c]·(⟨h_q, h⟩ + S²)` from its
+//!    fixed features;
+//! 3. **segments** — every contributor segment's net total (signed),
+//!    digested with its address at the public challenge. The payouts are a
+//!    public function of public data, computed natively by the chain and the
+//!    auditor (`lineage_core::payout::split_net`): each contributor's net
+//!    influence clamped at zero, then the cumulative-floor split of the pool.
+//!    The circuit spends no cells on the clamp or on division.
 //!
 //! Public instance column, in order: see [`QueryPublic::to_instances`].
 //!
@@ -52,10 +52,15 @@ use lineage_core::{
     features::{self, FeatureTable, WholeAttribution},
     field::{fr_to_u128, Fr},
     model::QuantizedModel,
-    payout::{self, Payout},
+    payout::Payout,
 };
 use serde::{Deserialize, Serialize};
 
+/// Version of the per-query circuit's layout: bumped whenever its synthesis
+/// changes, so that keys cached under an older layout are not reused (a
+/// stale proving key yields proofs its own verifying key rejects).
+/// 2: signed segment totals (the clamp at zero moved to the payout rule).
+pub const CIRCUIT_VERSION: u32 = 2;
 /// Number of public inputs of the per-query circuit.
 pub const QUERY_INSTANCES: usize = 4;
 /// Most examples one per-query circuit may cover.
@@ -146,8 +151,8 @@ pub struct QueryInput {
     pub challenge: Fr,
     /// The native attribution the proof re-computes.
     pub attribution: WholeAttribution,
-    /// One payout per segment, in row order (the split of `pool` over the
-    /// segment totals).
+    /// The payouts of `pool` (`lineage_core::payout::split_net` of the
+    /// segment totals: per contributor, ascending, those of at least 1 wei).
     pub payouts: Vec<Payout>,
 }
 
@@ -156,7 +161,7 @@ impl QueryInput {
     /// claim on request `request_id` paying `pool`.
     pub fn new(model: &QuantizedModel, table: &FeatureTable, query: &[u8], pool: u128, request_id: alloy_primitives::U256) -> Result<Self> {
         let attribution = features::attribute(model, table, query)?;
-        let payouts = payout::split(pool, &attribution.segments)?;
+        let payouts = attribution.payouts(pool)?;
         let challenge = features::segment_challenge(request_id, pool, &features::claim_segments(&attribution));
         Ok(Self { model: model.clone(), query: query.to_vec(), predicted: attribution.predicted, pool, challenge, attribution, payouts })
     }

@@ -556,7 +556,7 @@ impl Node {
             }
             Stage::Claimed => {
                 let input = self.input(&job)?;
-                let payouts = lineage_core::payout::split_positive(input.pool, &input.attribution.segments)?;
+                let payouts = input.attribution.payouts(input.pool)?;
                 let call = IAttribution::releasePayoutsCall {
                     requestId: id,
                     contributors: payouts.iter().map(|p| p.contributor).collect(),
@@ -754,7 +754,7 @@ fn crash_point(kind: TxKind, when: &str) {
 
 /// The payout digest a whole-datanet claim proves: the root of its payout tree.
 pub fn payout_digest(input: &QueryInput) -> eyre::Result<B256> {
-    let payouts = lineage_core::payout::split_positive(input.pool, &input.attribution.segments)?;
+    let payouts = input.attribution.payouts(input.pool)?;
     Ok(lineage_core::payout::PayoutTree::new(&payouts)?.root())
 }
 
