@@ -134,11 +134,10 @@ fn whole_datanet_claim_is_paid_only_with_full_coverage() {
     split.insert(1, (a, t - t / 2, e));
     assert_reverts(&call(&mut chain, &s[3], claim(&split), U256::ZERO, 2_000_000), "claim rejected");
     // the old per-example clamp in another form: a negative net total claimed as 0
-    if let Some(neg) = segments.iter().position(|x| x.1 < 0) {
-        let mut clamped = segments.clone();
-        clamped[neg].1 = 0;
-        assert_reverts(&call(&mut chain, &s[3], claim(&clamped), U256::ZERO, 2_000_000), "claim rejected");
-    }
+    let neg = segments.iter().position(|x| x.1 < 0).expect("the fixture has a contributor with negative net influence");
+    let mut clamped = segments.clone();
+    clamped[neg].1 = 0;
+    assert_reverts(&call(&mut chain, &s[3], claim(&clamped), U256::ZERO, 2_000_000), "claim rejected");
     // the honest claim records the split of the contributors' share over the
     // proven contributors, and pays the owner, the prover and the treasury theirs
     let before: Vec<U256> = segments.iter().map(|x| chain.balance(x.0).unwrap()).collect();
@@ -323,4 +322,15 @@ fn whole_datanet_claim_is_paid_only_with_full_coverage() {
     assert_eq!((st.free, st.locked), (hundred, U256::ZERO), "two locks slashed, one returned");
     chain.staking_invariant().unwrap();
     chain.escrow_invariant().unwrap();
+
+    // ---- governance retires the per-query circuit: its key settles nothing ---------
+    let retire = IAttribution::setKeyAllowedCall { vkHash: query_file.template_hash(), allowed: false }.abi_encode();
+    assert!(call(&mut chain, &s[0], retire, U256::ZERO, 300_000).status);
+    let escrow = escrow_input(&chain, owner.address(), m, qc, 3600);
+    let r = call(&mut chain, &s[2], escrow, fee, 300_000);
+    let id3: U256 = IAttribution::escrowFeeCall::abi_decode_returns(&r.output).unwrap();
+    let input3 = QueryInput::new(&model, &table, &query, pool.to::<u128>(), id3).unwrap();
+    let proof3 = client.prove_query(&query_keys, &table, &input3).unwrap();
+    let claim3 = IAttribution::submitWholeClaimCall::new(id3, input3.predicted as u64, &claim_segments(&input3.attribution), &proof3.bytes).abi_encode();
+    assert_reverts(&call(&mut chain, &s[3], claim3, U256::ZERO, 2_000_000), "no longer on the allowlist");
 }

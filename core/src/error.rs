@@ -36,6 +36,8 @@ pub enum Error {
     Segments(String),
     #[error("model shape mismatch: {0}")]
     ModelShape(String),
+    #[error("example {0}'s influence score overflows 128 bits")]
+    ScoreOverflow(usize),
     #[error("linear system: {0}")]
     LinearSystem(#[from] crate::linear::LinearError),
     #[error("io error on {path}: {source}")]

@@ -20,8 +20,9 @@
 //!
 //! Overflow bounds (proved by the range checks in the circuit; see
 //! `circuits/`): `|layer-1 acc| < 2^31`, hidden activations `< 2^24`,
-//! `|logit| < 2^47`, `|influence score| < 2^95`, per-batch positive-influence
-//! total `< 2^105`, reward pool `< 2^128` wei. Every value stays far below
+//! `|logit| < 2^47`, `|influence score| < 2^95`, a batch's per-contributor
+//! net total and the sum of their positive parts `< 2^106` (2,048 scores),
+//! reward pool `< 2^128` wei. Every value stays far below
 //! the BN254 scalar modulus (~2^254), so field arithmetic equals integer
 //! arithmetic.
 
@@ -47,9 +48,11 @@ pub const ACC_OFFSET_BITS: u32 = 31;
 pub const HIDDEN_BITS: u32 = ACC_OFFSET_BITS + 1 - FRAC_BITS;
 /// Bits bounding logit differences in the argmax check.
 pub const LOGIT_BITS: u32 = 48;
-/// Bits bounding the magnitude of one influence score.
+/// Bits bounding the magnitude of one influence score (documentation of the
+/// bound; the circuits range-check the totals, `TOTAL_BITS`).
 pub const SCORE_BITS: u32 = 96;
-/// Bits bounding the positive-influence total of a batch.
+/// Bits bounding a contributor's net total in a batch, and the batch's total
+/// of positive parts (`2^11` scores of `SCORE_BITS - 1` bits).
 pub const TOTAL_BITS: u32 = 106;
 /// Bits bounding the reward pool in wei.
 pub const POOL_BITS: u32 = 128;

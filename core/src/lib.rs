@@ -13,6 +13,7 @@ pub mod error;
 pub mod features;
 pub mod field;
 pub mod fixed;
+pub mod kfac;
 pub mod linear;
 pub mod merkle;
 pub mod model;

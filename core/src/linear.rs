@@ -22,13 +22,16 @@
 //! Conversely an accepted `u` differs from `u* · 2^F` by at most
 //! `‖M⁻¹‖_∞ · T` per entry (the bound a verifier can compute from `M`).
 //!
-//! Magnitudes: with `|M_ij| < 2^15` (model parameters' 16 signed bits),
-//! `|u_j| < 2^39` and `n ≤ MAX_UNKNOWNS`, `|e_i| < 2^(15 + 39 + 11) + 2^47`,
+//! Magnitudes: with `M_ij ∈ [−2^31, 2^31)` ([`MATRIX_BITS`]: room for the
+//! influence factors at scale `2^16`, `crate::kfac`), `|u_j| < 2^39` and
+//! `n ≤ MAX_UNKNOWNS`, `|e_i| < 2^(31 + 39 + 11) + 2^47`,
 //! far below the BN254 modulus, so field arithmetic equals integer
 //! arithmetic and the range checks are sound.
 
 use crate::fixed::SCALE;
 
+/// Signed bits of a matrix entry (`M_ij ∈ [−2^31, 2^31)`).
+pub const MATRIX_BITS: u32 = 32;
 /// Signed bits of a solution entry and of a right-hand side entry.
 pub const SOLUTION_BITS: u32 = 40;
 /// The most unknowns a checked system may have.
@@ -43,7 +46,7 @@ pub enum LinearError {
     TooLarge { n: usize },
     #[error("the matrix is singular")]
     Singular,
-    #[error("{what} entry {index} ({value}) is outside [−2^{b}, 2^{b})", b = SOLUTION_BITS - 1)]
+    #[error("{what} entry {index} ({value}) is outside its signed range (matrix [−2^{m}, 2^{m}), vectors [−2^{b}, 2^{b}))", m = MATRIX_BITS - 1, b = SOLUTION_BITS - 1)]
     Range { what: &'static str, index: usize, value: i128 },
     #[error("row {row}: residual {residual} exceeds the tolerance {tolerance}")]
     Residual { row: usize, residual: i128, tolerance: i128 },
@@ -156,7 +159,7 @@ pub fn residuals(m: &[i64], u: &[i64], g: &[i64], n: usize) -> Result<Vec<i128>,
     }
     in_range("solution", u)?;
     in_range("right-hand side", g)?;
-    if let Some(index) = m.iter().position(|v| !(-(1i64 << 15)..1i64 << 15).contains(v)) {
+    if let Some(index) = m.iter().position(|v| !(-(1i64 << (MATRIX_BITS - 1))..1i64 << (MATRIX_BITS - 1)).contains(v)) {
         return Err(LinearError::Range { what: "matrix", index, value: m[index] as i128 });
     }
     Ok((0..n).map(|i| (0..n).map(|j| m[i * n + j] as i128 * u[j] as i128).sum::<i128>() - g[i] as i128 * SCALE as i128).collect())
@@ -227,6 +230,9 @@ mod tests {
         // the circuit's signed range, exactly: −2^39 passes, 2^39 does not
         assert!(check(&[256], &[-(1 << 39)], &[-(1 << 39)], 1).is_ok());
         assert!(matches!(check(&[256], &[1 << 39], &[0], 1), Err(LinearError::Range { .. })));
+        // matrix entries: [−2^31, 2^31)
+        assert!(check(&[-(1 << 31)], &[256], &[-(1 << 31)], 1).is_ok());
+        assert!(matches!(check(&[1 << 31], &[0], &[0], 1), Err(LinearError::Range { what: "matrix", .. })));
         // hostile shapes are errors, not panics
         assert_eq!(solve_fixed(&m, &[256], 2), Err(LinearError::Shape { n: 2, found: 1 }));
         assert_eq!(Lu::new(vec![], usize::MAX).unwrap_err(), LinearError::TooLarge { n: usize::MAX });

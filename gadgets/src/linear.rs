@@ -12,8 +12,10 @@
 //!
 //! and per unknown `u_j + 2^(B−1) < 2^B` (`B = SOLUTION_BITS`), the same
 //! for `g_i`. Without the range checks on `u` the system would have a
-//! solution modulo the field for any residual; with them every quantity
-//! stays below 2^66, so field and integer arithmetic agree.
+//! solution modulo the field for any residual; with them, and the matrix
+//! bounded to `lineage_core::linear::MATRIX_BITS` (32) signed bits by the
+//! caller, every quantity stays below 2^82, so field and integer arithmetic
+//! agree.
 
 use halo2_base::{
     gates::{GateInstructions, RangeChip, RangeInstructions},
@@ -31,7 +33,8 @@ pub trait LinearSystemInstructions {
     /// Constrain `u_j, g_i ∈ [−2^(SOLUTION_BITS − 1), 2^(SOLUTION_BITS − 1))` and
     /// `|Σ_j M_ij u_j − g_i · 2^F| ≤ tolerance` for every row. `m` is
     /// row-major `n × n` (`n = u.len() = g.len() ≤ MAX_UNKNOWNS`) of cells the
-    /// caller has bounded to 16 signed bits (loaded parameters); `tolerance`
+    /// caller has bounded to `MATRIX_BITS` (32) signed bits (a matrix from
+    /// committed values must be range-checked to that by its loader); `tolerance`
     /// is the system's ([`lineage_core::linear::tolerance`]), fixed by the
     /// circuit. Panics on mismatched lengths (a circuit-building bug, not
     /// input).

@@ -130,12 +130,14 @@ pub struct Influence {
     pub predicted: Vec<usize>,
     /// `Q × N` scores (scale S⁴), on the device.
     pub scores: Tensor,
-    /// `Q × C` positive-influence totals per contributor (scale S⁴).
+    /// `Q × C` per-contributor totals under the payout rule: each
+    /// contributor's net influence clamped at zero (scale S⁴).
     pub totals: Vec<Vec<f64>>,
 }
 
 /// Scores `(y_z[c_q]·S² − f_{c_q}(z)) · (⟨h_q, h_z⟩ + S²)` for all queries
-/// and examples, and their positive parts summed per contributor.
+/// and examples, summed per contributor and clamped at zero (the payout
+/// rule, `lineage_core::payout::net_totals`).
 pub fn influence(model: &BatchModel, examples: &Examples, queries: &Tensor) -> Result<Influence> {
     let dev = model.device();
     let (hq, fq) = model.forward(queries)?;
@@ -150,7 +152,7 @@ pub fn influence(model: &BatchModel, examples: &Examples, queries: &Tensor) -> R
     let coeff = examples.residual.matmul(&onehot)?.t()?;
     let dot = (hq.matmul(&examples.hidden_t)? + (SCALE * SCALE) as f64)?;
     let scores = (coeff * dot)?;
-    let totals = scores.relu()?.matmul(&examples.membership)?.to_vec2::<f64>()?;
+    let totals = scores.matmul(&examples.membership)?.relu()?.to_vec2::<f64>()?;
     Ok(Influence { predicted, scores, totals })
 }
 
@@ -196,15 +198,18 @@ mod tests {
             let c = attribution::predict(&model, qimg);
             assert_eq!(inf.predicted[qi], c);
             let mut totals = vec![0f64; contributors.len()];
+            let mut magnitude = vec![0f64; contributors.len()];
             for (z, ex) in datanet.contributions.iter().enumerate() {
                 let exact = attribution::score(&model, &hq, c, &ex.payload);
                 let got = scores[qi][z];
                 assert!((got - exact as f64).abs() <= exact.unsigned_abs() as f64 * SCORE_REL_BOUND, "query {qi} example {z}: {got} vs {exact}");
-                totals[owners[z]] += exact.max(0) as f64;
+                totals[owners[z]] += exact as f64;
+                magnitude[owners[z]] += exact.unsigned_abs() as f64;
             }
-            for (a, b) in totals.iter().zip(&inf.totals[qi]) {
-                assert!((a - b).abs() <= a.abs() * 1e-12, "{a} vs {b}");
+            for ((a, b), m) in totals.iter().zip(&inf.totals[qi]).zip(&magnitude) {
+                assert!((a.max(0.0) - b).abs() <= m * 1e-12, "{a} vs {b}");
             }
+            assert!(inf.totals[qi].iter().all(|t| *t >= 0.0));
         }
     }
 }

@@ -367,8 +367,14 @@ pub fn run(datanet: &Datanet, heldout: &QuerySet, cfg: &EvalConfig, progress: &(
     let noisy_at = Attributor::new(&noisy.model, &noisy.tracin_checkpoints(&cfg.train), &flipped_set);
     let loss_auc = auc(&noisy_at.self_influence(Method::Uniform), &flipped);
 
-    // fixed point: the quantised reference model's TracIn (what the circuit proves)
+    // fixed point: the quantised reference model's TracIn (what the circuit
+    // proves) and the fixed-point specification of influence and K-FAC
     let quantised = reference.model.quantize().ok();
+    let fixed_factors = quantised.as_ref().and_then(|qm| {
+        let table = lineage_core::features::FeatureTable::build(qm, datanet).ok()?;
+        let factors = lineage_core::kfac::Factors::build(qm, &table, datanet).ok()?;
+        Some((table, factors))
+    });
 
     progress("scoring");
     // each paired seed's attributor, built once for every method (the
@@ -406,12 +412,28 @@ pub fn run(datanet: &Datanet, heldout: &QuerySet, cfg: &EvalConfig, progress: &(
                 / paired_seeds.max(1) as f64;
             let spearman_loco_ensemble = mean(&|q| spearman(&ensemble[q], &loco_truth[q]));
             let mislabel_auc = if method.is_baseline() { loss_auc } else { auc(&noisy_at.self_influence(method), &flipped) };
-            let (fixed_float_top10, max_fixed_error) = match (method, &quantised) {
-                (Method::TracIn, Some(qm)) => {
-                    let (top, err) = fixed_vs_float(qm, datanet, &queries, &classes, &scores);
-                    (Some(top), Some(err))
-                }
-                _ => (None, None),
+            let s4 = (1u64 << 32) as f64;
+            let s5 = (1u64 << lineage_core::kfac::SCORE_SCALE_BITS) as f64;
+            let fixed = |q: usize| -> Option<Vec<f64>> {
+                let qm = quantised.as_ref()?;
+                let kind = match method {
+                    Method::TracIn => {
+                        let hq = lineage_core::attribution::hidden(qm, queries[q]);
+                        return Some(datanet.contributions.iter().map(|e| lineage_core::attribution::score(qm, &hq, classes[q], &e.payload) as f64 / s4).collect());
+                    }
+                    Method::Influence => lineage_core::kfac::Kind::LastLayer,
+                    Method::InfluenceKfac => lineage_core::kfac::Kind::Kfac,
+                    _ => return None,
+                };
+                let (table, factors) = fixed_factors.as_ref()?;
+                let (_, v) = lineage_core::kfac::scores(qm, table, datanet, factors, queries[q], Some(classes[q]), kind)
+                    .map_err(|e| progress(&format!("{method}: no fixed-point scores for query {q}: {e}")))
+                    .ok()?;
+                Some(v.into_iter().map(|x| x as f64 / s5).collect())
+            };
+            let (fixed_float_top10, max_fixed_error) = match fixed_vs_float(queries.len(), &fixed, &scores) {
+                Some((top, err)) => (Some(top), Some(err)),
+                None => (None, None),
             };
             MethodReport { method, lds, spearman_loco, spearman_loco_paired, spearman_loco_ensemble, payout_spearman_loco, mislabel_auc, fixed_float_top10, max_fixed_error, ms_per_query }
         })
@@ -436,15 +458,13 @@ pub fn run(datanet: &Datanet, heldout: &QuerySet, cfg: &EvalConfig, progress: &(
 }
 
 /// Top-10 agreement (mean over queries of |top10(fixed) ∩ top10(float)| / 10)
-/// and the largest |fixed − float| score, of the circuit's fixed-point TracIn
-/// on the quantised model against float TracIn on the float model.
-fn fixed_vs_float(q: &lineage_core::model::QuantizedModel, d: &Datanet, queries: &[&[u8]], classes: &[usize], float: &[Vec<f64>]) -> (f64, f64) {
-    use lineage_core::{attribution, fixed::SCALE};
-    let s4 = (SCALE * SCALE * SCALE * SCALE) as f64;
+/// and the largest |fixed − float| score, of a method's fixed-point form on
+/// the quantised model (`fixed(q)`, `None` where it has none) against its
+/// float form on the float model.
+fn fixed_vs_float(queries: usize, fixed: &dyn Fn(usize) -> Option<Vec<f64>>, float: &[Vec<f64>]) -> Option<(f64, f64)> {
     let (mut agree, mut max_err) = (0.0, 0f64);
-    for ((pixels, c), fl) in queries.iter().zip(classes).zip(float) {
-        let hq = attribution::hidden(q, pixels);
-        let fx: Vec<f64> = d.contributions.iter().map(|e| attribution::score(q, &hq, *c, &e.payload) as f64 / s4).collect();
+    for (q, fl) in float.iter().enumerate().take(queries) {
+        let fx = fixed(q)?;
         for (a, b) in fx.iter().zip(fl) {
             max_err = max_err.max((a - b).abs());
         }
@@ -457,7 +477,7 @@ fn fixed_vs_float(q: &lineage_core::model::QuantizedModel, d: &Datanet, queries:
         let (tf, tl) = (top(&fx), top(fl));
         agree += tf.iter().filter(|i| tl.contains(i)).count() as f64 / 10.0;
     }
-    (agree / queries.len().max(1) as f64, max_err)
+    Some((agree / queries.max(1) as f64, max_err))
 }
 
 #[cfg(test)]
@@ -497,6 +517,14 @@ mod tests {
         assert!(r.loss_auc > 0.8, "{}", r.loss_auc);
         let tracin = r.methods.iter().find(|m| m.method == Method::TracIn).unwrap();
         assert!(tracin.fixed_float_top10.unwrap() > 0.5);
+        // the fixed-point specifications of influence and K-FAC track their float forms
+        for m in [Method::Influence, Method::InfluenceKfac] {
+            let m = r.methods.iter().find(|x| x.method == m).unwrap();
+            assert!(m.fixed_float_top10.unwrap() > 0.5, "{:?}", m);
+        }
+        assert!(r.methods.iter().find(|x| x.method == Method::DataInf).unwrap().fixed_float_top10.is_none());
+        // the spec's input centring is training's, rounded to scale 2^8
+        assert_eq!(lineage_core::kfac::INPUT_CENTRE_FIXED, (crate::INPUT_CENTRE as f64 * 256.0).round() as i64);
         assert!(r.loco_ceiling > 0.0);
     }
 }

@@ -47,7 +47,8 @@ pub struct WholeClaim {
 impl Verifier {
     /// Check `claim` against per-query key `key` (which the caller has
     /// pinned: registered on chain, or by hash) and return the payouts it
-    /// earns, in segment order (those of at least 1 wei).
+    /// earns: one per contributor whose net influence is positive, in
+    /// ascending address order (those of at least 1 wei).
     pub fn verify_whole_claim(&self, key: &TableKeyFile, claim: &WholeClaim) -> Result<Vec<Payout>> {
         let TableKind::Query(shape) = key.kind else {
             return Err(Error::KeyBounds("not a per-query key".into()));

@@ -143,6 +143,11 @@ pub mod whole_slots {
     pub fn whole_examples(owner: &Address, m: &B256) -> U256 {
         slot("whole.examples", &[owner.as_slice(), m.as_slice()])
     }
+    /// The template hash of the model's per-query key (checked against the
+    /// allowlist at every claim, so that governance can retire a circuit).
+    pub fn whole_template(owner: &Address, m: &B256) -> U256 {
+        slot("whole.template", &[owner.as_slice(), m.as_slice()])
+    }
     /// Slot `i` of the warm-key ring.
     pub fn warm_slot(i: u32) -> U256 {
         slot("whole.warm", &[&i.to_be_bytes()])
@@ -380,6 +385,7 @@ impl AttributionPrecompile {
         self.sstore(ctx, whole_k(&caller, &c.modelCommitment), U256::from(c.k))?;
         self.sstore(ctx, whole_capacity(&caller, &c.modelCommitment), U256::from(qs.capacity))?;
         self.sstore(ctx, whole_examples(&caller, &c.modelCommitment), U256::from(examples))?;
+        self.sstore(ctx, whole_template(&caller, &c.modelCommitment), U256::from_be_bytes(query.template_hash().0))?;
         // parsed and paid for here: the key starts warm
         self.warm_up(ctx, &hash, c.k)?;
         self.keep_parsed(Arc::new(query), c.k);
@@ -459,6 +465,17 @@ impl AttributionPrecompile {
                 }
             }
         };
+        // the key's circuit must still be allowlisted: a retired template (an
+        // older layout, e.g. one whose totals follow another payout rule)
+        // settles nothing. (Keys registered before the template was stored
+        // have it recomputed from the key.)
+        let template = match B256::from(self.sload(ctx, whole_template(&owner, &model))?.to_be_bytes::<32>()) {
+            t if t.is_zero() => key.template_hash(),
+            t => t,
+        };
+        if self.sload(ctx, key_allowed(&template))?.is_zero() {
+            return revert("the model's per-query key is of a circuit no longer on the allowlist".into());
+        }
         let Ok(query_commitment) = fr_from_be_bytes(&query.0) else {
             return Ok(Outcome::Halt("stored query commitment is not canonical".into()));
         };
