@@ -495,6 +495,24 @@ mod tests {
         assert_eq!(auc(&[0.5, 0.5], &[true, false]), 0.5);
     }
 
+    /// Over the whole datanet (the training set) the payout rule pays for
+    /// every held-out query: some contributor's net influence is positive.
+    #[test]
+    fn every_heldout_query_pays_over_the_whole_datanet() {
+        let d = crate::digits_datanet().unwrap();
+        let h = crate::digits_heldout().unwrap();
+        let trained = native::train(&TrainSet::from_datanet(&d), &TrainConfig::default(), None, &[]);
+        let qm = trained.model.quantize().unwrap();
+        let table = lineage_core::features::FeatureTable::build(&qm, &d).unwrap();
+        let unpaid: Vec<u32> = h
+            .queries
+            .iter()
+            .filter(|q| lineage_core::features::attribute(&qm, &table, &q.pixels).unwrap().payouts(1_000_000).is_err())
+            .map(|q| q.index)
+            .collect();
+        assert!(unpaid.is_empty(), "queries nobody is paid for: {unpaid:?}");
+    }
+
     #[test]
     fn a_small_eval_runs_and_the_truth_is_not_noise() {
         let d = crate::digits_datanet().unwrap();
