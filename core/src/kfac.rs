@@ -97,7 +97,9 @@ pub fn hidden_fine(model: &QuantizedModel, pixels: &[u8]) -> [i64; H1] {
     v
 }
 
-/// The three damped factors of one (datanet, model) pair, row-major.
+/// The per-model work of one (datanet, model) pair: the three damped
+/// factors (row-major) and every example's quantities, computed once for
+/// any number of queries.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Factors {
     /// `A₂ + λ₂I`, 17 × 17 (scale `2^16`, as the others).
@@ -106,6 +108,7 @@ pub struct Factors {
     pub s: Vec<i64>,
     /// `A₁ + λ₁I`, 65 × 65.
     pub a1: Vec<i64>,
+    examples: Vec<Example>,
 }
 
 /// `⌊(v + ⌊n/2⌋) / n⌋`: the mean of `n` values, rounded.
@@ -122,6 +125,7 @@ fn damp(f: &mut [i64], d: usize) {
 }
 
 /// The per-example quantities of the spec.
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Example {
     h: [i64; H1],
     r: [i64; OUTPUT],
@@ -191,7 +195,7 @@ impl Factors {
         damp(&mut a2, H1);
         damp(&mut s, HIDDEN);
         damp(&mut a1, X1);
-        Ok(Self { a2, s, a1 })
+        Ok(Self { a2, s, a1, examples: ex })
     }
 }
 
@@ -235,10 +239,11 @@ pub enum Kind {
 }
 
 /// Every example's score (scale `2^40`) for `query`, explaining its
-/// predicted class (or `class`, see [`Factors::solve`]).
-pub fn scores(model: &QuantizedModel, table: &FeatureTable, datanet: &Datanet, factors: &Factors, query: &[u8], class: Option<usize>, kind: Kind) -> Result<(usize, Vec<i128>)> {
+/// predicted class (or `class`, see [`Factors::solve`]); `factors` are
+/// `model`'s.
+pub fn scores(model: &QuantizedModel, factors: &Factors, query: &[u8], class: Option<usize>, kind: Kind) -> Result<(usize, Vec<i128>)> {
     let sol = factors.solve(model, query, class)?;
-    let ex = examples(model, table, datanet)?;
+    let ex = &factors.examples;
     // every product of two i64 fits i128; the sums and the outer products are checked
     let dot = |a: &[i64], b: &[i64]| a.iter().zip(b).try_fold(0i128, |acc, (x, y)| acc.checked_add(*x as i128 * *y as i128));
     let s = ex
@@ -310,10 +315,10 @@ mod tests {
         assert!((0..HIDDEN).all(|j| h8[j] == fixed::rescale(hidden_fine(&m, &q)[j])));
         linear::check(&f.a1, &sol.b, &up(&centred(&q)), X1).unwrap();
         // the scores: the last-layer part is the same in both, and differs from kfac by the first-layer term
-        let (c1, last) = scores(&m, &t, &d, &f, &q, None, Kind::LastLayer).unwrap();
-        let (c2, both) = scores(&m, &t, &d, &f, &q, None, Kind::Kfac).unwrap();
-        assert_eq!(scores(&m, &t, &d, &f, &q, Some(c1), Kind::Kfac).unwrap().1, both);
-        assert!(scores(&m, &t, &d, &f, &q, Some(10), Kind::Kfac).is_err());
+        let (c1, last) = scores(&m, &f, &q, None, Kind::LastLayer).unwrap();
+        let (c2, both) = scores(&m, &f, &q, None, Kind::Kfac).unwrap();
+        assert_eq!(scores(&m, &f, &q, Some(c1), Kind::Kfac).unwrap().1, both);
+        assert!(scores(&m, &f, &q, Some(10), Kind::Kfac).is_err());
         assert_eq!(c1, c2);
         assert_eq!(last.len(), 30);
         assert!(last.iter().zip(&both).any(|(a, b)| a != b));
@@ -322,12 +327,14 @@ mod tests {
         hostile.rows.iter_mut().for_each(|r| r.residual = [i64::MAX; OUTPUT]);
         let big = QuantizedModel { w2: vec![i16::MAX as i32; 160], ..m.clone() };
         assert!(matches!(Factors::build(&big, &hostile, &d), Err(Error::ScoreOverflow(_))));
-        assert!(matches!(scores(&big, &hostile, &d, &f, &q, None, Kind::Kfac), Err(Error::ScoreOverflow(_))));
+        // per-example values beyond 64 bits' products: the score is an error, not a wrap
+        let mut g = f.clone();
+        g.examples.iter_mut().for_each(|e| {
+            e.h = [i64::MAX; H1];
+            e.r = [i64::MAX; OUTPUT];
+        });
         for kind in [Kind::LastLayer, Kind::Kfac] {
-            match scores(&m, &hostile, &d, &f, &q, None, kind) {
-                Ok(_) | Err(Error::ScoreOverflow(_)) => {}
-                Err(e) => panic!("{e}"),
-            }
+            assert!(matches!(scores(&m, &g, &q, None, kind), Err(Error::ScoreOverflow(0))));
         }
         // a table that is not this datanet's is refused
         let short = Datanet::new("s".into(), d.contributions[..5].to_vec()).unwrap();

@@ -52,7 +52,7 @@ fn main() {
             let float = float_at.scores(method, &q.pixels);
             let dq = deq_at.scores_for(method, &q.pixels, float.class).examples;
             // the float model's class, so that a differing prediction does not count as a score error
-            let (_, fixed) = kfac::scores(&qm, &table, &d, &factors, &q.pixels, Some(float.class), kind).expect("fixed scores");
+            let (_, fixed) = kfac::scores(&qm, &factors, &q.pixels, Some(float.class), kind).expect("fixed scores");
             let fixed: Vec<f64> = fixed.iter().map(|v| *v as f64 / scale).collect();
             let fl = &float.examples;
             for (k, (a, b)) in [(fl, &dq), (&fixed, &dq), (&fixed, fl)].into_iter().enumerate() {

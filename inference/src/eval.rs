@@ -372,8 +372,7 @@ pub fn run(datanet: &Datanet, heldout: &QuerySet, cfg: &EvalConfig, progress: &(
     let quantised = reference.model.quantize().ok();
     let fixed_factors = quantised.as_ref().and_then(|qm| {
         let table = lineage_core::features::FeatureTable::build(qm, datanet).ok()?;
-        let factors = lineage_core::kfac::Factors::build(qm, &table, datanet).ok()?;
-        Some((table, factors))
+        lineage_core::kfac::Factors::build(qm, &table, datanet).ok()
     });
 
     progress("scoring");
@@ -425,8 +424,8 @@ pub fn run(datanet: &Datanet, heldout: &QuerySet, cfg: &EvalConfig, progress: &(
                     Method::InfluenceKfac => lineage_core::kfac::Kind::Kfac,
                     _ => return None,
                 };
-                let (table, factors) = fixed_factors.as_ref()?;
-                let (_, v) = lineage_core::kfac::scores(qm, table, datanet, factors, queries[q], Some(classes[q]), kind)
+                let factors = fixed_factors.as_ref()?;
+                let (_, v) = lineage_core::kfac::scores(qm, factors, queries[q], Some(classes[q]), kind)
                     .map_err(|e| progress(&format!("{method}: no fixed-point scores for query {q}: {e}")))
                     .ok()?;
                 Some(v.into_iter().map(|x| x as f64 / s5).collect())
