@@ -111,16 +111,27 @@ pub struct Factors {
     examples: Vec<Example>,
 }
 
-/// `⌊(v + ⌊n/2⌋) / n⌋`: the mean of `n` values, rounded.
-fn mean(v: i128, n: i128) -> i64 {
-    (v + n / 2).div_euclid(n) as i64
+/// `⌊(v + ⌊d/2⌋) / d⌋` (`d > 0`): a sum's rounded mean, floor division on
+/// negative values too (`gadgets::factor` constrains the same).
+pub fn mean(v: i128, d: i128) -> i64 {
+    (v + d / 2).div_euclid(d) as i64
+}
+
+/// The damping added to a `d × d` factor's diagonal whose trace is `tr`
+/// (see [`damp`]).
+pub fn damping(tr: i128, d: usize) -> i64 {
+    if tr > 0 {
+        ((tr * DAMPING_PERCENT).div_euclid(d as i128 * 100) as i64).max(1)
+    } else {
+        1 << FACTOR_BITS
+    }
 }
 
 /// Damp a `d × d` factor: `+ max(⌊tr·DAMPING_PERCENT / (d·100)⌋, 1)·I`, or
 /// `+ 2^16·I` when the trace is not positive.
-fn damp(f: &mut [i64], d: usize) {
+pub fn damp(f: &mut [i64], d: usize) {
     let tr: i128 = (0..d).map(|i| f[i * d + i] as i128).sum();
-    let lambda = if tr > 0 { ((tr * DAMPING_PERCENT).div_euclid(d as i128 * 100) as i64).max(1) } else { 1 << FACTOR_BITS };
+    let lambda = damping(tr, d);
     (0..d).for_each(|i| f[i * d + i] += lambda);
 }
 

@@ -7,6 +7,8 @@
 //!   and the Merkle window gadget of `lineage_core::merkle`.
 //! * [`linear::LinearSystemChip`] — the check that `u` solves `M u = g`
 //!   within the fixed-point tolerance of `lineage_core::linear`.
+//! * [`factor::FactorChip`] — the rounded means and the damping of
+//!   `lineage_core::kfac`'s factors (signed floor division by a constant).
 //!
 //! All chips work on a single halo2-base `Context`: every value is a cell of
 //! the flex gate's advice column, whose one custom gate is
@@ -18,6 +20,7 @@
 //! and range checks go through the lookup table of `RangeChip`
 //! (`lookup_bits`-bit limbs).
 
+pub mod factor;
 pub mod fixed;
 pub mod hash;
 pub mod linear;
