@@ -27,20 +27,21 @@
 
 use halo2_base::{
     gates::{GateInstructions, RangeChip, RangeInstructions},
-    utils::{biguint_to_fe, fe_to_biguint},
+    utils::biguint_to_fe,
     AssignedValue, Context,
     QuantumCell::Constant,
 };
 use lineage_core::{
-    field::fr_from_i128,
+    field::{fr_from_i128, fr_to_i128},
     kfac::{DAMPING_PERCENT, FACTOR_BITS},
 };
-use num_bigint::{BigInt, BigUint, Sign};
+use num_bigint::BigUint;
 
 use crate::Fr;
 
-/// Most bits of a dividend (signed) the chip accepts.
-pub const MAX_DIVIDEND_BITS: usize = 200;
+/// Most bits of a dividend (signed) the chip accepts: quotients and
+/// remainders are witnessed in `i128`.
+pub const MAX_DIVIDEND_BITS: usize = 127;
 
 /// Instructions of the factor chip.
 pub trait FactorInstructions {
@@ -66,41 +67,15 @@ impl<'a> FactorChip<'a> {
     }
 }
 
-/// A field element as a signed integer (the representative nearest zero).
-fn signed(v: &Fr) -> BigInt {
-    let u = fe_to_biguint(v);
-    let p = fe_to_biguint(&-Fr::one()) + 1u8;
-    if u > &p >> 1 {
-        BigInt::from_biguint(Sign::Minus, p - u)
-    } else {
-        BigInt::from_biguint(Sign::Plus, u)
-    }
-}
-
-fn to_fe(v: &BigInt) -> Fr {
-    let (sign, mag) = v.clone().into_parts();
-    let m: Fr = biguint_to_fe(&mag);
-    if sign == Sign::Minus {
-        -m
-    } else {
-        m
-    }
-}
-
 impl FactorInstructions for FactorChip<'_> {
     fn div_floor(&self, ctx: &mut Context<Fr>, v: AssignedValue<Fr>, d: u64, bits: usize) -> AssignedValue<Fr> {
         assert!(d > 0 && (2..=MAX_DIVIDEND_BITS).contains(&bits), "division shape");
         let gate = self.range.gate();
-        // witnesses: floor division of the signed value
-        let vi = signed(v.value());
-        let di = BigInt::from(d);
-        let mut q = &vi / &di;
-        if &q * &di > vi {
-            q -= 1;
-        }
-        let r = &vi - &q * &di;
-        let q = ctx.load_witness(to_fe(&q));
-        let r = ctx.load_witness(to_fe(&r));
+        // witnesses: floor division of the signed value (a value beyond
+        // i128 cannot pass the range checks below, whatever is witnessed)
+        let vi = fr_to_i128(v.value()).unwrap_or(0);
+        let q = ctx.load_witness(fr_from_i128(vi.div_euclid(d as i128)));
+        let r = ctx.load_witness(fr_from_i128(vi.rem_euclid(d as i128)));
         // v = q·d + r
         let back = gate.mul_add(ctx, q, Constant(Fr::from(d)), r);
         ctx.constrain_equal(&back, &v);
@@ -126,7 +101,7 @@ impl FactorInstructions for FactorChip<'_> {
         // the trace is a sum of means of squares: nonnegative by construction, checked here
         self.range.range_check(ctx, trace, bits - 1);
         let scaled = gate.mul(ctx, trace, Constant(Fr::from(DAMPING_PERCENT as u64)));
-        let lambda0 = self.div_floor(ctx, scaled, dim as u64 * 100, bits + 8);
+        let lambda0 = self.div_floor(ctx, scaled, dim as u64 * 100, (bits + 8).min(MAX_DIVIDEND_BITS));
         let l0_zero = gate.is_zero(ctx, lambda0);
         let lambda = gate.add(ctx, lambda0, l0_zero);
         let t_zero = gate.is_zero(ctx, trace);
