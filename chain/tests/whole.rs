@@ -333,4 +333,44 @@ fn whole_datanet_claim_is_paid_only_with_full_coverage() {
     let proof3 = client.prove_query(&query_keys, &table, &input3).unwrap();
     let claim3 = IAttribution::submitWholeClaimCall::new(id3, input3.predicted as u64, &claim_segments(&input3.attribution), &proof3.bytes).abi_encode();
     assert_reverts(&call(&mut chain, &s[3], claim3, U256::ZERO, 2_000_000), "no longer on the allowlist");
+
+    // ---- the owner replaces it with a key of a current circuit ------------------
+    // (another shape: capacity 24, so other templates, allowlisted by the governor)
+    let shape2 = QueryShape::with_k(24, qshape.k).unwrap();
+    let mut chunks2 = Vec::new();
+    for j in 0..ChunkShape::count(8, table.len()) {
+        let cs = ChunkShape::new(8, j, shape2.capacity, shape2.k).unwrap();
+        let keys = client.keygen_chunk(&cs, &table, params.clone()).unwrap();
+        let proof = client.prove_chunk(&keys, &table, &datanet, &model).unwrap();
+        let public: [B256; 5] = proof.public.to_instances().iter().map(b32).collect::<Vec<_>>().try_into().unwrap();
+        chunks2.push((keys.file(), public, Bytes::from(proof.bytes)));
+    }
+    let query_keys2 = client.keygen_query(&shape2, &table, params.clone()).unwrap();
+    let query_file2 = query_keys2.file();
+    assert_ne!(query_file2.template_hash(), query_file.template_hash());
+    for t in std::iter::once(query_file2.template_hash()).chain(chunks2.iter().map(|c| c.0.template_hash())) {
+        assert!(call(&mut chain, &s[0], IAttribution::setKeyAllowedCall { vkHash: t, allowed: true }.abi_encode(), U256::ZERO, 300_000).status);
+    }
+    let register2 = IAttribution::registerWholeKeyCall {
+        modelCommitment: m,
+        datanetOwner: owner.address(),
+        // (`root` is the claim's payout root by now)
+        datanetRoot: b32(&datanet.root()),
+        k: shape2.k,
+        queryKey: query_file2.to_bytes().into(),
+        chunkKeys: chunks2.iter().map(|c| Bytes::from(c.0.to_bytes())).collect(),
+        chunkPublics: chunks2.iter().map(|c| c.1).collect(),
+        chunkProofs: chunks2.iter().map(|c| c.2.clone()).collect(),
+    }
+    .abi_encode();
+    let r = call(&mut chain, owner, register2.clone(), U256::ZERO, 5_000_000);
+    assert!(r.status, "{r:?} {}", reason(&r));
+    // the open request now settles under the new key; a current key is not replaced
+    let input3 = QueryInput::new(&model, &table, &query, pool.to::<u128>(), id3).unwrap();
+    let proof3 = client.prove_query(&query_keys2, &table, &input3).unwrap();
+    let claim3 = IAttribution::submitWholeClaimCall::new(id3, input3.predicted as u64, &claim_segments(&input3.attribution), &proof3.bytes).abi_encode();
+    let r = call(&mut chain, &s[3], claim3, U256::ZERO, 2_000_000);
+    assert!(r.status, "{r:?} {}", reason(&r));
+    assert_reverts(&call(&mut chain, owner, register2, U256::ZERO, 5_000_000), "already has a per-query key");
+    chain.escrow_invariant().unwrap();
 }

@@ -354,8 +354,13 @@ impl AttributionPrecompile {
         if examples == 0 {
             return revert("the datanet's example count is not set".into());
         }
+        // one per-query key per model, replaced only once governance has
+        // retired the current key's circuit (its template left the allowlist)
         if !self.sload(ctx, whole_key(&caller, &c.modelCommitment))?.is_zero() {
-            return revert("model already has a per-query key for this owner".into());
+            let template = B256::from(self.sload(ctx, whole_template(&caller, &c.modelCommitment))?.to_be_bytes::<32>());
+            if template.is_zero() || !self.sload(ctx, key_allowed(&template))?.is_zero() {
+                return revert("model already has a per-query key for this owner (replaceable once its circuit is retired)".into());
+            }
         }
         // the allowlist, read once per distinct template
         let mut allowed = Vec::new();
