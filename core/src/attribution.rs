@@ -22,17 +22,22 @@ use crate::{
 };
 use alloy_primitives::Address;
 
+/// The first layer's accumulators (scale 2^16, before rescale and ReLU)
+/// of an image: `b1·2^8 + Σ w·pixel`.
+pub fn accumulators(model: &QuantizedModel, pixels: &[u8]) -> [i64; HIDDEN] {
+    let mut acc = [0i64; HIDDEN];
+    for (j, a) in acc.iter_mut().enumerate() {
+        *a = model.b1[j] as i64 * SCALE;
+        for (w, p) in model.w1[j * INPUT..(j + 1) * INPUT].iter().zip(pixels) {
+            *a += *w as i64 * fixed::pixel_to_fixed(*p);
+        }
+    }
+    acc
+}
+
 /// Hidden activations (scale 2^8) of an image.
 pub fn hidden(model: &QuantizedModel, pixels: &[u8]) -> [i64; HIDDEN] {
-    let mut h = [0i64; HIDDEN];
-    for (j, hj) in h.iter_mut().enumerate() {
-        let mut acc = model.b1[j] as i64 * SCALE;
-        for (w, p) in model.w1[j * INPUT..(j + 1) * INPUT].iter().zip(pixels) {
-            acc += *w as i64 * fixed::pixel_to_fixed(*p);
-        }
-        *hj = fixed::relu(fixed::rescale(acc));
-    }
-    h
+    accumulators(model, pixels).map(|acc| fixed::relu(fixed::rescale(acc)))
 }
 
 /// Logits (scale 2^16) from hidden activations.

@@ -282,26 +282,45 @@ pub fn i128_word(t: i128) -> [u8; 32] {
     b
 }
 
+/// A deterministic model and datanet for this crate's tests.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::datanet::{Contribution, DigitPayload};
+pub(crate) mod fixture {
+    use crate::{
+        datanet::{Contribution, Datanet, DigitPayload},
+        model::QuantizedModel,
+    };
+    use alloy_primitives::Address;
 
-    fn model() -> QuantizedModel {
+    /// A model with every parameter in [−100, 100].
+    pub fn model() -> QuantizedModel {
         let w = |n: usize, m: i32| (0..n).map(|i| ((i as i32 * 37 + m) % 201) - 100).collect::<Vec<_>>();
         QuantizedModel { w1: w(1024, 3), b1: w(16, 5), w2: w(160, 7), b2: w(10, 11) }
     }
 
-    fn datanet() -> Datanet {
-        let c = (0..12)
+    /// `n` examples, consecutive runs of `per` to one contributor.
+    pub fn datanet(n: usize, per: usize) -> Datanet {
+        let c = (0..n)
             .map(|i| Contribution {
-                contributor: Address::with_last_byte(1 + (i / 5) as u8),
+                contributor: Address::with_last_byte(1 + (i / per) as u8),
                 licence: "CC0-1.0".into(),
                 payload: DigitPayload { label: (i % 10) as u8, pixels: (0..64).map(|p| ((p * 7 + i * 3) % 17) as u8).collect() },
                 index: None,
             })
             .collect();
         Datanet::new("t".into(), c).unwrap()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model() -> QuantizedModel {
+        fixture::model()
+    }
+
+    fn datanet() -> Datanet {
+        fixture::datanet(12, 5)
     }
 
     #[test]

@@ -87,11 +87,7 @@ pub fn centred(pixels: &[u8]) -> [i64; X1] {
 /// forward pass's rescale, ReLU'd, and `2^16` for the bias.
 pub fn hidden_fine(model: &QuantizedModel, pixels: &[u8]) -> [i64; H1] {
     let mut v = [1 << FINE_BITS; H1];
-    for (j, hj) in v[..HIDDEN].iter_mut().enumerate() {
-        let mut acc = model.b1[j] as i64 * SCALE;
-        for (w, p) in model.w1[j * INPUT..(j + 1) * INPUT].iter().zip(pixels) {
-            acc += *w as i64 * fixed::pixel_to_fixed(*p);
-        }
+    for (hj, acc) in v.iter_mut().zip(attribution::accumulators(model, pixels)) {
         *hj = fixed::relu(acc);
     }
     v
@@ -278,24 +274,14 @@ pub fn scores(model: &QuantizedModel, factors: &Factors, query: &[u8], class: Op
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::datanet::{Contribution, DigitPayload};
-    use alloy_primitives::Address;
+    use crate::features::fixture;
 
     fn model() -> QuantizedModel {
-        let w = |n: usize, m: i32| (0..n).map(|i| ((i as i32 * 37 + m) % 201) - 100).collect::<Vec<_>>();
-        QuantizedModel { w1: w(1024, 3), b1: w(16, 5), w2: w(160, 7), b2: w(10, 11) }
+        fixture::model()
     }
 
     fn datanet() -> Datanet {
-        let c = (0..30)
-            .map(|i| Contribution {
-                contributor: Address::with_last_byte(1 + (i / 7) as u8),
-                licence: "CC0-1.0".into(),
-                payload: DigitPayload { label: (i % 10) as u8, pixels: (0..64).map(|p| ((p * 7 + i * 3) % 17) as u8).collect() },
-                index: None,
-            })
-            .collect();
-        Datanet::new("t".into(), c).unwrap()
+        fixture::datanet(30, 7)
     }
 
     #[test]
