@@ -14,23 +14,28 @@
 //!
 //! and `u` is accepted iff every `u_j` and every `g_i` lies in
 //! `[−2^(SOLUTION_BITS − 1), 2^(SOLUTION_BITS − 1))` (the circuit's signed
-//! range check, exactly) and every `|e_i| ≤ T`, with the system's
-//! tolerance `T = ⌊½ · max_i Σ_j |M_ij|⌋ + 1` ([`tolerance`]). If `u*` is
-//! the exact real solution of the fixed-point system, `u = round(u* · 2^F)`
-//! is within ½ of `u* · 2^F` entrywise, so `|e_i| ≤ ½ Σ_j |M_ij| < T`:
-//! rounding the true solution always passes ([`solve_fixed`] does this).
-//! Conversely an accepted `u` differs from `u* · 2^F` by at most
-//! `‖M⁻¹‖_∞ · T` per entry (the bound a verifier can compute from `M`).
+//! range check, exactly), every `|M_ij| < 2^(MATRIX_BITS − 1)`, and every
+//! row's residual is within its own bound: `|2·e_i| ≤ B_i` with
+//! `B_i = Σ_j |M_ij| + 2` ([`row_bounds`]), i.e. `|e_i| ≤ ½ Σ_j |M_ij| + 1`.
+//! If `u*` is the exact real solution of the fixed-point system,
+//! `u = round(u* · 2^F)` is within ½ of `u* · 2^F` entrywise, so
+//! `|e_i| ≤ ½ Σ_j |M_ij|`: rounding the true solution always passes
+//! ([`solve_fixed`] does this; the `+ 1` absorbs the float solver's last
+//! bit). Conversely an accepted `u` differs from `u* · 2^F` by at most
+//! `‖M⁻¹‖_∞ · max_i B_i / 2` per entry (the bound a verifier can compute
+//! from `M`). The bound is per row and needs only `|M_ij|`, so a circuit
+//! computes it from matrix cells it has itself derived
+//! (`lineage_gadgets::linear`).
 //!
-//! Magnitudes: with `M_ij ∈ [−2^31, 2^31)` ([`MATRIX_BITS`]: room for the
+//! Magnitudes: with `|M_ij| < 2^31` ([`MATRIX_BITS`]: room for the
 //! influence factors at scale `2^16`, `crate::kfac`), `|u_j| < 2^39` and
-//! `n ≤ MAX_UNKNOWNS`, `|e_i| < 2^(31 + 39 + 11) + 2^47`,
-//! far below the BN254 modulus, so field arithmetic equals integer
-//! arithmetic and the range checks are sound.
+//! `n ≤ MAX_UNKNOWNS`, `|e_i| < 2^(31 + 39 + 11) + 2^47` and
+//! `B_i < 2^43`, far below the BN254 modulus, so field arithmetic equals
+//! integer arithmetic and the range checks are sound.
 
 use crate::fixed::SCALE;
 
-/// Signed bits of a matrix entry (`M_ij ∈ [−2^31, 2^31)`).
+/// Signed bits of a matrix entry (`|M_ij| < 2^31`).
 pub const MATRIX_BITS: u32 = 32;
 /// Signed bits of a solution entry and of a right-hand side entry.
 pub const SOLUTION_BITS: u32 = 40;
@@ -46,10 +51,10 @@ pub enum LinearError {
     TooLarge { n: usize },
     #[error("the matrix is singular")]
     Singular,
-    #[error("{what} entry {index} ({value}) is outside its signed range (matrix [−2^{m}, 2^{m}), vectors [−2^{b}, 2^{b}))", m = MATRIX_BITS - 1, b = SOLUTION_BITS - 1)]
+    #[error("{what} entry {index} ({value}) is outside its signed range (matrix (−2^{m}, 2^{m}), vectors [−2^{b}, 2^{b}))", m = MATRIX_BITS - 1, b = SOLUTION_BITS - 1)]
     Range { what: &'static str, index: usize, value: i128 },
-    #[error("row {row}: residual {residual} exceeds the tolerance {tolerance}")]
-    Residual { row: usize, residual: i128, tolerance: i128 },
+    #[error("row {row}: twice the residual {residual} exceeds the row's bound {bound}")]
+    Residual { row: usize, residual: i128, bound: i128 },
 }
 
 /// An LU factorisation with partial pivoting of a dense square matrix (f64).
@@ -143,35 +148,36 @@ fn in_range(what: &'static str, v: &[i64]) -> Result<(), LinearError> {
     }
 }
 
-/// The tolerance of a fixed-point system: `⌊½ · max_i Σ_j |M_ij|⌋ + 1`.
-pub fn tolerance(m: &[i64], n: usize) -> Result<i128, LinearError> {
+/// Every row's bound `B_i = Σ_j |M_ij| + 2` (the check is `|2·e_i| ≤ B_i`);
+/// the matrix must be in range.
+pub fn row_bounds(m: &[i64], n: usize) -> Result<Vec<i128>, LinearError> {
     shape(m, n)?;
-    let widest = m.chunks(n.max(1)).map(|row| row.iter().map(|v| (*v as i128).abs()).sum::<i128>()).max().unwrap_or(0);
-    Ok(widest / 2 + 1)
+    let bound = 1i64 << (MATRIX_BITS - 1);
+    if let Some(index) = m.iter().position(|v| v.unsigned_abs() >= bound as u64) {
+        return Err(LinearError::Range { what: "matrix", index, value: m[index] as i128 });
+    }
+    Ok(m.chunks(n.max(1)).take(n).map(|row| row.iter().map(|v| (*v as i128).abs()).sum::<i128>() + 2).collect())
 }
 
-/// The residuals `e_i = Σ_j M_ij u_j − g_i · 2^F` (exact integers; `u`
-/// and `g` must be in range, `M` entries 16-bit signed, as the check needs).
+/// The residuals `e_i = Σ_j M_ij u_j − g_i · 2^F` (exact integers; `u`,
+/// `g` and `M` must be in range, as the check needs).
 pub fn residuals(m: &[i64], u: &[i64], g: &[i64], n: usize) -> Result<Vec<i128>, LinearError> {
-    shape(m, n)?;
+    row_bounds(m, n)?;
     if u.len() != n || g.len() != n {
         return Err(LinearError::Shape { n, found: u.len().min(g.len()) });
     }
     in_range("solution", u)?;
     in_range("right-hand side", g)?;
-    if let Some(index) = m.iter().position(|v| !(-(1i64 << (MATRIX_BITS - 1))..1i64 << (MATRIX_BITS - 1)).contains(v)) {
-        return Err(LinearError::Range { what: "matrix", index, value: m[index] as i128 });
-    }
     Ok((0..n).map(|i| (0..n).map(|j| m[i * n + j] as i128 * u[j] as i128).sum::<i128>() - g[i] as i128 * SCALE as i128).collect())
 }
 
-/// The check a circuit makes: `u` and `g` in range and every residual within
-/// the system's [`tolerance`].
+/// The check a circuit makes: `M`, `u` and `g` in range and every
+/// residual within its row's bound (`|2·e_i| ≤ B_i`, [`row_bounds`]).
 pub fn check(m: &[i64], u: &[i64], g: &[i64], n: usize) -> Result<(), LinearError> {
-    let tolerance = tolerance(m, n)?;
-    for (row, residual) in residuals(m, u, g, n)?.into_iter().enumerate() {
-        if residual.abs() > tolerance {
-            return Err(LinearError::Residual { row, residual, tolerance });
+    let bounds = row_bounds(m, n)?;
+    for (row, (residual, bound)) in residuals(m, u, g, n)?.into_iter().zip(bounds).enumerate() {
+        if 2 * residual.abs() > bound {
+            return Err(LinearError::Residual { row, residual, bound });
         }
     }
     Ok(())
@@ -218,20 +224,24 @@ mod tests {
         // M = [[2, 0], [0, 4]] (scale 256: entries 512, 1024), g = [1, 1] (256)
         let m = [512, 0, 0, 1024];
         let g = [256, 256];
-        assert_eq!(tolerance(&m, 2).unwrap(), 513);
+        assert_eq!(row_bounds(&m, 2).unwrap(), vec![514, 1026]);
         // u* = [0.5, 0.25] → [128, 64], residuals exactly zero
         let u = solve_fixed(&m, &g, 2).unwrap();
         assert_eq!(u, vec![128, 64]);
         assert_eq!(residuals(&m, &u, &g, 2).unwrap(), vec![0, 0]);
-        // one unit off in u[1]: residual 1024 > 513
-        assert_eq!(check(&m, &[128, 65], &g, 2), Err(LinearError::Residual { row: 1, residual: 1024, tolerance: 513 }));
+        // one unit off in u[1]: residual 1024, twice that > 1026
+        assert_eq!(check(&m, &[128, 65], &g, 2), Err(LinearError::Residual { row: 1, residual: 1024, bound: 1026 }));
+        // the bound's `+ 2`: M = [1] (B = 3) accepts residuals −1, 0, 1 and no more
+        assert!(check(&[1], &[257], &[1], 1).is_ok() && check(&[1], &[255], &[1], 1).is_ok());
+        assert_eq!(check(&[1], &[258], &[1], 1), Err(LinearError::Residual { row: 0, residual: 2, bound: 3 }));
         assert!(matches!(check(&m, &[1 << 40, 0], &g, 2), Err(LinearError::Range { what: "solution", index: 0, .. })));
-        assert_eq!(tolerance(&m, 3), Err(LinearError::Shape { n: 3, found: 4 }));
+        assert_eq!(row_bounds(&m, 3), Err(LinearError::Shape { n: 3, found: 4 }));
         // the circuit's signed range, exactly: −2^39 passes, 2^39 does not
         assert!(check(&[256], &[-(1 << 39)], &[-(1 << 39)], 1).is_ok());
         assert!(matches!(check(&[256], &[1 << 39], &[0], 1), Err(LinearError::Range { .. })));
-        // matrix entries: [−2^31, 2^31)
-        assert!(check(&[-(1 << 31)], &[256], &[-(1 << 31)], 1).is_ok());
+        // matrix entries: |M| < 2^31 (the circuit range-checks |M| to 31 bits)
+        assert!(check(&[-(1 << 31) + 1], &[256], &[-(1 << 31) + 1], 1).is_ok());
+        assert!(matches!(check(&[-(1 << 31)], &[0], &[0], 1), Err(LinearError::Range { what: "matrix", .. })));
         assert!(matches!(check(&[1 << 31], &[0], &[0], 1), Err(LinearError::Range { what: "matrix", .. })));
         // hostile shapes are errors, not panics
         assert_eq!(solve_fixed(&m, &[256], 2), Err(LinearError::Shape { n: 2, found: 1 }));

@@ -1,21 +1,24 @@
 //! The linear-system check of `lineage_core::linear` as constraints: a
-//! circuit proves that `u` solves `M u = g` (within the system's fixed-point
-//! tolerance) instead of computing an inverse.
+//! circuit proves that `u` solves `M u = g` (within each row's fixed-point
+//! bound) instead of computing an inverse.
 //!
-//! Per row `i`, on the flex gate:
+//! Per matrix entry, then per row `i`, on the flex gate:
 //!
 //! ```text
+//!   a_ij, s_ij witnesses:  M_ij = a_ij − 2·s_ij·a_ij,  s_ij bit,  a_ij < 2^31
+//!   B_i   = Σ_j a_ij + 2                    (the row's bound: Σ |M_ij| + 2)
 //!   acc_i = Σ_j M_ij · u_j                  (inner product: one row per term)
-//!   e_i   = acc_i − g_i · 2^F               (mul by constant, sub)
-//!   t_i   = e_i + T;   t_i < 2T + 1         (range check + less-than)
+//!   e_i   = acc_i − g_i · 2^F
+//!   t_i   = 2·e_i + B_i;   t_i < 2^44,  2·B_i − t_i < 2^44   (|2·e_i| ≤ B_i)
 //! ```
 //!
 //! and per unknown `u_j + 2^(B−1) < 2^B` (`B = SOLUTION_BITS`), the same
-//! for `g_i`. Without the range checks on `u` the system would have a
-//! solution modulo the field for any residual; with them, and the matrix
-//! bounded to `lineage_core::linear::MATRIX_BITS` (32) signed bits by the
-//! caller, every quantity stays below 2^82, so field and integer arithmetic
-//! agree.
+//! for `g_i`. The range check on `a_ij` both bounds the matrix to
+//! `|M_ij| < 2^31` (`lineage_core::linear::MATRIX_BITS`) and makes `a_ij`
+//! its absolute value (the other root, `−|M_ij|`, is a huge field
+//! element). Without the range checks on `u` the system would have a
+//! solution modulo the field for any residual; with them every quantity
+//! stays below 2^82, so field and integer arithmetic agree.
 
 use halo2_base::{
     gates::{GateInstructions, RangeChip, RangeInstructions},
@@ -23,22 +26,26 @@ use halo2_base::{
     AssignedValue, Context,
     QuantumCell::{Constant, Existing},
 };
-use lineage_core::{fixed::SCALE, linear::{MAX_UNKNOWNS, SOLUTION_BITS}};
+use lineage_core::{
+    field::fr_to_i128,
+    fixed::SCALE,
+    linear::{MATRIX_BITS, MAX_UNKNOWNS, SOLUTION_BITS},
+};
 use num_bigint::BigUint;
 
 use crate::Fr;
 
+/// Bits of a row's `t_i` and `2·B_i − t_i` (`B_i < 2^43`).
+const BOUND_BITS: usize = 44;
+
 /// Instructions of the linear-system chip.
 pub trait LinearSystemInstructions {
-    /// Constrain `u_j, g_i ∈ [−2^(SOLUTION_BITS − 1), 2^(SOLUTION_BITS − 1))` and
-    /// `|Σ_j M_ij u_j − g_i · 2^F| ≤ tolerance` for every row. `m` is
-    /// row-major `n × n` (`n = u.len() = g.len() ≤ MAX_UNKNOWNS`) of cells the
-    /// caller has bounded to `MATRIX_BITS` (32) signed bits (a matrix from
-    /// committed values must be range-checked to that by its loader); `tolerance`
-    /// is the system's ([`lineage_core::linear::tolerance`]), fixed by the
-    /// circuit. Panics on mismatched lengths (a circuit-building bug, not
-    /// input).
-    fn check_solution(&self, ctx: &mut Context<Fr>, m: &[AssignedValue<Fr>], u: &[AssignedValue<Fr>], g: &[AssignedValue<Fr>], tolerance: u64);
+    /// Constrain `|M_ij| < 2^31`, `u_j, g_i ∈ [−2^(SOLUTION_BITS − 1),
+    /// 2^(SOLUTION_BITS − 1))` and `|2·(Σ_j M_ij u_j − g_i · 2^F)| ≤ Σ_j
+    /// |M_ij| + 2` for every row (`lineage_core::linear::check`). `m` is
+    /// row-major `n × n` (`n = u.len() = g.len() ≤ MAX_UNKNOWNS`). Panics on
+    /// mismatched lengths (a circuit-building bug, not input).
+    fn check_solution(&self, ctx: &mut Context<Fr>, m: &[AssignedValue<Fr>], u: &[AssignedValue<Fr>], g: &[AssignedValue<Fr>]);
 }
 
 /// The linear-system chip.
@@ -57,10 +64,26 @@ impl<'a> LinearSystemChip<'a> {
         let shifted = self.range.gate().add(ctx, v, Constant(half));
         self.range.range_check(ctx, shifted, SOLUTION_BITS as usize);
     }
+
+    /// `|v|` for `|v| < 2^31` (fails to verify otherwise).
+    pub fn abs(&self, ctx: &mut Context<Fr>, v: AssignedValue<Fr>) -> AssignedValue<Fr> {
+        let gate = self.range.gate();
+        // witnesses (a value beyond i128 cannot pass the range check, whatever is witnessed)
+        let vi = fr_to_i128(v.value()).unwrap_or(0);
+        let a = ctx.load_witness(Fr::from(vi.unsigned_abs() as u64));
+        let s = ctx.load_witness(Fr::from((vi < 0) as u64));
+        gate.assert_bit(ctx, s);
+        // v = a − 2·s·a
+        let sa = gate.mul(ctx, s, a);
+        let back = gate.mul_add(ctx, sa, Constant(-Fr::from(2u64)), a);
+        ctx.constrain_equal(&back, &v);
+        self.range.range_check(ctx, a, MATRIX_BITS as usize - 1);
+        a
+    }
 }
 
 impl LinearSystemInstructions for LinearSystemChip<'_> {
-    fn check_solution(&self, ctx: &mut Context<Fr>, m: &[AssignedValue<Fr>], u: &[AssignedValue<Fr>], g: &[AssignedValue<Fr>], tolerance: u64) {
+    fn check_solution(&self, ctx: &mut Context<Fr>, m: &[AssignedValue<Fr>], u: &[AssignedValue<Fr>], g: &[AssignedValue<Fr>]) {
         let n = u.len();
         assert!(n <= MAX_UNKNOWNS && g.len() == n && m.len() == n * n, "linear system shape");
         for v in u.iter().chain(g) {
@@ -68,11 +91,17 @@ impl LinearSystemInstructions for LinearSystemChip<'_> {
         }
         let gate = self.range.gate();
         for (i, gi) in g.iter().enumerate() {
-            let acc = gate.inner_product(ctx, m[i * n..(i + 1) * n].iter().copied(), u.iter().map(|c| Existing(*c)));
-            let scaled = gate.mul(ctx, *gi, Constant(Fr::from(SCALE as u64)));
-            let e = gate.sub(ctx, acc, scaled);
-            let t = gate.add(ctx, e, Constant(Fr::from(tolerance)));
-            self.range.check_less_than_safe(ctx, t, 2 * tolerance + 1);
+            let row = &m[i * n..(i + 1) * n];
+            let abs: Vec<_> = row.iter().map(|v| self.abs(ctx, *v)).collect();
+            let sum = gate.sum(ctx, abs);
+            let bound = gate.add(ctx, sum, Constant(Fr::from(2u64)));
+            let acc = gate.inner_product(ctx, row.iter().copied(), u.iter().map(|c| Existing(*c)));
+            let e = gate.mul_add(ctx, *gi, Constant(-Fr::from(SCALE as u64)), acc);
+            let t = gate.mul_add(ctx, e, Constant(Fr::from(2u64)), bound);
+            self.range.range_check(ctx, t, BOUND_BITS);
+            let twice_b = gate.mul(ctx, bound, Constant(Fr::from(2u64)));
+            let slack = gate.sub(ctx, twice_b, t);
+            self.range.range_check(ctx, slack, BOUND_BITS);
         }
     }
 }
@@ -104,12 +133,11 @@ mod tests {
     fn run_field(m: &[i64], u: &[Fr], g: &[i64], delta_u0: Option<Fr>) -> Result<(), Vec<VerifyFailure>> {
         let mut builder = BaseCircuitBuilder::<Fr>::from_stage(CircuitBuilderStage::Mock).use_k(K).use_lookup_bits(K - 1).use_instance_columns(0);
         let range = builder.range_chip();
-        let tol = linear::tolerance(m, g.len()).unwrap() as u64;
         let ctx = builder.main(0);
         let load = |ctx: &mut Context<Fr>, v: &[i64]| ctx.assign_witnesses(v.iter().map(|x| fr_from_i128(*x as i128)));
         let (mc, gc) = (load(ctx, m), load(ctx, g));
         let uc = ctx.assign_witnesses(u.iter().copied());
-        LinearSystemChip::new(&range).check_solution(ctx, &mc, &uc, &gc, tol);
+        LinearSystemChip::new(&range).check_solution(ctx, &mc, &uc, &gc);
         if let Some(d) = delta_u0 {
             let offset = uc[0].cell.unwrap().offset;
             let old = ctx.advice[offset].evaluate();
@@ -134,9 +162,27 @@ mod tests {
     fn a_wrong_solution_fails_the_residual_range_check() {
         let (m, g) = system();
         let mut u = linear::solve_fixed(&m, &g, 3).unwrap();
-        u[1] += 2; // residual of row 1 moves by 2 · 1100 > 2T
-        assert!(matches!(linear::check(&m, &u, &g, 3), Err(linear::LinearError::Residual { .. })));
+        u[1] += 2; // residual of row 1 moves by 2 · 1100: twice that is beyond B_1 = 1477
+        assert!(matches!(linear::check(&m, &u, &g, 3), Err(linear::LinearError::Residual { row: 1, .. })));
+        // one of t, 2B − t is negative: its range check's limbs cannot recompose it
         let errs = run(&m, &u, &g, None).unwrap_err();
+        assert!(!errs.is_empty() && errs.iter().all(|e| matches!(e, VerifyFailure::Permutation { .. })), "{errs:?}");
+    }
+
+    #[test]
+    fn the_row_bound_is_exactly_the_spec() {
+        // M = [1]: B = 3, so residuals −1, 0, 1 pass and 2 does not, natively and in the circuit
+        for (u, ok) in [(255, true), (257, true), (258, false), (254, false)] {
+            assert_eq!(linear::check(&[1], &[u], &[1], 1).is_ok(), ok, "u = {u}");
+            assert_eq!(run(&[1], &[u], &[1], None).is_ok(), ok, "u = {u}");
+        }
+        // a negative entry's absolute value counts: M = [−3] (B = 5), g = −3, u* = 256
+        assert!(run(&[-3], &[256], &[-3], None).is_ok());
+        assert!(run(&[-3], &[257], &[-3], None).is_err());
+        // |M| < 2^31: an entry of 2^31 fails the absolute value's range check
+        let big = 1i64 << 31;
+        assert!(matches!(linear::check(&[big], &[1], &[big / 256], 1), Err(linear::LinearError::Range { what: "matrix", .. })));
+        let errs = run(&[big], &[1], &[big / 256], None).unwrap_err();
         assert!(lookups(&errs), "{errs:?}");
     }
 
