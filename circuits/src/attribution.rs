@@ -64,7 +64,7 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &CircuitShape, in
 
     // ---- 1–3. model commitment, query commitment, forward pass, argmax ------
     let (model, model_commitment) = fwd.load_model(ctx, &hasher, &input.model);
-    let q = fwd.query(ctx, &hasher, &model, &input.query, input.predicted);
+    let q = fwd.query(ctx, &hasher, &model, &input.query, input.predicted, false);
     let weights = model.weights();
     let (query_commitment, hq, class, indicator) = (q.commitment, q.hidden, q.class, q.indicator);
     // last-layer row of the predicted class

@@ -8,15 +8,22 @@
 //! 1. the model parameters hash to the public **model commitment**;
 //! 2. each example's leaf (`lineage_core::datanet`), and the window's
 //!    public **subtree root** over the leaves, inactive leaves being 0;
-//! 3. each example's feature row (`lineage_core::features`): hidden
-//!    activations, residual vector, contributor (nonzero) and end-of-segment
-//!    flag — the next contributor of the last example being the public
-//!    **next contributor** (the first of chunk `j + 1`, or 0 at the end);
-//! 4. that the feature column equals these rows on the chunk's rows and is
-//!    zero on every other row of the table (copy constraints, so the column's
-//!    commitment in this chunk's key is exactly this chunk's share); chunk 0
-//!    also writes the model's parameters after the rows (the per-query
-//!    circuit's weights), every other chunk zeros there.
+//! 3. each example's feature row (`lineage_core::features`): fine hidden
+//!    activations `h̃`, residual vector `r`, first-layer error
+//!    `δ = m ⊙ rescale₁₆(W2ᵀ r)` (a floor division with its remainder
+//!    range-checked), pixels, contributor (nonzero) and end-of-segment flag —
+//!    the next contributor of the last example being the public **next
+//!    contributor** (the first of chunk `j + 1`, or 0 at the end);
+//! 4. the chunk's factor sums (`lineage_core::kfac::Sums`: its active count
+//!    and the sums over its rows of `h̃ h̃ᵀ`, `h̃`, `m mᵀ`, `p pᵀ`, `p`);
+//! 5. that the feature column equals these rows on the chunk's rows, these
+//!    sums on the sums' rows, and zero on every other row of the table (copy
+//!    constraints, so the column's commitment in this chunk's key is exactly
+//!    this chunk's share); chunk 0 also writes the model's parameters after
+//!    the rows (the per-query circuit's weights), every other chunk zeros
+//!    there. Every chunk writes its sums to the same rows: the shares add up
+//!    to the whole table's sums, so the per-query key's commitment (the sum
+//!    of the chunks') holds the factors' sums over every example.
 //!
 //! Public instance column: see [`ChunkPublic::to_instances`]. The chain
 //! combines the chunks: their subtree roots must hash up to the registered
@@ -35,26 +42,41 @@ use halo2_base::{
         circuit::{builder::BaseCircuitBuilder, CircuitBuilderStage},
         GateInstructions, RangeInstructions,
     },
-    AssignedValue,
-    QuantumCell::Constant,
+    AssignedValue, Context,
+    QuantumCell::{Constant, Existing},
 };
 use lineage_core::{
     datanet::{licence_to_fr, Contribution, Datanet, DigitPayload},
-    features::{column_len, WIDTH},
+    features::{column_len, sums_offset, PIXEL_OFFSET, RESIDUAL_OFFSET, WIDTH},
     field::{fr_from_address, fr_to_u128, Fr},
     fixed::SCALE,
-    model::{QuantizedModel, OUTPUT},
+    kfac::SUMS_LEN,
+    model::{QuantizedModel, HIDDEN, INPUT, OUTPUT},
 };
-use lineage_gadgets::hash::HashChip;
+use lineage_gadgets::{
+    factor::{FactorChip, FactorInstructions},
+    hash::HashChip,
+};
 use serde::{Deserialize, Serialize};
 
 /// Version of the chunk circuit's layout (see
 /// [`crate::query::CIRCUIT_VERSION`]).
-pub const CIRCUIT_VERSION: u32 = 1;
+pub const CIRCUIT_VERSION: u32 = 2;
 /// Number of public inputs of a chunk proof.
 pub const CHUNK_INSTANCES: usize = 5;
 /// Bits of an address.
 const ADDR_BITS: usize = 160;
+/// Advice cells of a chunk that do not grow with its examples (the model's
+/// commitment, the Merkle tree's top), measured (`cargo run --release -p
+/// lineage-circuits --example cells`).
+pub const CHUNK_FIXED_CELLS: usize = 120_000;
+/// Advice cells of a chunk per example (its leaf hash, its forward pass and
+/// features, its share of the factor sums and of the Merkle tree), measured.
+pub const CHUNK_CELLS_PER_EXAMPLE: usize = 28_000;
+/// Advice columns a chunk may use at most (the verifier's bound is 96).
+pub const MAX_CHUNK_COLUMNS: usize = 64;
+/// Signed bits of `Σ_k W2_kj r_k + 2^15` (`|W2| < 2^15`, `|r| < 2^48`, ten terms).
+const DELTA_DIVIDEND_BITS: usize = 70;
 
 /// Everything that fixes a chunk circuit's constraint system (and so its
 /// key, apart from the feature column's values).
@@ -87,7 +109,19 @@ impl ChunkShape {
         if !(crate::query::MIN_QUERY_K..=crate::MAX_K).contains(&k) || (1usize << k) < crate::table::feature_rows(column_len(capacity)) + 64 {
             return Err(Error::Shape(format!("k = {k} cannot hold {capacity} examples")));
         }
+        let most = Self::max_size(k);
+        if size > most {
+            return Err(Error::Shape(format!("a chunk of {size} examples needs more than the {MAX_CHUNK_COLUMNS} advice columns that k = {k} allows: at most {most} examples per chunk here")));
+        }
         Ok(Self { size, index, capacity, k, lookup_bits: (k - 1) as usize })
+    }
+
+    /// The largest power-of-two chunk whose cells ([`CHUNK_FIXED_CELLS`] +
+    /// [`CHUNK_CELLS_PER_EXAMPLE`] per example) fit [`MAX_CHUNK_COLUMNS`]
+    /// columns of `2^k` rows (0 if none does).
+    pub fn max_size(k: u32) -> usize {
+        let room = (MAX_CHUNK_COLUMNS << k).saturating_sub(CHUNK_FIXED_CELLS) / CHUNK_CELLS_PER_EXAMPLE;
+        if room == 0 { 0 } else { 1 << room.ilog2() }
     }
 
     /// First example of the chunk.
@@ -212,6 +246,7 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &ChunkShape, colu
     let ctx = builder.main(0);
     let hasher = HashChip::new(ctx);
     let fwd = ForwardChip::new(&range);
+    let factor = FactorChip::new(&range);
     let s2 = Fr::from((SCALE * SCALE) as u64);
     let m = shape.size;
     let count_bits = (usize::BITS - m.leading_zeros()) as usize + 1;
@@ -232,6 +267,7 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &ChunkShape, colu
     let mut rows: Vec<Vec<AssignedValue<Fr>>> = Vec::with_capacity(m);
     let mut addrs = Vec::with_capacity(m);
     let mut acts = Vec::with_capacity(m);
+    let mut masks: Vec<Vec<AssignedValue<Fr>>> = Vec::with_capacity(m);
     for i in 0..m {
         let ex = input.examples.get(i).unwrap_or(&padding);
         let act = range.is_less_than(ctx, Constant(Fr::from(i as u64)), active, count_bits);
@@ -248,12 +284,16 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &ChunkShape, colu
         let leaf = hasher.hash(ctx, &[addr, licence, label, img.packed[0], img.packed[1]]);
         leaves.push(gate.mul(ctx, leaf, act));
 
-        let h = fwd.hidden(ctx, &weights, &img.pixels);
-        let f = fwd.logits(ctx, &weights, &h);
+        let (fine, coarse) = fwd.hidden_fine(ctx, &weights, &img.pixels);
+        let f = fwd.logits(ctx, &weights, &coarse);
         let onehot = gate.idx_to_indicator(ctx, label, OUTPUT);
         let mut row = Vec::with_capacity(WIDTH);
-        for hj in &h {
-            row.push(gate.mul(ctx, *hj, act));
+        let mut mask = Vec::with_capacity(HIDDEN);
+        for hj in &fine {
+            let h = gate.mul(ctx, *hj, act);
+            let dead = gate.is_zero(ctx, h);
+            mask.push(gate.not(ctx, dead));
+            row.push(h);
         }
         for (k, fk) in f.iter().enumerate() {
             // r_k = [y = k]·S² − f_k
@@ -261,8 +301,20 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &ChunkShape, colu
             let r = gate.mul_add(ctx, onehot[k], Constant(s2), neg_f);
             row.push(gate.mul(ctx, r, act));
         }
+        // δ_j = m_j · ⌊(Σ_k W2_kj r_k + 2^15) / 2^16⌋
+        for j in 0..HIDDEN {
+            let r = &row[RESIDUAL_OFFSET..RESIDUAL_OFFSET + OUTPUT];
+            let v = gate.inner_product(ctx, (0..OUTPUT).map(|k| Existing(model.w2[k * HIDDEN + j])), r.iter().map(|c| Existing(*c)));
+            let v = gate.add(ctx, v, Constant(Fr::from(1u64 << 15)));
+            let q = factor.div_floor(ctx, v, 1 << 16, DELTA_DIVIDEND_BITS);
+            row.push(gate.mul(ctx, q, mask[j]));
+        }
+        for p in &img.pixels {
+            row.push(gate.mul(ctx, *p, act));
+        }
         row.push(gate.mul(ctx, addr, act));
         rows.push(row);
+        masks.push(mask);
         addrs.push(addr);
         acts.push(act);
     }
@@ -277,17 +329,44 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &ChunkShape, colu
     }
     let subtree_root = hasher.subtree_root(ctx, &leaves);
 
+    // the chunk's factor sums (kfac::Sums, over its active rows: inactive
+    // rows are zero)
+    let mut sums = vec![active];
+    let column_of = |f: &dyn Fn(usize) -> AssignedValue<Fr>| -> Vec<AssignedValue<Fr>> { (0..m).map(f).collect() };
+    let hs: Vec<_> = (0..HIDDEN).map(|j| column_of(&|e| rows[e][j])).collect();
+    let ms: Vec<_> = (0..HIDDEN).map(|j| column_of(&|e| masks[e][j])).collect();
+    let ps: Vec<_> = (0..INPUT).map(|a| column_of(&|e| rows[e][PIXEL_OFFSET + a])).collect();
+    let ip = |ctx: &mut Context<Fr>, x: &[AssignedValue<Fr>], y: &[AssignedValue<Fr>]| gate.inner_product(ctx, x.iter().copied(), y.iter().map(|c| Existing(*c)));
+    for (outer, linear) in [(&hs, true), (&ms, false), (&ps, true)] {
+        let d = outer.len();
+        for i in 0..d {
+            for j in i..d {
+                sums.push(ip(ctx, &outer[i], &outer[j]));
+            }
+        }
+        if linear {
+            for x in outer.iter() {
+                sums.push(gate.sum(ctx, x.iter().copied()));
+            }
+        }
+    }
+    debug_assert_eq!(sums.len(), SUMS_LEN);
+
     // bind the feature column: the chunk's rows to its features, the model
-    // rows to the parameters (chunk 0), every other row to zero
+    // rows to the parameters (chunk 0), the sums to the chunk's sums, every
+    // other row to zero
     let zero = ctx.load_zero();
     let base = WIDTH * shape.start();
     let params_at = WIDTH * shape.capacity;
+    let sums_at = sums_offset(shape.capacity);
     let window_end = (base + WIDTH * m).min(params_at);
     for idx in 0..column_len(shape.capacity) {
         let cell = feature_value(column, idx);
         if (base..window_end).contains(&idx) {
             let (i, j) = ((idx - base) / WIDTH, (idx - base) % WIDTH);
             ctx.constrain_equal(&rows[i][j], &cell);
+        } else if idx >= sums_at {
+            ctx.constrain_equal(&sums[idx - sums_at], &cell);
         } else if idx >= params_at && shape.index == 0 {
             ctx.constrain_equal(&model.params[idx - params_at], &cell);
         } else {
@@ -301,18 +380,9 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &ChunkShape, colu
 }
 
 /// The chunk's share of the feature column: the table's rows on the chunk
-/// (and the model's parameters for chunk 0), zero elsewhere.
+/// and their sums (and the model's parameters for chunk 0), zero elsewhere.
 pub fn chunk_column(shape: &ChunkShape, table: &lineage_core::features::FeatureTable) -> Result<Vec<Fr>> {
-    let mut column = table.column(shape.capacity)?;
-    let (a, b) = (WIDTH * shape.start(), WIDTH * (shape.start() + shape.size).min(shape.capacity));
-    let params_at = WIDTH * shape.capacity;
-    for (idx, v) in column.iter_mut().enumerate() {
-        let params_here = idx >= params_at && shape.index == 0;
-        if !(a..b).contains(&idx) && !params_here {
-            *v = Fr::zero();
-        }
-    }
-    Ok(column)
+    Ok(table.column_of(shape.capacity, shape.start()..shape.start() + shape.size, shape.index == 0)?)
 }
 
 /// Build chunk `shape.index` for `stage`.

@@ -23,7 +23,9 @@
 //!
 //! The [`query`] circuit is the whole-datanet successor of this window
 //! circuit: it attributes one query over every example of a datanet version
-//! from the version's committed feature table.
+//! from the version's committed feature table, by `influence-kfac` (the
+//! method that tracks retraining best among those a circuit can check per
+//! query); the window circuit keeps TracIn available.
 
 mod attribution;
 pub mod chips;

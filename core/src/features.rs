@@ -2,12 +2,17 @@
 //! change, computed once per (datanet version, model) — and the whole-datanet
 //! attribution and segment digest computed from it.
 //!
-//! Row `i` of the table describes example `i` of the datanet (file order):
+//! The attribution is `influence-kfac` ([`crate::kfac`]): the method the
+//! eval ranks best among those a circuit can check per query (ATTRIBUTION.md).
+//! Row `i` of the table describes example `i` of the datanet (file order),
+//! in the notation of [`crate::kfac`]:
 //!
 //! | entries | meaning | bound |
 //! |---|---|---|
-//! | `h[0..16]` | hidden activations of the example (scale 2^8) | `0 ≤ h < 2^24` |
-//! | `r[0..10]` | residual vector `r_k = [y = k]·S² − f_k(z)` (scale 2^16) | `|r| < 2^48` |
+//! | `h[0..16]` | fine hidden activations `h̃` (ReLU'd accumulators, scale 2^16) | `0 ≤ h < 2^31` |
+//! | `r[0..10]` | residual vector `r_k = [y = k]·2^16 − f_k(z)` (scale 2^16) | `|r| < 2^48` |
+//! | `δ[0..16]` | first-layer error `δ = m ⊙ rescale₁₆(W2ᵀ r)` (scale 2^8) | `|δ| < 2^52` |
+//! | `p[0..64]` | pixels | `0 ≤ p ≤ 16` |
 //! | `a` | contributor address as an integer | `0 < a < 2^160` |
 //! | `e` | 1 if the example ends its contributor's segment, else 0 | bit |
 //!
@@ -17,15 +22,18 @@
 //!
 //! The table is laid out *vertically*, [`WIDTH`] field elements per example
 //! ([`FeatureTable::column`]): entry `j` of example `i` is element
-//! `WIDTH·i + j`, in the order `h, r, a, e`; negative residuals are field
-//! negatives. After `capacity` examples (zero rows past the datanet) come
-//! the model's [`NUM_PARAMS`] signed parameters in `QuantizedModel::params`
-//! order: the per-query circuit reads its weights from the table too, so the
-//! table fixes the model as well as the data.
+//! `WIDTH·i + j`, in the order `h, r, δ, p, a, e`; negative values are
+//! field negatives. After `capacity` examples (zero rows past the datanet)
+//! come the model's [`NUM_PARAMS`] signed parameters in
+//! `QuantizedModel::params` order, then the [`kfac::Sums`] of every row (the
+//! count and the sums of outer products the factors are the means of): the
+//! per-query circuit reads its weights and its factors from the table too,
+//! so the table fixes the model and the factors as well as the data. The
+//! sums are additive, so the feature chunks each write their own rows' sums
+//! to the same place and the commitments add up to the whole table's.
 //!
-//! **Score** of example `i` for a query with hidden activations `h_q` and
-//! predicted class `c`: `s_i = r_i[c] · (⟨h_q, h_i⟩ + S²)` — exactly
-//! [`crate::attribution::score`] (TracIn, last layer).
+//! **Score** of example `i` for a query: [`crate::kfac::scores`] with
+//! [`kfac::Kind::Kfac`], an exact integer at scale `2^40`.
 //!
 //! **Segment totals**: `t_s = Σ s_i` over the rows of segment `s`, signed
 //! (net influence). The proof outputs the list `(a_s, t_s)` in row order;
@@ -50,28 +58,36 @@ use crate::{
     datanet::Datanet,
     field::{fr_from_address, fr_from_i128, Fr},
     fixed::SCALE,
-    model::{QuantizedModel, HIDDEN, NUM_PARAMS, OUTPUT},
+    kfac,
+    model::{QuantizedModel, HIDDEN, INPUT, NUM_PARAMS, OUTPUT},
     Error, Result,
 };
 use alloy_primitives::{keccak256, Address, U256};
 use ff::Field;
 
-/// Field elements per example in the vertical layout.
-pub const WIDTH: usize = HIDDEN + OUTPUT + 2;
 /// Offset of the residual vector in a row.
 pub const RESIDUAL_OFFSET: usize = HIDDEN;
+/// Offset of the first-layer error `δ` in a row.
+pub const DELTA_OFFSET: usize = HIDDEN + OUTPUT;
+/// Offset of the pixels in a row.
+pub const PIXEL_OFFSET: usize = 2 * HIDDEN + OUTPUT;
 /// Offset of the contributor address in a row.
-pub const ADDRESS_OFFSET: usize = HIDDEN + OUTPUT;
+pub const ADDRESS_OFFSET: usize = PIXEL_OFFSET + INPUT;
 /// Offset of the end-of-segment flag in a row.
-pub const END_OFFSET: usize = HIDDEN + OUTPUT + 1;
+pub const END_OFFSET: usize = ADDRESS_OFFSET + 1;
+/// Field elements per example in the vertical layout.
+pub const WIDTH: usize = END_OFFSET + 1;
 /// Domain tag of the segment challenge.
 pub const CHALLENGE_TAG: &[u8] = b"lineage-segment-digest-v1";
 
 /// The query-independent features of one example.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FeatureRow {
+    /// `h̃` without its bias entry (scale `2^16`).
     pub hidden: [i64; HIDDEN],
     pub residual: [i64; OUTPUT],
+    pub delta: [i64; HIDDEN],
+    pub pixels: [u8; INPUT],
     pub contributor: Address,
     pub end: bool,
 }
@@ -80,11 +96,16 @@ impl FeatureRow {
     /// The row's [`WIDTH`] field elements.
     pub fn to_fields(&self) -> [Fr; WIDTH] {
         let mut v = [Fr::ZERO; WIDTH];
-        for (j, h) in self.hidden.iter().enumerate() {
-            v[j] = Fr::from(*h as u64);
+        let signed = |x: i64| fr_from_i128(x as i128);
+        for j in 0..HIDDEN {
+            v[j] = signed(self.hidden[j]);
+            v[DELTA_OFFSET + j] = signed(self.delta[j]);
         }
         for (k, r) in self.residual.iter().enumerate() {
-            v[RESIDUAL_OFFSET + k] = fr_from_i128(*r as i128);
+            v[RESIDUAL_OFFSET + k] = signed(*r);
+        }
+        for (a, p) in self.pixels.iter().enumerate() {
+            v[PIXEL_OFFSET + a] = Fr::from(*p as u64);
         }
         v[ADDRESS_OFFSET] = fr_from_address(&self.contributor);
         v[END_OFFSET] = Fr::from(self.end as u64);
@@ -100,9 +121,14 @@ pub struct FeatureTable {
     pub params: Vec<i32>,
 }
 
+/// Offset of the factor sums in a column of `capacity` examples.
+pub fn sums_offset(capacity: usize) -> usize {
+    WIDTH * capacity + NUM_PARAMS
+}
+
 /// Length of the column of a table of `capacity` examples.
 pub fn column_len(capacity: usize) -> usize {
-    WIDTH * capacity + NUM_PARAMS
+    sums_offset(capacity) + kfac::SUMS_LEN
 }
 
 impl FeatureTable {
@@ -116,16 +142,24 @@ impl FeatureTable {
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                let hidden = attribution::hidden(model, &c.payload.pixels);
-                let f = attribution::logits(model, &hidden);
+                let fine = kfac::hidden_fine(model, &c.payload.pixels);
+                let mut coarse = [0i64; HIDDEN];
+                let mut hidden = [0i64; HIDDEN];
+                for j in 0..HIDDEN {
+                    hidden[j] = fine[j];
+                    coarse[j] = crate::fixed::rescale(fine[j]);
+                }
+                let f = attribution::logits(model, &coarse);
                 let mut residual = [0i64; OUTPUT];
                 for k in 0..OUTPUT {
                     residual[k] = if c.payload.label as usize == k { s2 } else { 0 } - f[k];
                 }
+                let delta = kfac::delta(model, &hidden, &residual).ok_or(Error::ScoreOverflow(i))?;
+                let pixels: [u8; INPUT] = c.payload.pixels.as_slice().try_into().map_err(|_| Error::Contribution { index: i, reason: "not 64 pixels".into() })?;
                 let end = i + 1 == n || datanet.contributions[i + 1].contributor != c.contributor;
-                FeatureRow { hidden, residual, contributor: c.contributor, end }
+                Ok(FeatureRow { hidden, residual, delta, pixels, contributor: c.contributor, end })
             })
-            .collect();
+            .collect::<Result<Vec<_>>>()?;
         Ok(Self { rows, params: model.params().collect() })
     }
 
@@ -140,21 +174,34 @@ impl FeatureTable {
     }
 
     /// The vertical column: [`WIDTH`] elements per example, zeros up to
-    /// `capacity` examples, then the model's parameters
-    /// ([`column_len`]`(capacity)` elements).
+    /// `capacity` examples, then the model's parameters, then the factor
+    /// sums of every row ([`column_len`]`(capacity)` elements).
     pub fn column(&self, capacity: usize) -> Result<Vec<Fr>> {
+        self.column_of(capacity, 0..self.rows.len(), true)
+    }
+
+    /// The column with only `rows`' entries and their sums (and the
+    /// parameters if `params`), zero elsewhere: a feature chunk's share, so
+    /// that the shares of a partition of the rows add up to [`Self::column`].
+    pub fn column_of(&self, capacity: usize, rows: std::ops::Range<usize>, params: bool) -> Result<Vec<Fr>> {
         if self.rows.len() > capacity {
             return Err(Error::DatanetFormat(format!("{} examples exceed the capacity of {capacity}", self.rows.len())));
         }
         if self.params.len() != NUM_PARAMS {
             return Err(Error::ModelShape(format!("{} parameters, expected {NUM_PARAMS}", self.params.len())));
         }
-        let mut v = Vec::with_capacity(column_len(capacity));
-        for r in &self.rows {
-            v.extend(r.to_fields());
+        let rows = rows.start.min(self.rows.len())..rows.end.min(self.rows.len());
+        let mut v = vec![Fr::ZERO; column_len(capacity)];
+        for i in rows.clone() {
+            v[WIDTH * i..WIDTH * (i + 1)].copy_from_slice(&self.rows[i].to_fields());
         }
-        v.resize(capacity * WIDTH, Fr::ZERO);
-        v.extend(self.params.iter().map(|q| fr_from_i128(*q as i128)));
+        if params {
+            for (p, q) in self.params.iter().enumerate() {
+                v[WIDTH * capacity + p] = fr_from_i128(*q as i128);
+            }
+        }
+        let sums = kfac::Sums::of_rows(&self.rows[rows]);
+        v[sums_offset(capacity)..].copy_from_slice(&sums.to_fields());
         Ok(v)
     }
 
@@ -176,6 +223,9 @@ pub struct WholeAttribution {
     pub segments: Vec<(Address, i128)>,
     /// Per segment, its end row.
     pub ends: Vec<usize>,
+    /// The query's solutions of the factors' systems (the per-query
+    /// circuit's witnesses).
+    pub solutions: kfac::QuerySolutions,
 }
 
 impl WholeAttribution {
@@ -186,29 +236,27 @@ impl WholeAttribution {
     }
 }
 
-/// Attribute `query` over every example of `table` (model `model`).
+/// Attribute `query` over every example of `table` (model `model`) by
+/// `influence-kfac` ([`crate::kfac`]).
 pub fn attribute(model: &QuantizedModel, table: &FeatureTable, query: &[u8]) -> Result<WholeAttribution> {
     crate::datanet::check_pixels(query).map_err(|reason| Error::Contribution { index: 0, reason })?;
     let hq = attribution::hidden(model, query);
     let fq = attribution::logits(model, &hq);
-    let c = attribution::argmax(&fq);
-    let s2 = (SCALE * SCALE) as i128;
-    let mut scores = Vec::with_capacity(table.len());
+    let factors = kfac::Factors::build(model, table)?;
+    let solutions = factors.solve(model, query, None)?;
+    let scores = factors.scores_of(&solutions, kfac::Kind::Kfac)?;
     let mut segments = Vec::new();
     let mut ends = Vec::new();
     let mut acc = 0i128;
-    for (i, row) in table.rows.iter().enumerate() {
-        let dot: i128 = (0..HIDDEN).map(|j| hq[j] as i128 * row.hidden[j] as i128).sum::<i128>() + s2;
-        let s = row.residual[c] as i128 * dot;
-        scores.push(s);
-        acc += s;
+    for (i, (row, s)) in table.rows.iter().zip(&scores).enumerate() {
+        acc = acc.checked_add(*s).ok_or(Error::ScoreOverflow(i))?;
         if row.end {
             segments.push((row.contributor, acc));
             ends.push(i);
             acc = 0;
         }
     }
-    Ok(WholeAttribution { predicted: c, hidden: hq, logits: fq, scores, segments, ends })
+    Ok(WholeAttribution { predicted: solutions.class, hidden: hq, logits: fq, scores, segments, ends, solutions })
 }
 
 /// One segment of a claim: its contributor, its net total and its end row.
@@ -332,16 +380,30 @@ mod tests {
         assert!(t.rows[4].end && t.rows[9].end && t.rows[11].end);
         let q: Vec<u8> = (0..64).map(|p| (p % 17) as u8).collect();
         let a = attribute(&m, &t, &q).unwrap();
-        let hq = attribution::hidden(&m, &q);
-        for (i, c) in d.contributions.iter().enumerate() {
-            assert_eq!(a.scores[i], attribution::score(&m, &hq, a.predicted, &c.payload));
-        }
+        // the scores are influence-kfac's, and the segments their sums
+        let f = kfac::Factors::build(&m, &t).unwrap();
+        let (c, want) = kfac::scores(&m, &f, &q, None, kfac::Kind::Kfac).unwrap();
+        assert_eq!((a.predicted, &a.scores), (c, &want));
+        assert_eq!(a.segments[0].1, want[..5].iter().sum::<i128>());
+        assert_eq!(a.solutions, f.solve(&m, &q, None).unwrap());
         assert_eq!(a.ends, vec![4, 9, 11]);
+        // the rows: δ from h̃ and r, the coarse forward pass from h̃
+        for (row, c) in t.rows.iter().zip(&d.contributions) {
+            assert_eq!(row.hidden, kfac::hidden_fine(&m, &c.payload.pixels)[..HIDDEN]);
+            assert_eq!(Some(row.delta), kfac::delta(&m, &row.hidden, &row.residual));
+            assert_eq!(row.pixels.as_slice(), c.payload.pixels.as_slice());
+        }
         let col = t.column(16).unwrap();
         assert_eq!(col.len(), column_len(16));
         assert_eq!(col[WIDTH * 11 + END_OFFSET], Fr::ONE);
+        assert_eq!(col[WIDTH * 3 + PIXEL_OFFSET + 5], Fr::from(d.contributions[3].payload.pixels[5] as u64));
         assert_eq!(col[WIDTH * 12], Fr::ZERO);
         assert_eq!(col[WIDTH * 16], fr_from_i128(m.w1[0] as i128));
+        assert_eq!(col[sums_offset(16)..], kfac::Sums::of_rows(&t.rows).to_fields()[..]);
+        // chunk shares add up to the column: rows, parameters once, sums
+        let parts = [t.column_of(16, 0..8, true).unwrap(), t.column_of(16, 8..16, false).unwrap()];
+        let added: Vec<Fr> = parts[0].iter().zip(&parts[1]).map(|(a, b)| *a + b).collect();
+        assert_eq!(added, col);
         assert!(t.column(11).is_err());
     }
 

@@ -51,8 +51,8 @@
 
 use crate::{
     attribution,
-    datanet::Datanet,
-    features::FeatureTable,
+    features::{FeatureRow, FeatureTable},
+    field::{fr_from_i128, Fr},
     fixed::{self, SCALE},
     linear,
     model::{QuantizedModel, HIDDEN, INPUT, OUTPUT},
@@ -91,6 +91,108 @@ pub fn hidden_fine(model: &QuantizedModel, pixels: &[u8]) -> [i64; H1] {
         *hj = fixed::relu(acc);
     }
     v
+}
+
+/// Entries of the upper triangle (diagonal included) of a `d × d` matrix.
+pub const fn triangle(d: usize) -> usize {
+    d * (d + 1) / 2
+}
+
+/// Index of entry `(i, j)`, `i ≤ j`, in the row-major upper triangle of a
+/// `d × d` matrix.
+pub fn tri(i: usize, j: usize, d: usize) -> usize {
+    debug_assert!(i <= j && j < d);
+    // rows r < i hold d − r entries each
+    i * d - i * i.saturating_sub(1) / 2 + (j - i)
+}
+
+/// Field elements of [`Sums`] in a feature column.
+pub const SUMS_LEN: usize = 1 + triangle(HIDDEN) + HIDDEN + triangle(HIDDEN) + triangle(INPUT) + INPUT;
+
+/// The additive per-model statistics the factors are means of, over a set
+/// of feature rows (scales as in the module notes): in column order,
+///
+/// * `n`, the number of rows;
+/// * `hh`, `Σ h̃_i h̃_j` (upper triangle, `i ≤ j < 16`, scale `2^32`);
+/// * `h`, `Σ h̃_i` (scale `2^16`);
+/// * `co`, `Σ m_i m_j` (upper triangle; `m_i = [h̃_i > 0]`);
+/// * `pp`, `Σ p_a p_b` over the pixels (upper triangle, `a ≤ b < 64`);
+/// * `p`, `Σ p_a`.
+///
+/// Sums of disjoint sets of rows add entrywise, so feature chunks each write
+/// their own rows' sums and the column commitments add up to the table's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sums {
+    pub n: i128,
+    pub hh: Vec<i128>,
+    pub h: [i128; HIDDEN],
+    pub co: Vec<i128>,
+    pub pp: Vec<i128>,
+    pub p: [i128; INPUT],
+}
+
+impl Sums {
+    /// The sums over `rows`.
+    pub fn of_rows(rows: &[FeatureRow]) -> Self {
+        let mut s = Self { n: rows.len() as i128, hh: vec![0; triangle(HIDDEN)], h: [0; HIDDEN], co: vec![0; triangle(HIDDEN)], pp: vec![0; triangle(INPUT)], p: [0; INPUT] };
+        for r in rows {
+            let mut t = 0;
+            for i in 0..HIDDEN {
+                s.h[i] += r.hidden[i] as i128;
+                for j in i..HIDDEN {
+                    s.hh[t] += r.hidden[i] as i128 * r.hidden[j] as i128;
+                    s.co[t] += ((r.hidden[i] > 0) & (r.hidden[j] > 0)) as i128;
+                    t += 1;
+                }
+            }
+            let mut t = 0;
+            for a in 0..INPUT {
+                s.p[a] += r.pixels[a] as i128;
+                for b in a..INPUT {
+                    s.pp[t] += r.pixels[a] as i128 * r.pixels[b] as i128;
+                    t += 1;
+                }
+            }
+        }
+        s
+    }
+
+    /// The [`SUMS_LEN`] field elements, in column order.
+    pub fn to_fields(&self) -> Vec<Fr> {
+        let mut v = Vec::with_capacity(SUMS_LEN);
+        v.push(self.n);
+        v.extend(&self.hh);
+        v.extend(self.h);
+        v.extend(&self.co);
+        v.extend(&self.pp);
+        v.extend(self.p);
+        v.into_iter().map(fr_from_i128).collect()
+    }
+}
+
+/// Offsets of the parts of [`Sums`] in its fields.
+pub mod sums_layout {
+    use super::*;
+    pub const N: usize = 0;
+    pub const HH: usize = 1;
+    pub const H: usize = HH + triangle(HIDDEN);
+    pub const CO: usize = H + HIDDEN;
+    pub const PP: usize = CO + triangle(HIDDEN);
+    pub const P: usize = PP + triangle(INPUT);
+}
+
+/// `δ = m ⊙ rescale₁₆(W2ᵀ r)` of an example with fine hidden activations
+/// `h` and residual `r` (`None` if it would not fit 64 bits: hostile
+/// tables only).
+pub fn delta(model: &QuantizedModel, h: &[i64; HIDDEN], r: &[i64; OUTPUT]) -> Option<[i64; HIDDEN]> {
+    let mut delta = [0i64; HIDDEN];
+    for (j, d) in delta.iter_mut().enumerate() {
+        if h[j] > 0 {
+            let v: i128 = (0..OUTPUT).map(|k| model.w2[k * HIDDEN + j] as i128 * r[k] as i128).sum();
+            *d = i64::try_from((v + (1 << 15)).div_euclid(1 << 16)).ok()?;
+        }
+    }
+    Some(delta)
 }
 
 /// The per-model work of one (datanet, model) pair: the three damped
@@ -140,69 +242,66 @@ struct Example {
     delta: [i64; HIDDEN],
 }
 
-fn examples(model: &QuantizedModel, table: &FeatureTable, datanet: &Datanet) -> Result<Vec<Example>> {
-    if table.rows.len() != datanet.contributions.len() {
-        return Err(Error::DatanetFormat(format!("{} feature rows for {} examples", table.rows.len(), datanet.contributions.len())));
+/// `W2ᵀW2` entry `(i, j)` (scale `2^16`).
+pub fn w2_gram(model: &QuantizedModel, i: usize, j: usize) -> i128 {
+    (0..OUTPUT).map(|k| model.w2[k * HIDDEN + i] as i128 * model.w2[k * HIDDEN + j] as i128).sum()
+}
+
+/// The undamped factors `(A₂, S, A₁)` (row-major, symmetric) from the sums,
+/// each entry the rounded mean of its sum over the `n` rows:
+///
+/// * `A₂`: `Σ h̃_i h̃_j` (`i, j < 16`), `Σ h̃_i · 2^16`, `n · 2^32`, over `d = n·2^16`;
+/// * `S`: `W2ᵀW2_ij · Σ m_i m_j`, over `d = n`;
+/// * `A₁`: `Σ x̃_a x̃_b = 2^8·Σ p_a p_b − 16C·(Σ p_a + Σ p_b) + n·C²`
+///   (`a, b < 64`), `2^8·(16·Σ p_a − n·C)`, `n·2^16`, over `d = n`.
+pub fn undamped(model: &QuantizedModel, sums: &Sums) -> (Vec<i64>, Vec<i64>, Vec<i64>) {
+    let n = sums.n.max(1);
+    let c = INPUT_CENTRE_FIXED as i128;
+    let mut a2 = vec![0i64; H1 * H1];
+    let mut s = vec![0i64; HIDDEN * HIDDEN];
+    let mut a1 = vec![0i64; X1 * X1];
+    let sym = |m: &mut [i64], d: usize, i: usize, j: usize, v: i64| {
+        m[i * d + j] = v;
+        m[j * d + i] = v;
+    };
+    for i in 0..HIDDEN {
+        for j in i..HIDDEN {
+            let t = tri(i, j, HIDDEN);
+            sym(&mut a2, H1, i, j, mean(sums.hh[t], n << FINE_BITS));
+            sym(&mut s, HIDDEN, i, j, mean(w2_gram(model, i, j) * sums.co[t], n));
+        }
+        sym(&mut a2, H1, i, HIDDEN, mean(sums.h[i] << FINE_BITS, n << FINE_BITS));
     }
-    table
-        .rows
-        .iter()
-        .zip(&datanet.contributions)
-        .enumerate()
-        .map(|(i, (row, c))| {
-            let h = hidden_fine(model, &c.payload.pixels);
-            let mut delta = [0i64; HIDDEN];
-            for (j, d) in delta.iter_mut().enumerate() {
-                if h[j] > 0 {
-                    let v: i128 = (0..OUTPUT).map(|k| model.w2[k * HIDDEN + j] as i128 * row.residual[k] as i128).sum();
-                    *d = i64::try_from((v + (1 << 15)).div_euclid(1 << 16)).map_err(|_| Error::ScoreOverflow(i))?;
-                }
-            }
-            Ok(Example { h, r: row.residual, x: centred(&c.payload.pixels), delta })
-        })
-        .collect()
+    sym(&mut a2, H1, HIDDEN, HIDDEN, mean(n << (2 * FINE_BITS), n << FINE_BITS));
+    for a in 0..INPUT {
+        for b in a..INPUT {
+            let v = 256 * sums.pp[tri(a, b, INPUT)] - 16 * c * (sums.p[a] + sums.p[b]) + n * c * c;
+            sym(&mut a1, X1, a, b, mean(v, n));
+        }
+        sym(&mut a1, X1, a, INPUT, mean(256 * (16 * sums.p[a] - n * c), n));
+    }
+    sym(&mut a1, X1, INPUT, INPUT, mean(n << 16, n));
+    (a2, s, a1)
 }
 
 impl Factors {
-    /// The factors of `table` (built from `datanet` under `model`).
-    pub fn build(model: &QuantizedModel, table: &FeatureTable, datanet: &Datanet) -> Result<Self> {
+    /// The factors of `table` (built under `model`).
+    pub fn build(model: &QuantizedModel, table: &FeatureTable) -> Result<Self> {
         model.validate()?;
-        let ex = examples(model, table, datanet)?;
-        let n = ex.len().max(1) as i128;
-        let mut a2 = vec![0i128; H1 * H1];
-        let mut a1 = vec![0i128; X1 * X1];
-        let mut co = vec![0i128; HIDDEN * HIDDEN]; // Σ m mᵀ
-        for e in &ex {
-            for i in 0..H1 {
-                for j in 0..H1 {
-                    a2[i * H1 + j] += e.h[i] as i128 * e.h[j] as i128;
-                }
-            }
-            for i in 0..X1 {
-                for j in 0..X1 {
-                    a1[i * X1 + j] += e.x[i] as i128 * e.x[j] as i128;
-                }
-            }
-            for i in 0..HIDDEN {
-                for j in 0..HIDDEN {
-                    co[i * HIDDEN + j] += ((e.h[i] > 0) & (e.h[j] > 0)) as i128;
-                }
-            }
-        }
-        // h̃ h̃ᵀ is at scale 2^32: its mean back to 2^16
-        let mut a2: Vec<i64> = a2.into_iter().map(|v| mean(v, n << FINE_BITS)).collect();
-        let mut a1: Vec<i64> = a1.into_iter().map(|v| mean(v, n)).collect();
-        let mut s: Vec<i64> = (0..HIDDEN * HIDDEN)
-            .map(|ij| {
-                let (i, j) = (ij / HIDDEN, ij % HIDDEN);
-                let w: i128 = (0..OUTPUT).map(|k| model.w2[k * HIDDEN + i] as i128 * model.w2[k * HIDDEN + j] as i128).sum();
-                mean(w * co[ij], n)
+        let examples = table
+            .rows
+            .iter()
+            .map(|row| {
+                let mut h = [1 << FINE_BITS; H1];
+                h[..HIDDEN].copy_from_slice(&row.hidden);
+                Example { h, r: row.residual, x: centred(&row.pixels), delta: row.delta }
             })
             .collect();
+        let (mut a2, mut s, mut a1) = undamped(model, &Sums::of_rows(&table.rows));
         damp(&mut a2, H1);
         damp(&mut s, HIDDEN);
         damp(&mut a1, X1);
-        Ok(Self { a2, s, a1, examples: ex })
+        Ok(Self { a2, s, a1, examples })
     }
 }
 
@@ -250,25 +349,30 @@ pub enum Kind {
 /// `model`'s.
 pub fn scores(model: &QuantizedModel, factors: &Factors, query: &[u8], class: Option<usize>, kind: Kind) -> Result<(usize, Vec<i128>)> {
     let sol = factors.solve(model, query, class)?;
-    let ex = &factors.examples;
-    // every product of two i64 fits i128; the sums and the outer products are checked
-    let dot = |a: &[i64], b: &[i64]| a.iter().zip(b).try_fold(0i128, |acc, (x, y)| acc.checked_add(*x as i128 * *y as i128));
-    let s = ex
-        .iter()
-        .enumerate()
-        .map(|(i, e)| {
-            let last = dot(&sol.u, &e.h).and_then(|d| d.checked_mul(e.r[sol.class] as i128));
-            let s = match kind {
-                Kind::LastLayer => last,
-                Kind::Kfac => {
-                    let first = dot(&e.delta, &sol.a).zip(dot(&e.x, &sol.b)).and_then(|(p, q)| p.checked_mul(q)).and_then(|v| v.checked_mul(1 << (SCORE_SCALE_BITS - 32)));
-                    first.zip(last).and_then(|(f, l)| f.checked_add(l))
-                }
-            };
-            s.ok_or(Error::ScoreOverflow(i))
-        })
-        .collect::<Result<Vec<i128>>>()?;
-    Ok((sol.class, s))
+    Ok((sol.class, factors.scores_of(&sol, kind)?))
+}
+
+impl Factors {
+    /// Every example's score (scale `2^40`) for a query's solutions.
+    pub fn scores_of(&self, sol: &QuerySolutions, kind: Kind) -> Result<Vec<i128>> {
+        // every product of two i64 fits i128; the sums and the outer products are checked
+        let dot = |a: &[i64], b: &[i64]| a.iter().zip(b).try_fold(0i128, |acc, (x, y)| acc.checked_add(*x as i128 * *y as i128));
+        self.examples
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let last = dot(&sol.u, &e.h).and_then(|d| d.checked_mul(e.r[sol.class] as i128));
+                let s = match kind {
+                    Kind::LastLayer => last,
+                    Kind::Kfac => {
+                        let first = dot(&e.delta, &sol.a).zip(dot(&e.x, &sol.b)).and_then(|(p, q)| p.checked_mul(q)).and_then(|v| v.checked_mul(1 << (SCORE_SCALE_BITS - 32)));
+                        first.zip(last).and_then(|(f, l)| f.checked_add(l))
+                    }
+                };
+                s.ok_or(Error::ScoreOverflow(i))
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -280,15 +384,56 @@ mod tests {
         fixture::model()
     }
 
-    fn datanet() -> Datanet {
+    fn datanet() -> crate::datanet::Datanet {
         fixture::datanet(30, 7)
+    }
+
+    #[test]
+    fn factors_from_the_sums_are_the_means_of_the_outer_products() {
+        let (m, d) = (model(), datanet());
+        let t = FeatureTable::build(&m, &d).unwrap();
+        let (a2, s, a1) = undamped(&m, &Sums::of_rows(&t.rows));
+        // the definition, per example: h̃ h̃ᵀ, x̃ x̃ᵀ, (W2ᵀW2) ⊙ m mᵀ
+        let n = 30i128;
+        for i in 0..X1 {
+            for j in 0..X1 {
+                let v: i128 = d.contributions.iter().map(|c| centred(&c.payload.pixels)[i] as i128 * centred(&c.payload.pixels)[j] as i128).sum();
+                assert_eq!(a1[i * X1 + j], mean(v, n), "A₁ ({i}, {j})");
+            }
+        }
+        for i in 0..H1 {
+            for j in 0..H1 {
+                let v: i128 = d.contributions.iter().map(|c| hidden_fine(&m, &c.payload.pixels)[i] as i128 * hidden_fine(&m, &c.payload.pixels)[j] as i128).sum();
+                assert_eq!(a2[i * H1 + j], mean(v, n << 16), "A₂ ({i}, {j})");
+            }
+        }
+        for i in 0..HIDDEN {
+            for j in 0..HIDDEN {
+                let co: i128 = d.contributions.iter().map(|c| {
+                    let h = hidden_fine(&m, &c.payload.pixels);
+                    ((h[i] > 0) & (h[j] > 0)) as i128
+                }).sum();
+                assert_eq!(s[i * HIDDEN + j], mean(w2_gram(&m, i, j) * co, n), "S ({i}, {j})");
+            }
+        }
+        // the sums add: two halves' sums are the whole's
+        let (x, y) = (Sums::of_rows(&t.rows[..11]), Sums::of_rows(&t.rows[11..]));
+        let whole = Sums::of_rows(&t.rows);
+        let added: Vec<Fr> = x.to_fields().iter().zip(y.to_fields()).map(|(a, b)| *a + b).collect();
+        assert_eq!(added, whole.to_fields());
+        assert_eq!(whole.to_fields().len(), SUMS_LEN);
+        assert_eq!(whole.to_fields()[sums_layout::N], Fr::from(30u64));
+        assert_eq!(tri(0, 0, 4), 0);
+        assert_eq!(tri(1, 1, 4), 4);
+        assert_eq!(tri(3, 3, 4), 9);
+        assert_eq!(tri(2, 3, 4), 8);
     }
 
     #[test]
     fn factors_follow_the_spec_by_hand_and_solutions_pass_the_check() {
         let (m, d) = (model(), datanet());
         let t = FeatureTable::build(&m, &d).unwrap();
-        let f = Factors::build(&m, &t, &d).unwrap();
+        let f = Factors::build(&m, &t).unwrap();
         // A₂'s bias corner: the mean of 2^8·2^8 is 2^16, plus the damping
         let tr: i128 = (0..H1).map(|i| {
             let s: i128 = d.contributions.iter().map(|c| hidden_fine(&m, &c.payload.pixels)[i] as i128 * hidden_fine(&m, &c.payload.pixels)[i] as i128).sum();
@@ -320,10 +465,8 @@ mod tests {
         assert_eq!(last.len(), 30);
         assert!(last.iter().zip(&both).any(|(a, b)| a != b));
         // a hostile table (residuals far beyond any trained model's) is an error, not a wrap
-        let mut hostile = t.clone();
-        hostile.rows.iter_mut().for_each(|r| r.residual = [i64::MAX; OUTPUT]);
         let big = QuantizedModel { w2: vec![i16::MAX as i32; 160], ..m.clone() };
-        assert!(matches!(Factors::build(&big, &hostile, &d), Err(Error::ScoreOverflow(_))));
+        assert_eq!(delta(&big, &[1; HIDDEN], &[i64::MAX; OUTPUT]), None);
         // per-example values beyond 64 bits' products: the score is an error, not a wrap
         let mut g = f.clone();
         g.examples.iter_mut().for_each(|e| {
@@ -333,9 +476,6 @@ mod tests {
         for kind in [Kind::LastLayer, Kind::Kfac] {
             assert!(matches!(scores(&m, &g, &q, None, kind), Err(Error::ScoreOverflow(0))));
         }
-        // a table that is not this datanet's is refused
-        let short = Datanet::new("s".into(), d.contributions[..5].to_vec()).unwrap();
-        assert!(Factors::build(&m, &t, &short).is_err());
     }
 
     #[test]

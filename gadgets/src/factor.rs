@@ -49,6 +49,11 @@ pub trait FactorInstructions {
     fn div_floor(&self, ctx: &mut Context<Fr>, v: AssignedValue<Fr>, d: u64, bits: usize) -> AssignedValue<Fr>;
     /// `⌊(v + ⌊d/2⌋) / d⌋`: a sum's rounded mean (`lineage_core::kfac::mean`).
     fn mean(&self, ctx: &mut Context<Fr>, v: AssignedValue<Fr>, d: u64, bits: usize) -> AssignedValue<Fr>;
+    /// `⌊v / d⌋` for a cell `0 < d < 2^d_bits` (the caller's bound) whose
+    /// quotient fits `q_bits` signed bits (fails to verify otherwise).
+    fn div_floor_var(&self, ctx: &mut Context<Fr>, v: AssignedValue<Fr>, d: AssignedValue<Fr>, d_bits: usize, q_bits: usize) -> AssignedValue<Fr>;
+    /// `⌊v / 2⌋` and `v mod 2` of a cell `0 ≤ v < 2^bits`.
+    fn halve(&self, ctx: &mut Context<Fr>, v: AssignedValue<Fr>, bits: usize) -> (AssignedValue<Fr>, AssignedValue<Fr>);
     /// Damp the `dim × dim` factor `f` (row-major) in place
     /// (`lineage_core::kfac::damp`); its trace must be nonnegative and below
     /// `2^(bits−1)`. Returns the damping added.
@@ -86,6 +91,38 @@ impl FactorInstructions for FactorChip<'_> {
         let shifted = gate.add(ctx, q, Constant(half));
         self.range.range_check(ctx, shifted, bits);
         q
+    }
+
+    fn div_floor_var(&self, ctx: &mut Context<Fr>, v: AssignedValue<Fr>, d: AssignedValue<Fr>, d_bits: usize, q_bits: usize) -> AssignedValue<Fr> {
+        assert!(d_bits + q_bits < MAX_DIVIDEND_BITS && q_bits >= 2, "division shape");
+        let gate = self.range.gate();
+        let (vi, di) = (fr_to_i128(v.value()).unwrap_or(0), fr_to_i128(d.value()).unwrap_or(1).max(1));
+        let q = ctx.load_witness(fr_from_i128(vi.div_euclid(di)));
+        let r = ctx.load_witness(fr_from_i128(vi.rem_euclid(di)));
+        // v = q·d + r, with |q| < 2^(q_bits−1) and 0 ≤ r < d < 2^d_bits:
+        // |q·d + r| < 2^(q_bits + d_bits), far below the modulus, so q is the integer quotient
+        let back = gate.mul_add(ctx, q, d, r);
+        ctx.constrain_equal(&back, &v);
+        self.range.range_check(ctx, r, d_bits);
+        let below = gate.sub(ctx, d, r);
+        let below = gate.sub(ctx, below, Constant(Fr::one()));
+        self.range.range_check(ctx, below, d_bits);
+        let half: Fr = biguint_to_fe(&(BigUint::from(1u8) << (q_bits - 1)));
+        let shifted = gate.add(ctx, q, Constant(half));
+        self.range.range_check(ctx, shifted, q_bits);
+        q
+    }
+
+    fn halve(&self, ctx: &mut Context<Fr>, v: AssignedValue<Fr>, bits: usize) -> (AssignedValue<Fr>, AssignedValue<Fr>) {
+        let gate = self.range.gate();
+        let vi = fr_to_i128(v.value()).unwrap_or(0);
+        let h = ctx.load_witness(fr_from_i128(vi.div_euclid(2)));
+        let b = ctx.load_witness(fr_from_i128(vi.rem_euclid(2)));
+        gate.assert_bit(ctx, b);
+        self.range.range_check(ctx, h, bits);
+        let back = gate.mul_add(ctx, h, Constant(Fr::from(2u64)), b);
+        ctx.constrain_equal(&back, &v);
+        (h, b)
     }
 
     fn mean(&self, ctx: &mut Context<Fr>, v: AssignedValue<Fr>, d: u64, bits: usize) -> AssignedValue<Fr> {
@@ -155,6 +192,53 @@ mod tests {
             assert_eq!(ok, Ok(()), "v = {v}, d = {d}");
             assert_eq!(got[0], fr_from_i128(kfac::mean(v, d as i128) as i128), "v = {v}, d = {d}");
         }
+    }
+
+    #[test]
+    fn means_by_a_divisor_cell_follow_the_spec() {
+        // the per-query circuit's means: d = n or n·2^16 from the table, ⌊d/2⌋ by halving n
+        for (v, n) in [(1000i128, 7i128), (-1000, 7), (7, 8), (-3, 7), (0, 1), (-(1i128 << 70), 1438), ((1i128 << 70) + 5, 1438)] {
+            for scaled in [false, true] {
+                let d = if scaled { n << 16 } else { n };
+                let (got, ok) = run(
+                    |chip, ctx| {
+                        let (vc, nc) = (ctx.load_witness(fr_from_i128(v)), ctx.load_witness(fr_from_i128(n)));
+                        let (half, _) = chip.halve(ctx, nc, 17);
+                        let gate = chip.range.gate();
+                        let (dc, hc) = if scaled {
+                            (gate.mul(ctx, nc, Constant(Fr::from(1 << 16))), gate.mul(ctx, nc, Constant(Fr::from(1 << 15))))
+                        } else {
+                            (nc, half)
+                        };
+                        let biased = gate.add(ctx, vc, hc);
+                        vec![chip.div_floor_var(ctx, biased, dc, 33, 64)]
+                    },
+                    None,
+                );
+                assert_eq!(ok, Ok(()), "v = {v}, d = {d}");
+                assert_eq!(got[0], fr_from_i128(kfac::mean(v, d) as i128), "v = {v}, d = {d}");
+            }
+        }
+        // a remainder of d (one quotient lower) fails its range check against d
+        let (_, res) = run(
+            |chip, ctx| {
+                let (v, d) = (ctx.load_witness(fr_from_i128(14)), ctx.load_witness(fr_from_i128(7)));
+                let q = chip.div_floor_var(ctx, v, d, 33, 40);
+                vec![q]
+            },
+            Some(0),
+        );
+        let errs = res.unwrap_err();
+        assert!(errs.iter().any(|e| matches!(e, VerifyFailure::Permutation { .. })), "{errs:?}");
+        // a quotient beyond its bits is refused: 2^40 / 1 with 40 signed bits
+        let (_, res) = run(
+            |chip, ctx| {
+                let (v, d) = (ctx.load_witness(fr_from_i128(1 << 40)), ctx.load_witness(Fr::one()));
+                vec![chip.div_floor_var(ctx, v, d, 33, 40)]
+            },
+            None,
+        );
+        assert!(res.is_err());
     }
 
     #[test]

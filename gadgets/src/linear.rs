@@ -45,7 +45,9 @@ pub trait LinearSystemInstructions {
     /// |M_ij| + 2` for every row (`lineage_core::linear::check`). `m` is
     /// row-major `n × n` (`n = u.len() = g.len() ≤ MAX_UNKNOWNS`). Panics on
     /// mismatched lengths (a circuit-building bug, not input).
-    fn check_solution(&self, ctx: &mut Context<Fr>, m: &[AssignedValue<Fr>], u: &[AssignedValue<Fr>], g: &[AssignedValue<Fr>]);
+    /// If `symmetric`, the matrix is constrained symmetric (`M_ji = M_ij`)
+    /// and each absolute value is computed once per pair.
+    fn check_solution(&self, ctx: &mut Context<Fr>, m: &[AssignedValue<Fr>], u: &[AssignedValue<Fr>], g: &[AssignedValue<Fr>], symmetric: bool);
 }
 
 /// The linear-system chip.
@@ -83,16 +85,32 @@ impl<'a> LinearSystemChip<'a> {
 }
 
 impl LinearSystemInstructions for LinearSystemChip<'_> {
-    fn check_solution(&self, ctx: &mut Context<Fr>, m: &[AssignedValue<Fr>], u: &[AssignedValue<Fr>], g: &[AssignedValue<Fr>]) {
+    fn check_solution(&self, ctx: &mut Context<Fr>, m: &[AssignedValue<Fr>], u: &[AssignedValue<Fr>], g: &[AssignedValue<Fr>], symmetric: bool) {
         let n = u.len();
         assert!(n <= MAX_UNKNOWNS && g.len() == n && m.len() == n * n, "linear system shape");
         for v in u.iter().chain(g) {
             self.signed_range(ctx, *v);
         }
         let gate = self.range.gate();
+        // |M_ij|, once per entry, or once per pair {ij, ji} of a symmetric
+        // matrix (whose lower half is then the upper half's cells: the
+        // layout depends only on the shape, never on cell identities, which
+        // witness generation does not track)
+        let mut abs: Vec<Option<AssignedValue<Fr>>> = vec![None; n * n];
+        for i in 0..n {
+            for j in 0..n {
+                abs[i * n + j] = Some(match (symmetric && j < i).then(|| abs[j * n + i]).flatten() {
+                    Some(a) => {
+                        ctx.constrain_equal(&m[i * n + j], &m[j * n + i]);
+                        a
+                    }
+                    None => self.abs(ctx, m[i * n + j]),
+                });
+            }
+        }
         for (i, gi) in g.iter().enumerate() {
             let row = &m[i * n..(i + 1) * n];
-            let abs: Vec<_> = row.iter().map(|v| self.abs(ctx, *v)).collect();
+            let abs = abs[i * n..(i + 1) * n].iter().map(|a| a.expect("every entry"));
             let sum = gate.sum(ctx, abs);
             let bound = gate.add(ctx, sum, Constant(Fr::from(2u64)));
             let acc = gate.inner_product(ctx, row.iter().copied(), u.iter().map(|c| Existing(*c)));
@@ -131,13 +149,17 @@ mod tests {
     }
 
     fn run_field(m: &[i64], u: &[Fr], g: &[i64], delta_u0: Option<Fr>) -> Result<(), Vec<VerifyFailure>> {
+        run_with(m, u, g, delta_u0, false)
+    }
+
+    fn run_with(m: &[i64], u: &[Fr], g: &[i64], delta_u0: Option<Fr>, symmetric: bool) -> Result<(), Vec<VerifyFailure>> {
         let mut builder = BaseCircuitBuilder::<Fr>::from_stage(CircuitBuilderStage::Mock).use_k(K).use_lookup_bits(K - 1).use_instance_columns(0);
         let range = builder.range_chip();
         let ctx = builder.main(0);
         let load = |ctx: &mut Context<Fr>, v: &[i64]| ctx.assign_witnesses(v.iter().map(|x| fr_from_i128(*x as i128)));
         let (mc, gc) = (load(ctx, m), load(ctx, g));
         let uc = ctx.assign_witnesses(u.iter().copied());
-        LinearSystemChip::new(&range).check_solution(ctx, &mc, &uc, &gc);
+        LinearSystemChip::new(&range).check_solution(ctx, &mc, &uc, &gc, symmetric);
         if let Some(d) = delta_u0 {
             let offset = uc[0].cell.unwrap().offset;
             let old = ctx.advice[offset].evaluate();
@@ -167,6 +189,18 @@ mod tests {
         // one of t, 2B − t is negative: its range check's limbs cannot recompose it
         let errs = run(&m, &u, &g, None).unwrap_err();
         assert!(!errs.is_empty() && errs.iter().all(|e| matches!(e, VerifyFailure::Permutation { .. })), "{errs:?}");
+    }
+
+    #[test]
+    fn a_symmetric_system_shares_its_absolute_values_and_an_asymmetric_one_fails() {
+        let m = vec![900, -120, 40, -120, 1100, -300, 40, -300, 700];
+        let g = vec![1234, -567, 89];
+        let u: Vec<Fr> = linear::solve_fixed(&m, &g, 3).unwrap().iter().map(|x| fr_from_i128(*x as i128)).collect();
+        assert_eq!(run_with(&m, &u, &g, None, true), Ok(()));
+        let (m, g) = system();
+        let u: Vec<Fr> = linear::solve_fixed(&m, &g, 3).unwrap().iter().map(|x| fr_from_i128(*x as i128)).collect();
+        let errs = run_with(&m, &u, &g, None, true).unwrap_err();
+        assert!(errs.iter().all(|e| matches!(e, VerifyFailure::Permutation { .. })), "{errs:?}");
     }
 
     #[test]

@@ -41,7 +41,7 @@ fn main() {
     let float_at = Attributor::new(&trained.model, &[], &set);
     let deq_at = Attributor::new(&dequantised, &[], &set);
     let table = lineage_core::features::FeatureTable::build(&qm, &d).expect("feature table");
-    let factors = kfac::Factors::build(&qm, &table, &d).expect("factors");
+    let factors = kfac::Factors::build(&qm, &table).expect("factors");
     let scale = (1u64 << kfac::SCORE_SCALE_BITS) as f64;
     println!("method           quantisation (float vs dequantised)  arithmetic (fixed vs dequantised)  both (fixed vs float)   max |float score|");
     for (method, kind) in [(Method::Influence, Kind::LastLayer), (Method::InfluenceKfac, Kind::Kfac)] {

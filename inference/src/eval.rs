@@ -372,7 +372,7 @@ pub fn run(datanet: &Datanet, heldout: &QuerySet, cfg: &EvalConfig, progress: &(
     let quantised = reference.model.quantize().ok();
     let fixed_factors = quantised.as_ref().and_then(|qm| {
         let table = lineage_core::features::FeatureTable::build(qm, datanet).ok()?;
-        lineage_core::kfac::Factors::build(qm, &table, datanet).ok()
+        lineage_core::kfac::Factors::build(qm, &table).ok()
     });
 
     progress("scoring");

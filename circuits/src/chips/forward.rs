@@ -9,7 +9,7 @@ use halo2_base::{
 use lineage_core::{
     datanet::QUERY_TAG,
     field::Fr,
-    fixed::{FRAC_BITS, LOGIT_BITS, PIXEL_BITS, SCALE},
+    fixed::{ACC_OFFSET_BITS, FRAC_BITS, LOGIT_BITS, PIXEL_BITS, SCALE},
     model::{QuantizedModel, HIDDEN, INPUT, MODEL_TAG, OUTPUT, PARAMS_PER_WORD},
 };
 use lineage_gadgets::{
@@ -80,8 +80,13 @@ pub struct LoadedImage {
 pub struct QueryForward {
     /// `poseidon(QUERY_TAG, packed pixels)`.
     pub commitment: AssignedValue<Fr>,
+    /// The query's pixels (range-checked, hashed into the commitment).
+    pub pixels: Vec<AssignedValue<Fr>>,
     pub hidden: Vec<AssignedValue<Fr>>,
     pub logits: Vec<AssignedValue<Fr>>,
+    /// The fine hidden activations `h̃` (ReLU'd accumulators, scale 2^16;
+    /// `lineage_core::kfac::hidden_fine`), when asked for.
+    pub fine: Vec<AssignedValue<Fr>>,
     /// The predicted class (argmax, ties to the lowest index).
     pub class: AssignedValue<Fr>,
     /// One-hot indicator of `class`.
@@ -100,13 +105,17 @@ pub trait ForwardInstructions {
     fn load_image(&self, ctx: &mut Context<Fr>, pixels: &[u8]) -> LoadedImage;
     /// Hidden activations (scale 2^8) of loaded pixels.
     fn hidden(&self, ctx: &mut Context<Fr>, m: &LayerWeights, px: &[AssignedValue<Fr>]) -> Vec<AssignedValue<Fr>>;
+    /// Fine hidden activations `h̃ = relu(acc)` (scale 2^16) and the hidden
+    /// activations `rescale(h̃)` (scale 2^8, equal to [`Self::hidden`]'s).
+    fn hidden_fine(&self, ctx: &mut Context<Fr>, m: &LayerWeights, px: &[AssignedValue<Fr>]) -> (Vec<AssignedValue<Fr>>, Vec<AssignedValue<Fr>>);
     /// Logits (scale 2^16) of hidden activations.
     fn logits(&self, ctx: &mut Context<Fr>, m: &LayerWeights, h: &[AssignedValue<Fr>]) -> Vec<AssignedValue<Fr>>;
     /// Witness `predicted`, constrain it to be the argmax of `logits` (ties
     /// to the lowest index) and return it with its one-hot indicator.
     fn classify(&self, ctx: &mut Context<Fr>, logits: &[AssignedValue<Fr>], predicted: usize) -> (AssignedValue<Fr>, Vec<AssignedValue<Fr>>);
-    /// The query: commitment, forward pass and predicted class.
-    fn query(&self, ctx: &mut Context<Fr>, hasher: &HashChip, m: &LoadedModel, pixels: &[u8], predicted: usize) -> QueryForward;
+    /// The query: commitment, forward pass and predicted class, and the fine
+    /// hidden activations if `fine` (empty otherwise).
+    fn query(&self, ctx: &mut Context<Fr>, hasher: &HashChip, m: &LoadedModel, pixels: &[u8], predicted: usize, fine: bool) -> QueryForward;
 }
 
 /// The forward-pass chip.
@@ -118,6 +127,20 @@ pub struct ForwardChip<'a> {
 impl<'a> ForwardChip<'a> {
     pub fn new(range: &'a RangeChip<Fr>) -> Self {
         Self { range, fp: FixedPointChip::new(range) }
+    }
+
+    /// The first layer's accumulators `b1·2^8 + Σ w·pixel` (scale 2^16).
+    fn accumulators(&self, ctx: &mut Context<Fr>, m: &LayerWeights, px: &[AssignedValue<Fr>]) -> Vec<AssignedValue<Fr>> {
+        let gate = self.range.gate();
+        // pixel p means p/16, i.e. p·2^(F−4) at scale 2^F
+        let pixel_scale = Fr::from(1u64 << (FRAC_BITS - 4));
+        (0..HIDDEN)
+            .map(|j| {
+                let row = &m.w1[j * INPUT..(j + 1) * INPUT];
+                let ip = gate.inner_product(ctx, row.iter().copied(), px.iter().map(|c| Existing(*c)));
+                gate.mul_add(ctx, ip, Constant(pixel_scale), m.b1[j])
+            })
+            .collect()
     }
 }
 
@@ -152,17 +175,14 @@ impl ForwardInstructions for ForwardChip<'_> {
     }
 
     fn hidden(&self, ctx: &mut Context<Fr>, m: &LayerWeights, px: &[AssignedValue<Fr>]) -> Vec<AssignedValue<Fr>> {
-        let gate = self.range.gate();
-        // pixel p means p/16, i.e. p·2^(F−4) at scale 2^F
-        let pixel_scale = Fr::from(1u64 << (FRAC_BITS - 4));
-        (0..HIDDEN)
-            .map(|j| {
-                let row = &m.w1[j * INPUT..(j + 1) * INPUT];
-                let ip = gate.inner_product(ctx, row.iter().copied(), px.iter().map(|c| Existing(*c)));
-                let acc = gate.mul_add(ctx, ip, Constant(pixel_scale), m.b1[j]);
-                self.fp.rescale_relu(ctx, acc)
-            })
-            .collect()
+        self.accumulators(ctx, m, px).into_iter().map(|acc| self.fp.rescale_relu(ctx, acc)).collect()
+    }
+
+    fn hidden_fine(&self, ctx: &mut Context<Fr>, m: &LayerWeights, px: &[AssignedValue<Fr>]) -> (Vec<AssignedValue<Fr>>, Vec<AssignedValue<Fr>>) {
+        // relu(rescale(acc)) = rescale(relu(acc)): a negative accumulator rescales to at most 0
+        let fine: Vec<_> = self.accumulators(ctx, m, px).into_iter().map(|acc| self.fp.positive_part(ctx, acc, ACC_OFFSET_BITS as usize)).collect();
+        let coarse = fine.iter().map(|h| self.fp.rescale_relu(ctx, *h)).collect();
+        (fine, coarse)
     }
 
     fn logits(&self, ctx: &mut Context<Fr>, m: &LayerWeights, h: &[AssignedValue<Fr>]) -> Vec<AssignedValue<Fr>> {
@@ -191,14 +211,14 @@ impl ForwardInstructions for ForwardChip<'_> {
         (class, indicator)
     }
 
-    fn query(&self, ctx: &mut Context<Fr>, hasher: &HashChip, m: &LoadedModel, pixels: &[u8], predicted: usize) -> QueryForward {
+    fn query(&self, ctx: &mut Context<Fr>, hasher: &HashChip, m: &LoadedModel, pixels: &[u8], predicted: usize, want_fine: bool) -> QueryForward {
         let img = self.load_image(ctx, pixels);
         let tag = ctx.load_constant(Fr::from(QUERY_TAG));
         let commitment = hasher.hash(ctx, &[tag, img.packed[0], img.packed[1]]);
         let w = m.weights();
-        let hidden = self.hidden(ctx, &w, &img.pixels);
+        let (fine, hidden) = if want_fine { self.hidden_fine(ctx, &w, &img.pixels) } else { (vec![], self.hidden(ctx, &w, &img.pixels)) };
         let logits = self.logits(ctx, &w, &hidden);
         let (class, indicator) = self.classify(ctx, &logits, predicted);
-        QueryForward { commitment, hidden, logits, class, indicator }
+        QueryForward { commitment, pixels: img.pixels, hidden, logits, fine, class, indicator }
     }
 }

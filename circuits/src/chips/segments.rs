@@ -12,9 +12,13 @@
 //!
 //! On an end row `t_i` is the segment's total. Every row pays the same cells
 //! whatever its flags, so the layout does not depend on the datanet. Totals
-//! cannot wrap: each score is a product of range-checked features
-//! (`|p_i| < 2^101`) and there are at most 2^16 rows, so every total is an
-//! integer in `(−2^117, 2^117)`, far inside the field and inside `i128`.
+//! cannot wrap the field: each score is a sum of products of bounded
+//! features and range-checked solutions (`lineage_core::features` and
+//! `lineage_core::linear` bounds: `|p_i| < 2^160`) and there are at most
+//! 2^16 rows, so every total is an integer of magnitude below 2^176, far
+//! inside the field. A claim lists totals as `i128`; a total beyond that has
+//! no claim whose digest matches (the native attribution refuses it as an
+//! overflow, and a trained model is far from it).
 
 use halo2_base::{
     gates::{GateInstructions, RangeChip, RangeInstructions},

@@ -3,6 +3,7 @@
 use super::{QueryInput, QueryShape};
 use crate::{
     chips::{
+        factors::{FactorStageChip, FactorStageInstructions},
         forward::{ForwardChip, ForwardInstructions},
         score::{ScoreChip, ScoreInstructions},
         segments::{SegmentChip, SegmentInstructions},
@@ -12,13 +13,19 @@ use crate::{
     Error, Result,
 };
 use halo2_base::{
-    gates::circuit::{builder::BaseCircuitBuilder, CircuitBuilderStage},
+    gates::{
+        circuit::{builder::BaseCircuitBuilder, CircuitBuilderStage},
+        GateInstructions, RangeInstructions,
+    },
     AssignedValue,
+    QuantumCell::{Constant, Existing},
 };
 use lineage_core::{
-    features::{column_len, FeatureTable, ADDRESS_OFFSET, END_OFFSET, WIDTH},
-    model::NUM_PARAMS,
-    field::Fr,
+    features::{column_len, sums_offset, FeatureTable, ADDRESS_OFFSET, END_OFFSET, WIDTH},
+    field::{fr_from_i128, Fr},
+    fixed::SCALE,
+    kfac::{FINE_BITS, H1, INPUT_CENTRE_FIXED, SUMS_LEN, X1},
+    model::{HIDDEN, NUM_PARAMS, OUTPUT},
 };
 use lineage_gadgets::hash::HashChip;
 
@@ -29,6 +36,8 @@ pub struct QueryHandles {
     pub scores: Vec<AssignedValue<Fr>>,
     /// Every row's running segment total (the segment's total on its end row).
     pub totals: Vec<AssignedValue<Fr>>,
+    /// The solution cells `u`, `a`, `b`.
+    pub solutions: [Vec<AssignedValue<Fr>>; 3],
     /// The public instance cells, in instance order.
     pub instances: Vec<AssignedValue<Fr>>,
 }
@@ -63,10 +72,16 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &QueryShape, colu
     if column.len() != column_len(shape.capacity) {
         return Err(Error::Shape(format!("feature column has {} values, the shape takes {}", column.len(), column_len(shape.capacity))));
     }
+    let sol = &input.attribution.solutions;
+    if sol.u.len() != H1 || sol.a.len() != HIDDEN || sol.b.len() != X1 {
+        return Err(Error::Shape(format!("solutions of lengths {}, {}, {}", sol.u.len(), sol.a.len(), sol.b.len())));
+    }
     let range = builder.range_chip();
+    let gate = range.gate();
     let ctx = builder.main(0);
     let hasher = HashChip::new(ctx);
     let fwd = ForwardChip::new(&range);
+    let factor_stage = FactorStageChip::new(&range);
     let scorer = ScoreChip::new(&range);
     let segmenter = SegmentChip::new(&range);
 
@@ -74,25 +89,58 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &QueryShape, colu
     let feature = |i: usize| feature_value(column, i);
     let params = (0..NUM_PARAMS).map(|p| feature(WIDTH * shape.capacity + p)).collect();
     let model = fwd.model_from_params(ctx, params);
-    let q = fwd.query(ctx, &hasher, &model, &input.query, input.predicted);
+    let q = fwd.query(ctx, &hasher, &model, &input.query, input.predicted, true);
 
-    // 2. scores of every row, from the fixed feature column
+    // 2. the factors from the table's sums, and the query's three systems:
+    //    A₂ u = h̃_q, S a = 2^8·(W2[c] ⊙ m_q), A₁ b = 2^8·x̃_q
+    let at = sums_offset(shape.capacity);
+    let sums: Vec<_> = (at..at + SUMS_LEN).map(feature).collect();
+    let factors = factor_stage.factors(ctx, &sums, &model.w2);
+    let load = |ctx: &mut halo2_base::Context<Fr>, v: &[i64]| ctx.assign_witnesses(v.iter().map(|x| fr_from_i128(*x as i128)));
+    let (u, a, b) = (load(ctx, &sol.u), load(ctx, &sol.a), load(ctx, &sol.b));
+    let mut hq = q.fine.clone();
+    hq.push(ctx.load_constant(Fr::from(1u64 << FINE_BITS)));
+    factor_stage.check(ctx, &factors.a2, &u, &hq);
+    let s256 = Constant(Fr::from(SCALE as u64));
+    let vq: Vec<_> = (0..HIDDEN)
+        .map(|j| {
+            let w = gate.select_by_indicator(ctx, (0..OUTPUT).map(|k| Existing(model.w2[k * HIDDEN + j])), q.indicator.iter().copied());
+            let dead = gate.is_zero(ctx, q.fine[j]);
+            let masked = gate.sub_mul(ctx, w, dead, w);
+            gate.mul(ctx, masked, s256)
+        })
+        .collect();
+    factor_stage.check(ctx, &factors.s, &a, &vq);
+    let img = q.pixels.clone();
+    let mut xq: Vec<_> = img
+        .iter()
+        .map(|p| {
+            // 2^8·(16·p − C)
+            let x = gate.mul_add(ctx, *p, Constant(Fr::from(16u64)), Constant(fr_from_i128(-(INPUT_CENTRE_FIXED as i128))));
+            gate.mul(ctx, x, s256)
+        })
+        .collect();
+    xq.push(ctx.load_constant(Fr::from((SCALE * SCALE) as u64)));
+    factor_stage.check(ctx, &factors.a1, &b, &xq);
+
+    // 3. scores of every row, from the fixed feature column
+    let terms = scorer.prepare(ctx, &u, &a, &b, &q.indicator);
     let mut scores = Vec::with_capacity(shape.capacity);
     let mut addresses = Vec::with_capacity(shape.capacity);
     let mut ends = Vec::with_capacity(shape.capacity);
     for i in 0..shape.capacity {
         let row: Vec<_> = (WIDTH * i..WIDTH * (i + 1)).map(feature).collect();
-        let s = scorer.score(ctx, &q.hidden, &q.indicator, &row);
+        let s = scorer.score(ctx, &terms, &row);
         scores.push(s);
         addresses.push(row[ADDRESS_OFFSET]);
         ends.push(row[END_OFFSET]);
     }
 
-    // 3. segment totals and their digest
+    // 4. segment totals and their digest
     let challenge = ctx.load_witness(input.challenge);
     let out = segmenter.segments(ctx, challenge, &scores, &addresses, &ends);
 
     let instances = vec![q.commitment, q.class, challenge, out.digest];
     builder.assigned_instances[0].extend(instances.iter().copied());
-    Ok(QueryHandles { scores, totals: out.totals, instances })
+    Ok(QueryHandles { scores, totals: out.totals, solutions: [u, a, b], instances })
 }

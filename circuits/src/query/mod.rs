@@ -9,38 +9,50 @@
 //! left out. Examples beyond the table (up to the shape's capacity) are zero
 //! rows: score 0, no segment.
 //!
-//! Stages (each a chip in [`crate::chips`]):
+//! The attribution is `influence-kfac` (`lineage_core::kfac`): the method
+//! the eval ranks best among those whose per-query check is small
+//! (ATTRIBUTION.md). Stages (each a chip in [`crate::chips`]):
 //!
 //! 1. **forward** — the query pixels hash to the public query commitment;
 //!    the fixed-point forward pass with the model parameters read from the
 //!    table (so the key fixes the model; the chunk proofs tie those
-//!    parameters to the model commitment); the public predicted class is the
-//!    argmax;
-//! 2. **score** — every row's signed score `r[c]·(⟨h_q, h⟩ + S²)` from its
-//!    fixed features;
-//! 3. **segments** — every contributor segment's net total (signed),
+//!    parameters to the model commitment), keeping the fine hidden
+//!    activations `h̃_q`; the public predicted class `c` is the argmax;
+//! 2. **factors** — the damped factors `A₂`, `S`, `A₁` from the table's
+//!    sums (rounded means, divisions by the count), and the check that the
+//!    witnessed `u`, `a`, `b` solve `A₂ u = h̃_q`, `S a = 2^8·(W2[c] ⊙ m_q)`,
+//!    `A₁ b = 2^8·x̃_q` within each row's bound (`lineage_core::linear`):
+//!    a linear-system check instead of an inverse;
+//! 3. **score** — every row's signed score
+//!    `2^8·(δ·a)(x̃·b) + r[c]·⟨u, h̃⟩` from its fixed features;
+//! 4. **segments** — every contributor segment's net total (signed),
 //!    digested with its address at the public challenge. The payouts are a
 //!    public function of public data, computed natively by the chain and the
 //!    auditor (`lineage_core::payout::split_net`): each contributor's net
 //!    influence clamped at zero, then the cumulative-floor split of the pool.
 //!    The circuit spends no cells on the clamp or on division.
 //!
+//! A solution is accepted within its rows' bounds, so an honest prover's
+//! rounded solution always passes and a dishonest one may move a solution
+//! entry by at most `‖M⁻¹‖_∞ · max_i B_i / 2` (`lineage_core::linear`):
+//! a fraction of the last place, the fixed-point spec's own tolerance.
+//!
 //! Public instance column, in order: see [`QueryPublic::to_instances`].
 //!
-//! Cell layout of the feature column (one column, equality enabled, used only
-//! through copy constraints into the stages):
+//! Cell layout of the feature column (`lineage_core::features`, folded into
+//! the table's fixed columns, equality enabled, used only through copy
+//! constraints into the stages; `W = WIDTH = 108`, `C` the capacity):
 //!
 //! ```text
-//!  row         features
-//!  28·i + 0    h_i[0]      ┐
-//!  …                       │ hidden activations
-//!  28·i + 15   h_i[15]     ┘
-//!  28·i + 16   r_i[0]      ┐
-//!  …                       │ residual vector
-//!  28·i + 25   r_i[9]      ┘
-//!  28·i + 26   a_i           contributor address
-//!  28·i + 27   e_i           end of segment
-//!  28·C + p    θ_p           model parameter p (C = capacity)
+//!  row            features
+//!  W·i + 0..16    h̃_i        fine hidden activations
+//!  W·i + 16..26   r_i         residual vector
+//!  W·i + 26..42   δ_i         first-layer error
+//!  W·i + 42..106  p_i         pixels
+//!  W·i + 106      a_i         contributor address
+//!  W·i + 107      e_i         end of segment
+//!  W·C + p        θ_p         model parameter p
+//!  W·C + 1210 + j Σ_j         the factor sums (`kfac::Sums`, in its order)
 //! ```
 
 mod circuit;
@@ -51,7 +63,8 @@ use crate::{Error, Result};
 use lineage_core::{
     features::{self, FeatureTable, WholeAttribution},
     field::{fr_to_u128, Fr},
-    model::QuantizedModel,
+    kfac::{H1, X1},
+    model::{QuantizedModel, HIDDEN},
     payout::Payout,
 };
 use serde::{Deserialize, Serialize};
@@ -60,13 +73,24 @@ use serde::{Deserialize, Serialize};
 /// changes, so that keys cached under an older layout are not reused (a
 /// stale proving key yields proofs its own verifying key rejects).
 /// 2: signed segment totals (the clamp at zero moved to the payout rule).
-pub const CIRCUIT_VERSION: u32 = 2;
+/// 3: `influence-kfac` scores (factors from the table's sums, three
+/// linear-system checks).
+pub const CIRCUIT_VERSION: u32 = 3;
 /// Number of public inputs of the per-query circuit.
 pub const QUERY_INSTANCES: usize = 4;
 /// Most examples one per-query circuit may cover.
 pub const MAX_CAPACITY: usize = 1 << 16;
 /// Smallest `k` the per-query circuit uses.
 pub const MIN_QUERY_K: u32 = 12;
+/// Advice cells of the per-query circuit per example (the score and the
+/// segment stages), measured.
+pub const QUERY_CELLS_PER_EXAMPLE: usize = 340;
+/// Advice cells of the per-query circuit that do not grow with the
+/// examples (the query's forward pass, the factors from the sums, the three
+/// linear-system checks), measured.
+pub const QUERY_FIXED_CELLS: usize = 270_000;
+/// Advice columns [`QueryShape::new`] aims for at most.
+pub const TARGET_COLUMNS: usize = 20;
 
 /// Everything that fixes the per-query circuit's constraint system, apart
 /// from the feature column's values.
@@ -83,17 +107,19 @@ pub struct QueryShape {
 
 impl QueryShape {
     /// A shape for `capacity` examples with a `k` that fits: the feature
-    /// columns need `(WIDTH·capacity + NUM_PARAMS) / FEATURE_COLUMNS` rows,
-    /// and the stages about 155 advice cells per example plus 25k for the
-    /// query (measured), spread over at most about ten columns.
+    /// columns need `column_len(capacity) / FEATURE_COLUMNS` rows, and the
+    /// stages about [`QUERY_CELLS_PER_EXAMPLE`] advice cells per example plus
+    /// [`QUERY_FIXED_CELLS`] for the query and the factors (measured:
+    /// `cargo run --release -p lineage-circuits --example cells`), spread
+    /// over at most about [`TARGET_COLUMNS`] columns.
     pub fn new(capacity: usize) -> Result<Self> {
         if capacity == 0 || capacity > MAX_CAPACITY {
             return Err(Error::Shape(format!("capacity {capacity} is outside 1..={MAX_CAPACITY}")));
         }
         let rows_needed = crate::table::feature_rows(features::column_len(capacity)) + 64;
-        let cells = 155 * capacity + 25_000;
+        let cells = QUERY_CELLS_PER_EXAMPLE * capacity + QUERY_FIXED_CELLS;
         let mut k = MIN_QUERY_K;
-        while (1usize << k) < rows_needed || (1usize << k) * 10 < cells {
+        while (1usize << k) < rows_needed || (1usize << k) * TARGET_COLUMNS < cells {
             k += 1;
         }
         Self::with_k(capacity, k)
@@ -185,7 +211,15 @@ impl QueryInput {
             predicted: 0,
             pool: 0,
             challenge: Fr::zero(),
-            attribution: WholeAttribution { predicted: 0, hidden: [0; 16], logits: [0; 10], scores: vec![], segments: vec![], ends: vec![] },
+            attribution: WholeAttribution {
+                predicted: 0,
+                hidden: [0; 16],
+                logits: [0; 10],
+                scores: vec![],
+                segments: vec![],
+                ends: vec![],
+                solutions: lineage_core::kfac::QuerySolutions { class: 0, u: vec![0; H1], a: vec![0; HIDDEN], b: vec![0; X1] },
+            },
             payouts: vec![],
         }
     }
