@@ -97,6 +97,14 @@ fn changed_entry_inside_the_chunk_breaks_its_copy() {
         let errs = run(j, column, &input, public.to_instances()).unwrap_err();
         assert!(feature_copy_failure(&errs), "chunk {j}: {errs:?}");
     }
+    // a δ, a pixel, and the chunk's factor sums (its count, a Σpp entry)
+    let sums = lineage_core::features::sums_offset(fixture().capacity);
+    for idx in [WIDTH * 9 + lineage_core::features::DELTA_OFFSET + 2, WIDTH * 10 + lineage_core::features::PIXEL_OFFSET + 30, sums, sums + lineage_core::kfac::sums_layout::PP + 77] {
+        let (mut column, input, public) = honest(1);
+        column[idx] += Fr::one();
+        let errs = run(1, column, &input, public.to_instances()).unwrap_err();
+        assert!(feature_copy_failure(&errs), "entry {idx}: {errs:?}");
+    }
     // chunk 0 also binds the model's parameters
     let (mut column, input, public) = honest(0);
     column[WIDTH * fixture().capacity + 100] += Fr::one();

@@ -16,7 +16,7 @@ use lineage_circuits::{
 };
 use lineage_core::{
     datanet::Datanet,
-    features::{FeatureTable, END_OFFSET, WIDTH},
+    features::{sums_offset, FeatureTable, DELTA_OFFSET, END_OFFSET, PIXEL_OFFSET, WIDTH},
     model::QuantizedModel,
 };
 use std::sync::OnceLock;
@@ -93,8 +93,11 @@ fn valid_witness_passes_and_matches_the_native_split() {
 #[test]
 fn changed_feature_entry_breaks_its_copy() {
     let f = fixture();
-    // a hidden activation, a residual, an end flag, a model parameter
-    for j in [0, 17, WIDTH * 3 + 5, WIDTH * 4 + END_OFFSET, WIDTH * f.shape.capacity + 7] {
+    // a hidden activation, a residual, a δ, a pixel, an end flag, a model
+    // parameter, and the factor sums: the count, a Σh̃h̃ᵀ entry, a Σpp entry
+    let sums = sums_offset(f.shape.capacity);
+    let pp = sums + lineage_core::kfac::sums_layout::PP + 100;
+    for j in [0, 17, WIDTH * 2 + DELTA_OFFSET + 3, WIDTH * 5 + PIXEL_OFFSET + 20, WIDTH * 4 + END_OFFSET, WIDTH * f.shape.capacity + 7, sums, sums + 1, pp] {
         let (mut circuit, _) = build(&f.table, &f.input);
         circuit.column[j] += Fr::one();
         let errs = verify(&circuit, f.public.to_instances()).unwrap_err();
@@ -150,6 +153,54 @@ fn tampered_score_or_total_fails_its_gate() {
         let errs = verify(&circuit, f.public.to_instances()).unwrap_err();
         assert!(gate_failure(&errs), "case {n}: {errs:?}");
     }
+}
+
+#[test]
+fn a_tampered_solution_cell_fails() {
+    // u, a, b: one cell each moved by one after assignment (its copies break)
+    let f = fixture();
+    for n in 0..3 {
+        let (mut circuit, h) = build(&f.table, &f.input);
+        tamper(&mut circuit, h.solutions[n][2]);
+        let errs = verify(&circuit, f.public.to_instances()).unwrap_err();
+        assert!(errs.iter().any(|e| matches!(e, VerifyFailure::Permutation { .. })), "solution {n}: {errs:?}");
+    }
+}
+
+#[test]
+fn a_solution_off_by_more_than_its_bound_fails_the_linear_check() {
+    // a prover who shifts a solution entry to move the scores: the witness
+    // is consistent (scores and totals follow it, the public digest is the
+    // shifted claim's) but a row's residual leaves its bound
+    let f = fixture();
+    for n in 0..3 {
+        let mut input = f.input.clone();
+        let sol = &mut input.attribution.solutions;
+        match n {
+            0 => sol.u[1] += 64,
+            1 => sol.a[1] += 64,
+            _ => sol.b[1] += 64,
+        }
+        let (circuit, h) = build(&f.table, &input);
+        // the claim this witness would prove: its own totals
+        let mut segments = lineage_core::features::claim_segments(&input.attribution);
+        let ends: Vec<usize> = (0..f.table.len()).filter(|i| f.table.rows[*i].end).collect();
+        for (s, e) in segments.iter_mut().zip(&ends) {
+            s.1 = lineage_core::field::fr_to_i128(h.totals[*e].value()).unwrap();
+        }
+        let mut inst = f.public.to_instances();
+        inst[3] = lineage_core::features::segment_digest(input.challenge, &segments);
+        let errs = verify(&circuit, inst).unwrap_err();
+        // only the residual's range checks fail: no instance, no copy of a feature
+        assert!(!errs.is_empty() && errs.iter().all(|e| matches!(e, VerifyFailure::Permutation { .. } | VerifyFailure::Lookup { .. })), "solution {n}: {errs:?}");
+        assert!(!feature_copy_failure(&errs) && !instance_failure(&errs, 3), "solution {n}: {errs:?}");
+    }
+    // and natively the same shift is refused by the spec's check
+    let factors = lineage_core::kfac::Factors::build(&f.model, &f.table).unwrap();
+    let mut u = f.input.attribution.solutions.u.clone();
+    u[1] += 64;
+    let hq = lineage_core::kfac::hidden_fine(&f.model, &f.query);
+    assert!(lineage_core::linear::check(&factors.a2, &u, &hq, lineage_core::kfac::H1).is_err());
 }
 
 #[test]
