@@ -60,8 +60,9 @@ use lineage_gadgets::{
 use serde::{Deserialize, Serialize};
 
 /// Version of the chunk circuit's layout (see
-/// [`crate::query::CIRCUIT_VERSION`]).
-pub const CIRCUIT_VERSION: u32 = 2;
+/// [`crate::query::CIRCUIT_VERSION`]). 2: `influence-kfac` features and
+/// factor sums; 3: the pixel Gram from packed words.
+pub const CIRCUIT_VERSION: u32 = 3;
 /// Number of public inputs of a chunk proof.
 pub const CHUNK_INSTANCES: usize = 5;
 /// Bits of an address.
@@ -71,8 +72,9 @@ const ADDR_BITS: usize = 160;
 /// lineage-circuits --example cells`).
 pub const CHUNK_FIXED_CELLS: usize = 120_000;
 /// Advice cells of a chunk per example (its leaf hash, its forward pass and
-/// features, its share of the factor sums and of the Merkle tree), measured.
-pub const CHUNK_CELLS_PER_EXAMPLE: usize = 28_000;
+/// features, its share of the factor sums and of the Merkle tree), measured
+/// (22,186 per example in a chunk of 128 at k = 17).
+pub const CHUNK_CELLS_PER_EXAMPLE: usize = 22_000;
 /// Advice columns a chunk may use at most (the verifier's bound is 96).
 pub const MAX_CHUNK_COLUMNS: usize = 64;
 /// Signed bits of `Σ_k W2_kj r_k + 2^15` (`|W2| < 2^15`, `|r| < 2^48`, ten terms).
@@ -122,6 +124,12 @@ impl ChunkShape {
     pub fn max_size(k: u32) -> usize {
         let room = (MAX_CHUNK_COLUMNS << k).saturating_sub(CHUNK_FIXED_CELLS) / CHUNK_CELLS_PER_EXAMPLE;
         if room == 0 { 0 } else { 1 << room.ilog2() }
+    }
+
+    /// The default chunk size at `k`: `2^k / 1024` examples (a chunk about
+    /// as tall as the per-query circuit), within [`Self::max_size`].
+    pub fn default_size(k: u32) -> usize {
+        ((1usize << k) / 1024).clamp(1, Self::max_size(k).max(1))
     }
 
     /// First example of the chunk.
@@ -337,7 +345,7 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &ChunkShape, colu
     let ms: Vec<_> = (0..HIDDEN).map(|j| column_of(&|e| masks[e][j])).collect();
     let ps: Vec<_> = (0..INPUT).map(|a| column_of(&|e| rows[e][PIXEL_OFFSET + a])).collect();
     let ip = |ctx: &mut Context<Fr>, x: &[AssignedValue<Fr>], y: &[AssignedValue<Fr>]| gate.inner_product(ctx, x.iter().copied(), y.iter().map(|c| Existing(*c)));
-    for (outer, linear) in [(&hs, true), (&ms, false), (&ps, true)] {
+    for (outer, linear) in [(&hs, true), (&ms, false)] {
         let d = outer.len();
         for i in 0..d {
             for j in i..d {
@@ -349,6 +357,10 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &ChunkShape, colu
                 sums.push(gate.sum(ctx, x.iter().copied()));
             }
         }
+    }
+    sums.extend(pixel_gram(ctx, &range, &ps, m));
+    for x in &ps {
+        sums.push(gate.sum(ctx, x.iter().copied()));
     }
     debug_assert_eq!(sums.len(), SUMS_LEN);
 
@@ -377,6 +389,63 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &ChunkShape, colu
     let instances = [subtree_root, model_commitment, active, addrs[0], next_contributor];
     builder.assigned_instances[0].extend(instances);
     Ok(())
+}
+
+/// `Σ_e p_a(e)·p_b(e)` for `a ≤ b < 64` (row-major upper triangle) over
+/// the chunk's `m` examples, with the pixels of each example packed into
+/// words of `L` slots of `W` bits (`W` holds `16²·m`, `L·W ≤ 250`):
+///
+/// ```text
+///  P_g(e)  = Σ_{b ∈ group g} p_b(e) · 2^(W·(b − g·L))         (per example, per group of L)
+///  S_{a,g} = Σ_e p_a(e) · P_g(e) = Σ_slot s_slot · 2^(W·slot)  (one inner product of m terms)
+///  s_slot  witnessed, each range-checked to W bits, recomposed into S_{a,g}
+/// ```
+///
+/// Each true slot sum is below `2^W` and the recomposition below
+/// `2^250 < r`, so the limbs are exactly the sums `Σ_e p_a p_b` (no carry,
+/// no wrap). About 1,000 cells per example against about 6,000 for one
+/// inner product per pair.
+fn pixel_gram(ctx: &mut Context<Fr>, range: &halo2_base::gates::RangeChip<Fr>, ps: &[Vec<AssignedValue<Fr>>], m: usize) -> Vec<AssignedValue<Fr>> {
+    let gate = range.gate();
+    let w = (usize::BITS - (256 * m).leading_zeros()) as usize; // 256·m < 2^w
+    let l = (250 / w).min(INPUT);
+    let groups = INPUT.div_ceil(l);
+    let pow = |bits: usize| halo2_base::utils::biguint_to_fe::<Fr>(&(num_bigint::BigUint::from(1u8) << bits));
+    let packed: Vec<Vec<AssignedValue<Fr>>> = (0..groups)
+        .map(|g| {
+            let bs = g * l..((g + 1) * l).min(INPUT);
+            (0..m).map(|e| gate.inner_product(ctx, bs.clone().map(|b| ps[b][e]), bs.clone().map(|b| Constant(pow(w * (b - g * l)))))).collect()
+        })
+        .collect();
+    let mut gram = vec![None; lineage_core::kfac::triangle(INPUT)];
+    for a in 0..INPUT {
+        for (g, word) in packed.iter().enumerate() {
+            let bs = g * l..((g + 1) * l).min(INPUT);
+            if bs.end <= a {
+                continue;
+            }
+            let s = gate.inner_product(ctx, ps[a].iter().copied(), word.iter().map(|c| Existing(*c)));
+            // the slots: witnessed from the packed sum's value, range-checked, recomposed
+            let value = num_bigint::BigUint::from_bytes_le(s.value().to_bytes().as_ref());
+            let limbs: Vec<_> = bs
+                .clone()
+                .map(|b| {
+                    let limb = (&value >> (w * (b - g * l))) & ((num_bigint::BigUint::from(1u8) << w) - 1u8);
+                    let c = ctx.load_witness(halo2_base::utils::biguint_to_fe(&limb));
+                    range.range_check(ctx, c, w);
+                    c
+                })
+                .collect();
+            let back = gate.inner_product(ctx, limbs.iter().copied(), bs.clone().map(|b| Constant(pow(w * (b - g * l)))));
+            ctx.constrain_equal(&back, &s);
+            for (b, limb) in bs.zip(limbs) {
+                if b >= a {
+                    gram[lineage_core::kfac::tri(a, b, INPUT)] = Some(limb);
+                }
+            }
+        }
+    }
+    gram.into_iter().map(|c| c.expect("every pair a ≤ b has its slot")).collect()
 }
 
 /// The chunk's share of the feature column: the table's rows on the chunk

@@ -25,12 +25,13 @@ pub struct AttributeArgs {
     #[arg(long)]
     pub json: bool,
     /// Use the datanet's first N examples (default: all 1,438; the one-time
-    /// feature proof then takes about 9 minutes on two cores).
+    /// feature proof then takes about 10 minutes on two cores).
     #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=lineage_circuits::query::MAX_CAPACITY as u64))]
     pub examples: Option<usize>,
-    /// Examples per feature chunk (a power of two; default: what fills the
-    /// per-query circuit's rows, 2^k / 1024). The feature proof is cached
-    /// under the cache directory by datanet, model and chunk size.
+    /// Examples per feature chunk (a power of two; default: 2^k / 1024, a
+    /// chunk about as tall as the per-query circuit, within what k holds).
+    /// The feature proof is cached under the cache directory by datanet,
+    /// model and chunk size.
     #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=lineage_circuits::MAX_BATCH as u64))]
     pub chunk: Option<usize>,
     /// The query: a held-out digits image by its scikit-learn index (4 mod 5).
@@ -72,7 +73,8 @@ pub struct AttributeArgs {
     /// for the query, per example and per contributor (tracin, tracin-cp,
     /// influence, influence-full, influence-kfac, datainf, class-count,
     /// uniform; influence-full tracks retraining best; see `lineage attribution
-    /// eval` for how well each tracks retraining). Proofs cover tracin.
+    /// eval` for how well each tracks retraining). Without `--method`, the
+    /// proof covers influence-kfac in fixed point.
     #[arg(long, value_parser = parse_method, conflicts_with_all = ["gpu", "out", "repeat", "srs"])]
     pub method: Option<lineage_inference::influence::Method>,
     /// Training seed (with `--method`; default: the recipe's, 7).

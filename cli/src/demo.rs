@@ -57,7 +57,7 @@ pub struct DemoArgs {
     #[arg(long)]
     pub cache_dir: Option<PathBuf>,
     /// Examples of the whole-datanet claim: the datanet's first N (default:
-    /// all 1,438). Its one-time feature proof takes about 9 minutes on two
+    /// all 1,438). Its one-time feature proof takes about 10 minutes on two
     /// cores for all of them, and is cached for later runs.
     #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=lineage_circuits::query::MAX_CAPACITY as u64))]
     pub whole_examples: Option<usize>,
@@ -406,9 +406,10 @@ pub fn execute(args: &DemoArgs) -> eyre::Result<DemoReport> {
         .ok_or_else(|| eyre::eyre!("the honest claim emitted no FeeSplit"))?;
 
 
-    // the whole-datanet claim: one proof over every example, paid by the chain's split
+    // the whole-datanet claim: one proof over every example (influence-kfac,
+    // the best-measured method a circuit checks per query), paid by the chain's split
     let whole_input = lineage_circuits::query::QueryInput::new(&model, &whole.table, &query, pool_wei, whole_request)?;
-    let whole_proof = steps.run(&format!("prove the query over all {n_whole} examples and settle it on chain"), || {
+    let whole_proof = steps.run(&format!("prove the query's influence-kfac attribution over all {n_whole} examples and settle it on chain"), || {
         Ok(client.prove_query(&whole.query_keys, &whole.table, &whole_input)?)
     })?;
     let segments = lineage_core::features::claim_segments(&whole_input.attribution);

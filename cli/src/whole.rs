@@ -48,7 +48,7 @@ pub fn prepare(
     let n = datanet.contributions.len();
     let table = FeatureTable::build(model, datanet)?;
     let shape = QueryShape::new(n)?;
-    let size = size.unwrap_or(((1usize << shape.k) / 1024).clamp(1, ChunkShape::max_size(shape.k).max(1)));
+    let size = size.unwrap_or(ChunkShape::default_size(shape.k));
     ChunkShape::new(size, 0, shape.capacity, shape.k).wrap_err("chunk size")?;
     let count = ChunkShape::count(size, n);
     let vp = VerifierParams::from_srs(params);

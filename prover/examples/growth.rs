@@ -49,8 +49,8 @@ fn main() -> eyre::Result<()> {
     let query_rss = peak_rss_mib();
     let query_keygen_s = keys.keys.keygen_time.as_secs_f64();
     drop(keys);
-    // one feature chunk filling the same k: about 20k cells per example over ~20 columns
-    let size = (1usize << shape.k) / 1024;
+    // one feature chunk of the default size at the same k
+    let size = ChunkShape::default_size(shape.k);
     let chunks = ChunkShape::count(size, n);
     let cshape = ChunkShape::new(size, 0, shape.capacity, shape.k)?;
     let ckeys = client.keygen_chunk(&cshape, &table, params)?;
