@@ -176,10 +176,12 @@ fn a_solution_off_by_more_than_its_bound_fails_the_linear_check() {
     for n in 0..3 {
         let mut input = f.input.clone();
         let sol = &mut input.attribution.solutions;
+        sol.fine[n][1] += 64 << 16; // 64 units at the scores' scale
+        let c = lineage_core::linear::coarse(sol.fine[n][1]);
         match n {
-            0 => sol.u[1] += 64,
-            1 => sol.a[1] += 64,
-            _ => sol.b[1] += 64,
+            0 => sol.u[1] = c,
+            1 => sol.a[1] = c,
+            _ => sol.b[1] = c,
         }
         let (circuit, h) = build(&f.table, &input);
         // the claim this witness would prove: its own totals
@@ -197,10 +199,34 @@ fn a_solution_off_by_more_than_its_bound_fails_the_linear_check() {
     }
     // and natively the same shift is refused by the spec's check
     let factors = lineage_core::kfac::Factors::build(&f.model, &f.table).unwrap();
-    let mut u = f.input.attribution.solutions.u.clone();
-    u[1] += 64;
+    let mut u = f.input.attribution.solutions.fine[0].clone();
+    u[1] += 64 << 16;
     let hq = lineage_core::kfac::hidden_fine(&f.model, &f.query);
     assert!(lineage_core::linear::check(&factors.a2, &u, &hq, lineage_core::kfac::H1).is_err());
+}
+
+#[test]
+fn a_fine_shift_within_the_bound_rounds_to_the_same_claim() {
+    // the check's slack at the fine scale: a prover may witness another
+    // fine solution that passes every row's bound, but it rounds to the
+    // same solution at the scores' scale, so the claim is the honest one
+    let f = fixture();
+    let factors = lineage_core::kfac::Factors::build(&f.model, &f.table).unwrap();
+    let x = lineage_core::kfac::centred(&f.query).iter().map(|v| v * 256).collect::<Vec<_>>();
+    let honest = &f.input.attribution.solutions;
+    let mut b = honest.fine[2].clone();
+    // the largest shift of b[0] the native check still accepts
+    let mut step = 0;
+    while lineage_core::linear::check(&factors.a1, &{ let mut t = b.clone(); t[0] += step + 1; t }, &x, lineage_core::kfac::X1).is_ok() {
+        step += 1;
+    }
+    assert!(step > 0, "the check leaves some slack");
+    b[0] += step;
+    assert_eq!(lineage_core::linear::coarse(b[0]), honest.b[0], "a shift of {step} fine units keeps the rounded solution");
+    let mut input = f.input.clone();
+    input.attribution.solutions.fine[2] = b;
+    let (circuit, _) = build(&f.table, &input);
+    assert_eq!(verify(&circuit, f.public.to_instances()), Ok(()));
 }
 
 #[test]

@@ -36,8 +36,11 @@
 //! Per query (pixels `q`, predicted class `c`): `h̃_q`, `v_q = W2[c] ⊙ m_q`
 //! and `x̃_q`; the three solutions `u`, `a`, `b` of `A₂ u = h̃_q`,
 //! `S a = 2^8·v_q`, `A₁ b = 2^8·x̃_q` in the sense of [`crate::linear`]
-//! (matrix and right-hand side both at scale `2^16`, so the solutions are at
-//! scale `2^8`, rounded, residuals within the tolerance). Scores, exact
+//! (matrix and right-hand side both at scale `2^16`: each solution is
+//! checked at the fine scale `2^24`, each row's residual within its bound,
+//! then rounded to `2^8` by [`linear::coarse`]; the check's slack is a
+//! fraction of a unit at `2^8`, so the rounded solution is the exact one
+//! rounded, but near a tie). Scores, exact
 //! integers at scale `2^40` ([`SCORE_SCALE_BITS`]):
 //!
 //! * `influence`: `s_z = r_z[c] · ⟨u, h̃_z⟩` (`2^16 · 2^8 · 2^16`);
@@ -305,13 +308,17 @@ impl Factors {
     }
 }
 
-/// One query's solutions `u`, `a`, `b` (scale `2^8`).
+/// One query's solutions `u`, `a`, `b` (scale `2^8`, what the scores use),
+/// each the rounding ([`linear::coarse`]) of the solution checked at the
+/// fine scale `2^24` (`fine`, in the order `u`, `a`, `b`: the circuit's
+/// witnesses).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QuerySolutions {
     pub class: usize,
     pub u: Vec<i64>,
     pub a: Vec<i64>,
     pub b: Vec<i64>,
+    pub fine: [Vec<i64>; 3],
 }
 
 impl Factors {
@@ -328,10 +335,13 @@ impl Factors {
         let up = |v: &[i64]| v.iter().map(|x| x * SCALE).collect::<Vec<i64>>();
         let hq = hidden_fine(model, query);
         let vq: Vec<i64> = (0..HIDDEN).map(|j| if hq[j] > 0 { model.w2[class * HIDDEN + j] as i64 } else { 0 }).collect();
-        let u = linear::solve_fixed(&self.a2, &hq, H1)?;
-        let a = linear::solve_fixed(&self.s, &up(&vq), HIDDEN)?;
-        let b = linear::solve_fixed(&self.a1, &up(&centred(query)), X1)?;
-        Ok(QuerySolutions { class, u, a, b })
+        let fine = [
+            linear::solve_fixed(&self.a2, &hq, H1)?,
+            linear::solve_fixed(&self.s, &up(&vq), HIDDEN)?,
+            linear::solve_fixed(&self.a1, &up(&centred(query)), X1)?,
+        ];
+        let c = |v: &[i64]| v.iter().map(|x| linear::coarse(*x)).collect::<Vec<_>>();
+        Ok(QuerySolutions { class, u: c(&fine[0]), a: c(&fine[1]), b: c(&fine[2]), fine })
     }
 }
 
@@ -355,6 +365,9 @@ pub fn scores(model: &QuantizedModel, factors: &Factors, query: &[u8], class: Op
 impl Factors {
     /// Every example's score (scale `2^40`) for a query's solutions.
     pub fn scores_of(&self, sol: &QuerySolutions, kind: Kind) -> Result<Vec<i128>> {
+        if sol.class >= OUTPUT || sol.u.len() != H1 || sol.a.len() != HIDDEN || sol.b.len() != X1 {
+            return Err(Error::ModelShape(format!("solutions for class {} of lengths {}, {}, {}", sol.class, sol.u.len(), sol.a.len(), sol.b.len())));
+        }
         // every product of two i64 fits i128; the sums and the outer products are checked
         let dot = |a: &[i64], b: &[i64]| a.iter().zip(b).try_fold(0i128, |acc, (x, y)| acc.checked_add(*x as i128 * *y as i128));
         self.examples
@@ -451,11 +464,12 @@ mod tests {
         let q: Vec<u8> = (0..64).map(|p| (p % 17) as u8).collect();
         let sol = f.solve(&m, &q, None).unwrap();
         let up = |v: &[i64]| v.iter().map(|x| x * 256).collect::<Vec<i64>>();
-        linear::check(&f.a2, &sol.u, &hidden_fine(&m, &q), H1).unwrap();
+        linear::check(&f.a2, &sol.fine[0], &hidden_fine(&m, &q), H1).unwrap();
+        assert_eq!(sol.u, sol.fine[0].iter().map(|v| linear::coarse(*v)).collect::<Vec<_>>());
         // the fine activations are the forward pass's before its rescale
         let h8 = attribution::hidden(&m, &q);
         assert!((0..HIDDEN).all(|j| h8[j] == fixed::rescale(hidden_fine(&m, &q)[j])));
-        linear::check(&f.a1, &sol.b, &up(&centred(&q)), X1).unwrap();
+        linear::check(&f.a1, &sol.fine[2], &up(&centred(&q)), X1).unwrap();
         // the scores: the last-layer part is the same in both, and differs from kfac by the first-layer term
         let (c1, last) = scores(&m, &f, &q, None, Kind::LastLayer).unwrap();
         let (c2, both) = scores(&m, &f, &q, None, Kind::Kfac).unwrap();

@@ -49,10 +49,12 @@ pub trait FactorInstructions {
     fn div_floor(&self, ctx: &mut Context<Fr>, v: AssignedValue<Fr>, d: u64, bits: usize) -> AssignedValue<Fr>;
     /// `⌊(v + ⌊d/2⌋) / d⌋`: a sum's rounded mean (`lineage_core::kfac::mean`).
     fn mean(&self, ctx: &mut Context<Fr>, v: AssignedValue<Fr>, d: u64, bits: usize) -> AssignedValue<Fr>;
-    /// `⌊v / d⌋` for a cell `0 < d < 2^d_bits` (the caller's bound) whose
+    /// `⌊v / d⌋` for a cell `0 < d < 2^d_bits` (the caller must bound `d`:
+    /// the chip only checks `0 ≤ r < d` within `d_bits`) whose
     /// quotient fits `q_bits` signed bits (fails to verify otherwise).
     fn div_floor_var(&self, ctx: &mut Context<Fr>, v: AssignedValue<Fr>, d: AssignedValue<Fr>, d_bits: usize, q_bits: usize) -> AssignedValue<Fr>;
-    /// `⌊v / 2⌋` and `v mod 2` of a cell `0 ≤ v < 2^bits`.
+    /// `⌊v / 2⌋` and `v mod 2` of a cell `0 ≤ v < 2^(bits + 1)` (the half
+    /// is range-checked to `bits`; a larger or negative `v` fails).
     fn halve(&self, ctx: &mut Context<Fr>, v: AssignedValue<Fr>, bits: usize) -> (AssignedValue<Fr>, AssignedValue<Fr>);
     /// Damp the `dim × dim` factor `f` (row-major) in place
     /// (`lineage_core::kfac::damp`); its trace must be nonnegative and below

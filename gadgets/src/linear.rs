@@ -8,17 +8,17 @@
 //!   a_ij, s_ij witnesses:  M_ij = a_ij − 2·s_ij·a_ij,  s_ij bit,  a_ij < 2^31
 //!   B_i   = Σ_j a_ij + 2                    (the row's bound: Σ |M_ij| + 2)
 //!   acc_i = Σ_j M_ij · u_j                  (inner product: one row per term)
-//!   e_i   = acc_i − g_i · 2^F
+//!   e_i   = acc_i − g_i · 2^(F + R)        (u at the fine scale 2^(F + R))
 //!   t_i   = 2·e_i + B_i;   t_i < 2^44,  2·B_i − t_i < 2^44   (|2·e_i| ≤ B_i)
 //! ```
 //!
 //! and per unknown `u_j + 2^(B−1) < 2^B` (`B = SOLUTION_BITS`), the same
-//! for `g_i`. The range check on `a_ij` both bounds the matrix to
+//! for `g_i` with `RHS_BITS`. The range check on `a_ij` both bounds the matrix to
 //! `|M_ij| < 2^31` (`lineage_core::linear::MATRIX_BITS`) and makes `a_ij`
 //! its absolute value (the other root, `−|M_ij|`, is a huge field
 //! element). Without the range checks on `u` the system would have a
 //! solution modulo the field for any residual; with them every quantity
-//! stays below 2^82, so field and integer arithmetic agree.
+//! stays below 2^98, so field and integer arithmetic agree.
 
 use halo2_base::{
     gates::{GateInstructions, RangeChip, RangeInstructions},
@@ -29,7 +29,7 @@ use halo2_base::{
 use lineage_core::{
     field::fr_to_i128,
     fixed::SCALE,
-    linear::{MATRIX_BITS, MAX_UNKNOWNS, SOLUTION_BITS},
+    linear::{MATRIX_BITS, MAX_UNKNOWNS, REFINE_BITS, RHS_BITS, SOLUTION_BITS},
 };
 use num_bigint::BigUint;
 
@@ -40,9 +40,10 @@ const BOUND_BITS: usize = 44;
 
 /// Instructions of the linear-system chip.
 pub trait LinearSystemInstructions {
-    /// Constrain `|M_ij| < 2^31`, `u_j, g_i ∈ [−2^(SOLUTION_BITS − 1),
-    /// 2^(SOLUTION_BITS − 1))` and `|2·(Σ_j M_ij u_j − g_i · 2^F)| ≤ Σ_j
-    /// |M_ij| + 2` for every row (`lineage_core::linear::check`). `m` is
+    /// Constrain `|M_ij| < 2^31`, `u_j ∈ [−2^(SOLUTION_BITS − 1),
+    /// 2^(SOLUTION_BITS − 1))`, `g_i ∈ [−2^(RHS_BITS − 1), 2^(RHS_BITS − 1))`
+    /// and `|2·(Σ_j M_ij u_j − g_i · 2^(F + R))| ≤ Σ_j |M_ij| + 2` for every
+    /// row (`lineage_core::linear::check`; `u` at the fine scale). `m` is
     /// row-major `n × n` (`n = u.len() = g.len() ≤ MAX_UNKNOWNS`). Panics on
     /// mismatched lengths (a circuit-building bug, not input).
     /// If `symmetric`, the matrix is constrained symmetric (`M_ji = M_ij`)
@@ -61,10 +62,10 @@ impl<'a> LinearSystemChip<'a> {
         Self { range }
     }
 
-    fn signed_range(&self, ctx: &mut Context<Fr>, v: AssignedValue<Fr>) {
-        let half = biguint_to_fe(&(BigUint::from(1u8) << (SOLUTION_BITS - 1)));
+    fn signed_range(&self, ctx: &mut Context<Fr>, v: AssignedValue<Fr>, bits: u32) {
+        let half = biguint_to_fe(&(BigUint::from(1u8) << (bits - 1)));
         let shifted = self.range.gate().add(ctx, v, Constant(half));
-        self.range.range_check(ctx, shifted, SOLUTION_BITS as usize);
+        self.range.range_check(ctx, shifted, bits as usize);
     }
 
     /// `|v|` for `|v| < 2^31` (fails to verify otherwise).
@@ -88,8 +89,11 @@ impl LinearSystemInstructions for LinearSystemChip<'_> {
     fn check_solution(&self, ctx: &mut Context<Fr>, m: &[AssignedValue<Fr>], u: &[AssignedValue<Fr>], g: &[AssignedValue<Fr>], symmetric: bool) {
         let n = u.len();
         assert!(n <= MAX_UNKNOWNS && g.len() == n && m.len() == n * n, "linear system shape");
-        for v in u.iter().chain(g) {
-            self.signed_range(ctx, *v);
+        for v in u {
+            self.signed_range(ctx, *v, SOLUTION_BITS);
+        }
+        for v in g {
+            self.signed_range(ctx, *v, RHS_BITS);
         }
         let gate = self.range.gate();
         // |M_ij|, once per entry, or once per pair {ij, ji} of a symmetric
@@ -114,7 +118,7 @@ impl LinearSystemInstructions for LinearSystemChip<'_> {
             let sum = gate.sum(ctx, abs);
             let bound = gate.add(ctx, sum, Constant(Fr::from(2u64)));
             let acc = gate.inner_product(ctx, row.iter().copied(), u.iter().map(|c| Existing(*c)));
-            let e = gate.mul_add(ctx, *gi, Constant(-Fr::from(SCALE as u64)), acc);
+            let e = gate.mul_add(ctx, *gi, Constant(-Fr::from((SCALE as u64) << REFINE_BITS)), acc);
             let t = gate.mul_add(ctx, e, Constant(Fr::from(2u64)), bound);
             self.range.range_check(ctx, t, BOUND_BITS);
             let twice_b = gate.mul(ctx, bound, Constant(Fr::from(2u64)));
@@ -206,13 +210,14 @@ mod tests {
     #[test]
     fn the_row_bound_is_exactly_the_spec() {
         // M = [1]: B = 3, so residuals −1, 0, 1 pass and 2 does not, natively and in the circuit
-        for (u, ok) in [(255, true), (257, true), (258, false), (254, false)] {
+        let one = 1i64 << 24;
+        for (u, ok) in [(one - 1, true), (one + 1, true), (one + 2, false), (one - 2, false)] {
             assert_eq!(linear::check(&[1], &[u], &[1], 1).is_ok(), ok, "u = {u}");
             assert_eq!(run(&[1], &[u], &[1], None).is_ok(), ok, "u = {u}");
         }
-        // a negative entry's absolute value counts: M = [−3] (B = 5), g = −3, u* = 256
-        assert!(run(&[-3], &[256], &[-3], None).is_ok());
-        assert!(run(&[-3], &[257], &[-3], None).is_err());
+        // a negative entry's absolute value counts: M = [−3] (B = 5), g = −3, u* = 2^24
+        assert!(run(&[-3], &[one], &[-3], None).is_ok());
+        assert!(run(&[-3], &[one + 1], &[-3], None).is_err());
         // |M| < 2^31: an entry of 2^31 fails the absolute value's range check
         let big = 1i64 << 31;
         assert!(matches!(linear::check(&[big], &[1], &[big / 256], 1), Err(linear::LinearError::Range { what: "matrix", .. })));
@@ -225,13 +230,14 @@ mod tests {
         // u = M⁻¹ (g · 2^F) over the field: every residual is exactly zero,
         // but u is a huge field element (the real solution is not an
         // integer), which only the range check on u refuses: its limbs
-        // cannot recompose it (a broken copy) or a top limb is too wide (a lookup)
+        // cannot recompose it (a broken copy), a top limb is too wide (a lookup)
+        // or the top limb's shift breaks its gate
         let (m, g) = system();
         let f = |v: i64| fr_from_i128(v as i128);
         let a = |i: usize, j: usize| f(m[i * 3 + j]);
         let det = a(0, 0) * (a(1, 1) * a(2, 2) - a(1, 2) * a(2, 1)) - a(0, 1) * (a(1, 0) * a(2, 2) - a(1, 2) * a(2, 0))
             + a(0, 2) * (a(1, 0) * a(2, 1) - a(1, 1) * a(2, 0));
-        let b: Vec<Fr> = g.iter().map(|v| f(*v) * f(SCALE)).collect();
+        let b: Vec<Fr> = g.iter().map(|v| f(*v) * f(SCALE << REFINE_BITS)).collect();
         // Cramer's rule: u_j = det(M with column j replaced by b) / det(M)
         let u: Vec<Fr> = (0..3)
             .map(|j| {
@@ -245,8 +251,12 @@ mod tests {
             let row: Fr = (0..3).map(|j| a(i, j) * u[j]).sum();
             assert_eq!(row, b[i], "an exact field solution");
         }
+        // (the range check of a 56-bit value ends in a 1-bit limb, shifted
+        // into the table by a gate: a huge value breaks that gate as well)
         let errs = run_field(&m, &u, &g, None).unwrap_err();
-        assert!(errs.iter().all(|e| matches!(e, VerifyFailure::Lookup { .. } | VerifyFailure::Permutation { .. })), "{errs:?}");
+        assert!(!errs.is_empty() && errs.iter().all(|e| matches!(e, VerifyFailure::Lookup { .. } | VerifyFailure::Permutation { .. } | VerifyFailure::ConstraintNotSatisfied { .. })), "{errs:?}");
+        // every u_j fails its range check: three of them
+        assert_eq!(errs.iter().filter(|e| matches!(e, VerifyFailure::ConstraintNotSatisfied { .. })).count(), 3, "{errs:?}");
     }
 
     #[test]

@@ -25,9 +25,13 @@ use lineage_core::{
     field::{fr_from_i128, Fr},
     fixed::SCALE,
     kfac::{FINE_BITS, H1, INPUT_CENTRE_FIXED, SUMS_LEN, X1},
+    linear::{REFINE_BITS, SOLUTION_BITS},
     model::{HIDDEN, NUM_PARAMS, OUTPUT},
 };
-use lineage_gadgets::hash::HashChip;
+use lineage_gadgets::{
+    factor::{FactorChip, FactorInstructions},
+    hash::HashChip,
+};
 
 /// Cells of interest, for tests and diagnostics.
 #[derive(Clone, Debug)]
@@ -36,7 +40,7 @@ pub struct QueryHandles {
     pub scores: Vec<AssignedValue<Fr>>,
     /// Every row's running segment total (the segment's total on its end row).
     pub totals: Vec<AssignedValue<Fr>>,
-    /// The solution cells `u`, `a`, `b`.
+    /// The solution cells `u`, `a`, `b` at the fine scale (the witnesses).
     pub solutions: [Vec<AssignedValue<Fr>>; 3],
     /// The public instance cells, in instance order.
     pub instances: Vec<AssignedValue<Fr>>,
@@ -72,9 +76,9 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &QueryShape, colu
     if column.len() != column_len(shape.capacity) {
         return Err(Error::Shape(format!("feature column has {} values, the shape takes {}", column.len(), column_len(shape.capacity))));
     }
-    let sol = &input.attribution.solutions;
-    if sol.u.len() != H1 || sol.a.len() != HIDDEN || sol.b.len() != X1 {
-        return Err(Error::Shape(format!("solutions of lengths {}, {}, {}", sol.u.len(), sol.a.len(), sol.b.len())));
+    let fine = &input.attribution.solutions.fine;
+    if fine[0].len() != H1 || fine[1].len() != HIDDEN || fine[2].len() != X1 {
+        return Err(Error::Shape(format!("solutions of lengths {}, {}, {}", fine[0].len(), fine[1].len(), fine[2].len())));
     }
     let range = builder.range_chip();
     let gate = range.gate();
@@ -97,7 +101,8 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &QueryShape, colu
     let sums: Vec<_> = (at..at + SUMS_LEN).map(feature).collect();
     let factors = factor_stage.factors(ctx, &sums, &model.w2);
     let load = |ctx: &mut halo2_base::Context<Fr>, v: &[i64]| ctx.assign_witnesses(v.iter().map(|x| fr_from_i128(*x as i128)));
-    let (u, a, b) = (load(ctx, &sol.u), load(ctx, &sol.a), load(ctx, &sol.b));
+    // the solutions at the fine scale 2^24, checked, then rounded to 2^8
+    let (u, a, b) = (load(ctx, &fine[0]), load(ctx, &fine[1]), load(ctx, &fine[2]));
     let mut hq = q.fine.clone();
     hq.push(ctx.load_constant(Fr::from(1u64 << FINE_BITS)));
     factor_stage.check(ctx, &factors.a2, &u, &hq);
@@ -123,8 +128,14 @@ pub fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, shape: &QueryShape, colu
     xq.push(ctx.load_constant(Fr::from((SCALE * SCALE) as u64)));
     factor_stage.check(ctx, &factors.a1, &b, &xq);
 
+    let rounding = FactorChip::new(&range);
+    let coarse = |ctx: &mut halo2_base::Context<Fr>, v: &[AssignedValue<Fr>]| -> Vec<AssignedValue<Fr>> {
+        v.iter().map(|x| rounding.mean(ctx, *x, 1 << REFINE_BITS, SOLUTION_BITS as usize)).collect()
+    };
+    let (cu, ca, cb) = (coarse(ctx, &u), coarse(ctx, &a), coarse(ctx, &b));
+
     // 3. scores of every row, from the fixed feature column
-    let terms = scorer.prepare(ctx, &u, &a, &b, &q.indicator);
+    let terms = scorer.prepare(ctx, &cu, &ca, &cb, &q.indicator);
     let mut scores = Vec::with_capacity(shape.capacity);
     let mut addresses = Vec::with_capacity(shape.capacity);
     let mut ends = Vec::with_capacity(shape.capacity);

@@ -32,10 +32,17 @@
 //!    influence clamped at zero, then the cumulative-floor split of the pool.
 //!    The circuit spends no cells on the clamp or on division.
 //!
-//! A solution is accepted within its rows' bounds, so an honest prover's
-//! rounded solution always passes and a dishonest one may move a solution
-//! entry by at most `‖M⁻¹‖_∞ · max_i B_i / 2` (`lineage_core::linear`):
-//! a fraction of the last place, the fixed-point spec's own tolerance.
+//! A solution is accepted within its rows' bounds, at the fine scale
+//! `2^24`, then rounded to `2^8` in the circuit (`lineage_core::linear`).
+//! An honest prover's rounded solution always passes; a dishonest one may
+//! move a fine entry by at most `‖M⁻¹‖_∞ · max_i B_i / 2` units — about
+//! 12,800 for the digits datanet's first-layer factor, a fifth of a unit at
+//! `2^8` — so the solutions the scores use are the exact ones rounded,
+//! except within that distance of a rounding tie, where one may be a unit
+//! off (`a_fine_shift_within_the_bound_rounds_to_the_same_claim` in the
+//! tests). Checked at `2^8` directly the same slack would be about 12,800
+//! units of `2^8`, several times the solutions themselves: the prover
+//! could tilt the scores.
 //!
 //! Public instance column, in order: see [`QueryPublic::to_instances`].
 //!
@@ -74,8 +81,9 @@ use serde::{Deserialize, Serialize};
 /// stale proving key yields proofs its own verifying key rejects).
 /// 2: signed segment totals (the clamp at zero moved to the payout rule).
 /// 3: `influence-kfac` scores (factors from the table's sums, three
-/// linear-system checks).
-pub const CIRCUIT_VERSION: u32 = 3;
+/// linear-system checks). 4: the solutions checked at the fine scale and
+/// rounded in the circuit.
+pub const CIRCUIT_VERSION: u32 = 4;
 /// Number of public inputs of the per-query circuit.
 pub const QUERY_INSTANCES: usize = 4;
 /// Most examples one per-query circuit may cover.
@@ -218,7 +226,13 @@ impl QueryInput {
                 scores: vec![],
                 segments: vec![],
                 ends: vec![],
-                solutions: lineage_core::kfac::QuerySolutions { class: 0, u: vec![0; H1], a: vec![0; HIDDEN], b: vec![0; X1] },
+                solutions: lineage_core::kfac::QuerySolutions {
+                    class: 0,
+                    u: vec![0; H1],
+                    a: vec![0; HIDDEN],
+                    b: vec![0; X1],
+                    fine: [vec![0; H1], vec![0; HIDDEN], vec![0; X1]],
+                },
             },
             payouts: vec![],
         }
