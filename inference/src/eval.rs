@@ -367,8 +367,9 @@ pub fn run(datanet: &Datanet, heldout: &QuerySet, cfg: &EvalConfig, progress: &(
     let noisy_at = Attributor::new(&noisy.model, &noisy.tracin_checkpoints(&cfg.train), &flipped_set);
     let loss_auc = auc(&noisy_at.self_influence(Method::Uniform), &flipped);
 
-    // fixed point: the quantised reference model's TracIn (what the circuit
-    // proves) and the fixed-point specification of influence and K-FAC
+    // fixed point: the quantised reference model's TracIn (what the window circuit
+    // proves) and the fixed-point specification of influence and K-FAC (what
+    // the whole-datanet circuit proves)
     let quantised = reference.model.quantize().ok();
     let fixed_factors = quantised.as_ref().and_then(|qm| {
         let table = lineage_core::features::FeatureTable::build(qm, datanet).ok()?;
