@@ -103,6 +103,8 @@ fn parse_method(s: &str) -> Result<lineage_inference::influence::Method, String>
 #[derive(Debug, Serialize)]
 pub struct AttributeReport {
     pub verified: bool,
+    /// The attribution method the proof covers.
+    pub method: &'static str,
     pub examples_covered: usize,
     pub contributors_paid: usize,
     pub segments: usize,
@@ -256,10 +258,11 @@ pub fn execute(args: &AttributeArgs) -> eyre::Result<AttributeReport> {
     let mut top: Vec<_> = payouts.iter().filter(|p| p.amount_wei > 0).collect();
     top.sort_by_key(|p| std::cmp::Reverse(p.amount_wei));
     println!(
-        "query    held-out image #{} (label {}) → class {}; every one of the {n} examples scored, {} contributors",
+        "query    held-out image #{} (label {}) → class {}; every one of the {n} examples scored by {}, {} contributors",
         args.query_index,
         query.label,
         input.predicted,
+        lineage_circuits::query::METHOD,
         table.segments()
     );
     println!("top contributors of {} OPEN:", args.fee_open);
@@ -283,6 +286,7 @@ pub fn execute(args: &AttributeArgs) -> eyre::Result<AttributeReport> {
         );
     }
     Ok(AttributeReport {
+        method: lineage_circuits::query::METHOD,
         repeat_proofs,
         repeat_ms,
         verified,

@@ -20,6 +20,7 @@ fn attribute_covers_every_example() {
     assert!(out.status.success(), "attribute failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     let j: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
     assert_eq!(j["verified"], true);
+    assert_eq!(j["method"], "influence-kfac");
     assert_eq!(j["examples_covered"], 40);
     assert_eq!(j["chunks"], 3);
     assert!(j["contributors_paid"].as_u64().unwrap() >= 1);

@@ -84,6 +84,9 @@ use serde::{Deserialize, Serialize};
 /// linear-system checks). 4: the solutions checked at the fine scale and
 /// rounded in the circuit.
 pub const CIRCUIT_VERSION: u32 = 4;
+/// The attribution method the per-query circuit proves (the eval's name
+/// for it: `lineage attribution eval`, `lineage attribute --method`).
+pub const METHOD: &str = "influence-kfac";
 /// Number of public inputs of the per-query circuit.
 pub const QUERY_INSTANCES: usize = 4;
 /// Most examples one per-query circuit may cover.
