@@ -143,6 +143,9 @@ struct Node {
     model: QuantizedModel,
     model_c: B256,
     setup: Arc<crate::whole::WholeSetup>,
+    /// The gas of a claim's key-dependent work (verification at this key's
+    /// `k`; budgeted cold: load, parse and warm-ring entry included).
+    claim_key_gas: u64,
     client: Arc<ProverClient>,
     queue: Arc<Queue>,
     shared: Arc<http::Shared>,
@@ -231,6 +234,7 @@ pub fn run(args: ProverArgs) -> eyre::Result<()> {
         per_proof >> 20
     );
     let (done_tx, done_rx) = mpsc::channel();
+    let claim_key_gas = lineage_chain::precompile::whole::claim_key_gas(shape.k, false, setup.query_file.to_bytes().len() as u64);
     let mut node = Node {
         chain,
         signer,
@@ -238,6 +242,7 @@ pub fn run(args: ProverArgs) -> eyre::Result<()> {
         model,
         model_c,
         setup,
+        claim_key_gas,
         client,
         queue,
         shared,
@@ -537,7 +542,7 @@ impl Node {
                 let segments = lineage_core::features::claim_segments(&input.attribution);
                 let proof = job.proof.clone().ok_or_else(|| eyre!("request {id} is proven but its proof is missing"))?;
                 let call = IAttribution::submitWholeClaimCall::new(id, input.predicted as u64, &segments, &proof);
-                let gas = lineage_chain::precompile::whole::claim_gas(&call) + 40 * call.abi_encode().len() as u64 + 100_000;
+                let gas = claim_gas_limit(&call, self.claim_key_gas);
                 let input = call.abi_encode();
                 match self.chain.dry_run(self.me(), ADDRESS, &input, U256::ZERO, gas)? {
                     Err(reason) => {
@@ -770,4 +775,30 @@ pub fn sign_answer(signer: &PrivateKeySigner, chain_id: u64, request_id: U256, q
         signature: Bytes::from(sig.as_bytes().to_vec()),
         agent: signer.address(),
     })
+}
+
+/// The gas limit of a whole-datanet claim transaction: what the precompile
+/// charges (the part its calldata fixes, and `claim_key_gas`, the part its
+/// key's `k` fixes), the calldata, and room for the call itself.
+fn claim_gas_limit(call: &IAttribution::submitWholeClaimCall, claim_key_gas: u64) -> u64 {
+    lineage_chain::precompile::whole::claim_gas(call) + claim_key_gas + 40 * call.abi_encode().len() as u64 + 100_000
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_claim_budget_covers_the_precompile_at_every_k() {
+        // (at k = 17 the verification alone is 433k gas: a budget without
+        // the key's part ran out of gas in the precompile)
+        let segments = vec![(Address::with_last_byte(1), 5i128, 3u32); 24];
+        let call = IAttribution::submitWholeClaimCall::new(U256::from(1), 3, &segments, &[7u8; 2912]);
+        for k in lineage_circuits::query::MIN_QUERY_K..=lineage_circuits::MAX_K {
+            let key = lineage_chain::precompile::whole::claim_key_gas(k, false, 4096);
+            let charged = lineage_chain::precompile::whole::claim_gas(&call) + key;
+            let intrinsic = 21_000 + 16 * call.abi_encode().len() as u64;
+            assert!(claim_gas_limit(&call, key) >= charged + intrinsic, "k = {k}");
+        }
+    }
 }
