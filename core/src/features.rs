@@ -142,14 +142,10 @@ impl FeatureTable {
             .iter()
             .enumerate()
             .map(|(i, c)| {
+                // h̃ without its bias entry; the forward pass's activations are its rescale
                 let fine = kfac::hidden_fine(model, &c.payload.pixels);
-                let mut coarse = [0i64; HIDDEN];
-                let mut hidden = [0i64; HIDDEN];
-                for j in 0..HIDDEN {
-                    hidden[j] = fine[j];
-                    coarse[j] = crate::fixed::rescale(fine[j]);
-                }
-                let f = attribution::logits(model, &coarse);
+                let hidden: [i64; HIDDEN] = std::array::from_fn(|j| fine[j]);
+                let f = attribution::logits(model, &hidden.map(crate::fixed::rescale));
                 let mut residual = [0i64; OUTPUT];
                 for k in 0..OUTPUT {
                     residual[k] = if c.payload.label as usize == k { s2 } else { 0 } - f[k];

@@ -27,7 +27,7 @@ use halo2_base::{
 };
 use lineage_core::{
     field::{fr_from_i128, Fr},
-    kfac::{sums_layout as at, tri, triangle, FINE_BITS, H1, INPUT_CENTRE_FIXED, X1},
+    kfac::{sums_layout as at, tri, FINE_BITS, H1, INPUT_CENTRE_FIXED, X1},
     linear::MATRIX_BITS,
     model::{HIDDEN, INPUT, OUTPUT},
 };
@@ -140,7 +140,6 @@ impl FactorStageInstructions for FactorStageChip<'_> {
         fc.damp(ctx, &mut a2, H1, TRACE_BITS);
         fc.damp(ctx, &mut s, HIDDEN, TRACE_BITS);
         fc.damp(ctx, &mut a1, X1, TRACE_BITS);
-        debug_assert_eq!(triangle(HIDDEN), 136);
         LoadedFactors { a2, s, a1 }
     }
 
