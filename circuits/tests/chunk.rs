@@ -145,3 +145,14 @@ fn every_public_input_is_bound() {
     }
     assert_eq!(ChunkPublic::from_instances(&public.to_instances()), Some(public));
 }
+
+#[test]
+fn a_chunk_too_large_for_its_k_is_refused_with_the_size_that_fits() {
+    // a key file (or a CLI flag) naming a chunk that would need more
+    // columns than the verifier accepts is refused before any halo2 work
+    let most = ChunkShape::max_size(14);
+    assert!(most >= 1 && ChunkShape::new(most, 0, 40, 14).is_ok());
+    let err = ChunkShape::new(most * 2, 0, 40, 14).unwrap_err().to_string();
+    assert!(err.contains(&format!("at most {most} examples")), "{err}");
+    assert_eq!(ChunkShape::default_size(14), 16.min(most));
+}
